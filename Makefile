@@ -1,0 +1,43 @@
+# The few commands people type. Everything installs into .venv from scratch.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8888
+DATA := .data
+
+.PHONY: run test lint bench bench-propagation clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml client/pyproject.toml
+	$(BIN)/pip install -q -e ./client -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	@$(BIN)/python scripts/sample_repo.py $(DATA)
+	@echo
+	@echo "Config server on http://$(HOST):$(PORT)  (repository: $(CURDIR)/$(DATA)/config-repo.git)"
+	@echo "Try:"
+	@echo "  curl http://$(HOST):$(PORT)/orders/dev"
+	@echo "  curl http://$(HOST):$(PORT)/orders-prod.yml"
+	@echo "  curl http://$(HOST):$(PORT)/actuator/health"
+	@echo "Change config: git clone $(CURDIR)/$(DATA)/config-repo.git, edit, commit, git push."
+	@echo
+	$(BIN)/config-server serve --repo $(CURDIR)/$(DATA)/config-repo.git \
+		--basedir $(CURDIR)/$(DATA)/clone --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check config_server client tests
+	$(BIN)/mypy config_server client/config_client
+
+clean:
+	rm -rf $(VENV) $(DATA)
