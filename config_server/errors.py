@@ -4,6 +4,7 @@
 
     ConfigServerError
     ├── InvalidRequest          400  a name, profile, label or path that is malformed or hostile
+    ├── Unauthorized            401  a webhook whose signature or token is missing or wrong
     ├── Forbidden               403  a credential (e.g. the caller's Vault token) was refused
     ├── NotFound                404
     │   ├── LabelNotFound            no branch, tag or commit by that name
@@ -39,6 +40,13 @@ class InvalidRequest(ConfigServerError):
 
     status = 400
     reason = "Bad Request"
+
+
+class Unauthorized(ConfigServerError):
+    """The request did not prove it knows the shared secret, e.g. an unsigned webhook (401)."""
+
+    status = 401
+    reason = "Unauthorized"
 
 
 class Forbidden(ConfigServerError):
