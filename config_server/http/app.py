@@ -1,0 +1,114 @@
+"""The aiohttp application: state on the app (typed ``AppKey``), resources in ``cleanup_ctx``.
+
+``create_app(settings)`` wires the git source, the optional Vault source and key ring, the
+environment service and live updates, and the routes. Handlers are thin: they parse, call the
+service, serialise; the error middleware owns every error status.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from config_client.wire import PropertySource
+from config_server.errors import InvalidConfiguration
+from config_server.http.environment import dispatch
+from config_server.http.errors import error_middleware
+from config_server.http.health import health
+from config_server.live import LiveUpdates
+from config_server.service import EnvironmentService, overrides_source
+from config_server.settings import Settings
+from config_server.sources.git import GitSource
+
+__all__ = ["STATE", "State", "create_app"]
+
+log = logging.getLogger("config_server")
+
+
+@dataclass
+class State:
+    """Everything the handlers need, owned by the application."""
+
+    settings: Settings
+    git: GitSource
+    service: EnvironmentService
+    live: LiveUpdates | None = None
+    vault: Any = None  # config_server.vault.client.VaultClientManager when --vault-url is set
+    keyring: Any = None  # config_server.crypto.KeyRing when a key is configured
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+STATE = web.AppKey("state", State)
+
+
+def load_overrides(settings: Settings) -> PropertySource | None:
+    """The ``overrides`` source from ``--overrides-file`` (YAML, .properties or JSON)."""
+    path = settings.overrides_file
+    if path is None:
+        return None
+    from config_server.formats import parse_document_file
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidConfiguration(str(path), f"cannot read overrides file: {exc.strerror}") from None
+    values: dict[str, Any] = {}
+    for doc in parse_document_file(str(path), data):
+        values.update({k: v.value for k, v in doc.properties.items()})
+    return overrides_source(values)
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the server application for ``settings`` (resources start with the app)."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        git = GitSource(
+            uri=settings.repo,
+            basedir=settings.clone_dir,
+            default_label=settings.default_label,
+            refresh_rate=settings.refresh_rate,
+        )
+        await git.start()
+        service = EnvironmentService(
+            git=git,
+            search_paths=settings.search_paths,
+            overrides=load_overrides(settings),
+            secrets_first=settings.vault_order == "before",
+            cache_size=settings.cache_size,
+        )
+        state = State(settings=settings, git=git, service=service)
+        from config_server import wiring
+
+        await wiring.attach_secrets(state)
+        live = LiveUpdates(service, vault_poll=settings.vault_poll if state.vault is not None else 0.0)
+        state.live = live
+        git.add_listener(live.changed)
+        await live.start()
+        app[STATE] = state
+        try:
+            yield
+        finally:
+            await live.close()
+            await wiring.detach_secrets(state)
+            await git.close()
+
+    app.cleanup_ctx.append(lifecycle)
+
+    async def health_handler(request: web.Request) -> web.StreamResponse:
+        return await health(request, request.app[STATE])
+
+    async def catch_all(request: web.Request) -> web.StreamResponse:
+        return await dispatch(request, request.app[STATE])
+
+    app.router.add_get("/actuator/health", health_handler)
+    app.router.add_get("/health", health_handler)
+    from config_server import wiring
+
+    wiring.add_routes(app)
+    app.router.add_get("/{tail:.*}", catch_all)
+    return app

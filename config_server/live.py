@@ -1,0 +1,123 @@
+"""Live configuration: long-poll watchers woken when a fetch or a Vault change alters what they see.
+
+A watcher is a held ``GET`` with ``If-None-Match`` and ``Prefer: wait=N``. Watchers are grouped by
+a *watch key* (request, representation, caller token fingerprint); the ``WatchHub`` keeps one
+future per key, so 10,000 watchers of one service cost one recomputation and one wake-up.
+
+After a git fetch that moved refs (or on each Vault poll), only the watched keys are recomputed and
+their content ETags published: a commit that leaves a service's configuration unchanged leaves its
+ETag unchanged and wakes nobody. A recomputation that fails (say a push with broken YAML) publishes
+nothing, so watchers keep waiting on their last good configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from config_server.errors import ConfigServerError
+from config_server.names import EnvRequest
+from config_server.notify import WatchHub, parse_prefer_wait
+from config_server.representation import Kind, Representations
+from config_server.service import EnvironmentService
+
+__all__ = ["LiveUpdates"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Watch:
+    request: EnvRequest
+    kind: Kind
+    token: str | None
+
+
+class LiveUpdates:
+    """Holds long polls and wakes them when configuration content changes."""
+
+    def __init__(self, service: EnvironmentService, *, max_wait: float = 120.0, vault_poll: float = 0.0) -> None:
+        self.service = service
+        self.hub = WatchHub(max_wait=max_wait)
+        self.max_wait = max_wait
+        self.vault_poll = vault_poll
+        self._watches: dict[tuple[object, ...], _Watch] = {}
+        self._recompute_lock = asyncio.Lock()
+        self._pending = False
+        self._poller: asyncio.Task[None] | None = None
+
+    def requested_wait(self, prefer: str | None) -> float | None:
+        """Seconds a request asked to wait (``Prefer: wait=N``), capped; None when it did not ask."""
+        return parse_prefer_wait(prefer, cap=self.max_wait)
+
+    @staticmethod
+    def _key(req: EnvRequest, kind: Kind, token: str | None) -> tuple[object, ...]:
+        fp = hashlib.sha256(token.encode()).hexdigest()[:16] if token else None
+        return (req.name, req.profiles_raw, req.label, kind, fp)
+
+    async def wait(
+        self, req: EnvRequest, kind: Kind, token: str | None, etag: str, timeout: float
+    ) -> Representations | None:
+        """Hold until the content ETag differs from ``etag`` (the new representations) or time out (None)."""
+        key = self._key(req, kind, token)
+        self._watches[key] = _Watch(req, kind, token)
+        if self.hub.current(key) is None:
+            self.hub.publish(key, etag)
+        new = await self.hub.wait(key, etag, timeout)
+        if new is None:
+            return None
+        try:
+            return await self.service.environment(req, token=token)
+        except ConfigServerError:
+            return None
+
+    async def changed(self, _moved: object = None) -> None:
+        """Recompute every watched key and publish its ETag (called after fetches and Vault polls).
+
+        Calls that arrive while a recomputation runs are folded into one more run after it.
+        """
+        if self._recompute_lock.locked():
+            self._pending = True
+            return
+        async with self._recompute_lock:
+            while True:
+                self._pending = False
+                await self._recompute()
+                if not self._pending:
+                    break
+
+    async def _recompute(self) -> None:
+        watched = set(self.hub.watched_keys())
+        for key in list(self._watches):
+            if key not in watched:
+                del self._watches[key]
+        for key, watch in list(self._watches.items()):
+            try:
+                reps = await self.service.environment(watch.request, token=watch.token)
+            except ConfigServerError as exc:
+                log.warning("not waking watchers of %s/%s: %s", watch.request.name, watch.request.profiles_raw,
+                            exc.message)
+                continue
+            self.hub.publish(key, reps.get(watch.kind).etag)
+
+    async def start(self) -> None:
+        if self.vault_poll > 0:
+            self._poller = asyncio.create_task(self._poll_loop(), name="vault-poll")
+
+    async def _poll_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.vault_poll)
+            try:
+                await self.changed()
+            except Exception:  # never let the poller die
+                log.exception("vault poll failed")
+
+    async def close(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        self.hub.close()

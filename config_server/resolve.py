@@ -1,0 +1,191 @@
+"""Which files make up an environment, and in what order: Spring Boot's ConfigData rules, pure.
+
+The server hands Boot ``spring.config.name=application,{app}``, the requested profiles as active,
+and the locations ``/`` then each search path (reference §3.1). The resulting precedence, highest
+first:
+
+1. profile-specific files ``{name}-{profile}.{ext}``: last profile first, then later location first,
+   then the application before ``application``, then ``.properties`` > ``.yml`` > ``.yaml`` > ``.json``;
+2. non-profile files ``{name}.{ext}``: later location first, application before ``application``,
+   same extension order.
+
+Inside a multi-document file later documents come first, and a document whose
+``spring.config.activate.on-profile`` does not match the active profiles is left out: it stays in its
+file's slot (an ``on-profile: dev`` document in ``application.yml`` never beats ``foo.yml``).
+
+``.json`` is not a Boot format; we accept it as a YAML dialect ranked below ``.yaml``.
+
+Everything here is plain data in, data out: the git source supplies the tree listing and the parsed
+documents, the HTTP layer supplies validated names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from config_client.wire import PropertySource
+from config_server.errors import InvalidConfiguration
+from config_server.profiles import MalformedProfileExpression, matches_any
+
+if TYPE_CHECKING:
+    from config_server.formats.documents import Document
+
+__all__ = [
+    "EXTENSIONS",
+    "Candidate",
+    "assemble",
+    "candidates",
+    "config_names",
+    "resource_candidates",
+    "search_locations",
+]
+
+EXTENSIONS: tuple[str, ...] = ("properties", "yml", "yaml", "json")
+"""Config file extensions, highest precedence first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A file that may take part in an environment, in precedence order."""
+
+    path: str
+    profile: str | None  # the profile it is specific to, None for a non-profile file
+
+
+def config_names(applications: Sequence[str]) -> list[str]:
+    """``application`` plus the requested applications, de-duplicated, lowest precedence first."""
+    names = ["application"]
+    for app in applications:
+        if app not in names:
+            names.append(app)
+    return names
+
+
+def search_locations(
+    search_paths: Sequence[str],
+    *,
+    applications: Sequence[str],
+    profiles: Sequence[str],
+    label: str | None,
+    dirs: Collection[str],
+) -> list[str]:
+    """The directories to look in, lowest precedence first, each ``""`` (root) or ending in ``/``.
+
+    The repository root always comes first. Each search path has ``{application}``, ``{profile}``
+    and ``{label}`` expanded once per application × profile, and ``*``/``**``/``?`` wildcards
+    matched against ``dirs`` (the tree's directories). Paths that do not exist are skipped, and so
+    is anything that would leave the repository.
+    """
+    out: list[str] = [""]
+    for raw in search_paths:
+        for prof in profiles or [""]:
+            for app in applications or [""]:
+                value = raw.replace("{application}", app).replace("{profile}", prof)
+                value = value.replace("{label}", label or "")
+                for loc in _expand(value, dirs):
+                    if loc not in out:
+                        out.append(loc)
+    return out
+
+
+def _expand(pattern: str, dirs: Collection[str]) -> list[str]:
+    norm = pattern.strip().strip("/")
+    parts = [p for p in norm.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        return []
+    norm = "/".join(parts)
+    if not any(ch in norm for ch in "*?"):
+        return [norm + "/" if norm else ""] if norm in dirs else []
+    regex = re.compile(_glob_to_regex(norm))
+    return [d + "/" for d in sorted(dirs) if d and regex.fullmatch(d)]
+
+
+def _glob_to_regex(glob: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(glob):
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif glob[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif glob[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(glob[i]))
+            i += 1
+    return "".join(out)
+
+
+def candidates(names: Sequence[str], profiles: Sequence[str], locations: Sequence[str]) -> list[Candidate]:
+    """Every file that could contribute, highest precedence first (whether or not it exists)."""
+    out: list[Candidate] = []
+    for profile in reversed(profiles):
+        for loc in reversed(locations):
+            for name in reversed(names):
+                out.extend(Candidate(f"{loc}{name}-{profile}.{ext}", profile) for ext in EXTENSIONS)
+    for loc in reversed(locations):
+        for name in reversed(names):
+            out.extend(Candidate(f"{loc}{name}.{ext}", None) for ext in EXTENSIONS)
+    seen: set[str] = set()
+    unique: list[Candidate] = []
+    for c in out:  # a profile named like a file stem could repeat a path; the first slot wins
+        if c.path not in seen:
+            seen.add(c.path)
+            unique.append(c)
+    return unique
+
+
+def assemble(
+    ordered: Sequence[Candidate],
+    documents: Mapping[str, Sequence[Document]],
+    *,
+    profiles: Collection[str],
+    uri: str,
+) -> list[PropertySource]:
+    """Turn the existing candidates (``documents`` holds the parsed files that exist) into property
+    sources, highest precedence first, named ``<uri>/<path>`` (`` (document #N)`` for files with more
+    than one document). Raises ``InvalidConfiguration`` for a malformed ``on-profile`` expression."""
+    out: list[PropertySource] = []
+    active = frozenset(profiles)
+    for cand in ordered:
+        docs = documents.get(cand.path)
+        if not docs:
+            continue
+        multi = len(docs) > 1
+        for index in range(len(docs) - 1, -1, -1):
+            doc = docs[index]
+            if doc.on_profile is not None:
+                try:
+                    if not matches_any(doc.on_profile, active):
+                        continue
+                except MalformedProfileExpression as exc:
+                    raise InvalidConfiguration(cand.path, str(exc)) from exc
+            name = f"{uri}/{cand.path}" + (f" (document #{index})" if multi else "")
+            out.append(PropertySource(name, doc.properties))
+    return out
+
+
+def resource_candidates(path: str, profiles: Sequence[str], locations: Sequence[str]) -> list[str]:
+    """Plain-text resource lookup order (reference §1.3): for each location in order, first
+    ``{stem}-{profile}.{ext}`` for each profile in the given order (``default`` skipped), then the
+    path itself. The first that exists wins."""
+    stem, dot, ext = path.rpartition(".")
+    if not dot or "/" in ext:
+        stem, ext = path, ""
+    out: list[str] = []
+    for loc in locations:
+        for profile in profiles:
+            if profile == "default":
+                continue
+            out.append(f"{loc}{stem}-{profile}" + (f".{ext}" if ext else ""))
+        out.append(f"{loc}{path}")
+    return out
