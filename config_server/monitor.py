@@ -129,13 +129,15 @@ def verify_signature(
         _check_token(headers, "X-Gitlab-Token", key)
     elif forge == "gitee":
         _check_gitee(headers, key, time.time() if now is None else now)
-    elif forge == "gitea" and _header(headers, "X-Gitea-Signature") is not None:
+    elif forge == "gitea" and (
+        _header(headers, "X-Gitea-Signature") is not None or _header(headers, "X-Hub-Signature-256") is None
+    ):
         _check_hmac(headers, "X-Gitea-Signature", "", key, body)
     elif forge == "gogs":
         _check_hmac(headers, "X-Gogs-Signature", "", key, body)
     elif forge in ("bitbucket", "bitbucket-server"):
         _check_hmac(headers, "X-Hub-Signature", "sha256=", key, body)
-    else:  # github, a gitea without its own header, or a plain post
+    else:  # github, a gitea sending only the GitHub-style header, or a plain post
         _check_hmac(headers, "X-Hub-Signature-256", "sha256=", key, body)
 
 
