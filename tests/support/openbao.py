@@ -30,6 +30,7 @@ from types import TracebackType
 from typing import Any
 
 import hvac
+import hvac.exceptions
 import requests
 
 ROOT_TOKEN = "root"
@@ -195,9 +196,18 @@ class OpenBao:
 
     def mount_kv1(self, path: str = "kv1") -> None:
         """Mount a KV version 1 engine at ``path/`` (idempotent)."""
+        self.mount_kv(path, version=1)
+
+    def mount_kv(self, path: str, *, version: int = 2) -> None:
+        """Mount a KV engine of ``version`` (1 or 2) at ``path/`` (idempotent).
+
+        A fresh mount per test keeps tests that share one server from seeing each other's keys.
+        """
         c = self.client()
         if f"{path}/" not in c.sys.list_mounted_secrets_engines()["data"]:
-            c.sys.enable_secrets_engine("kv", path=path, options={"version": "1"})
+            c.sys.enable_secrets_engine("kv", path=path, options={"version": str(version)})
+            if version == 2:
+                _wait_kv2_upgrade(c, path)
 
     def write_kv2(self, key: str, data: Mapping[str, Any], *, mount: str = "secret") -> int:
         """Write ``data`` as a new version of ``key`` on a KV v2 mount; returns the version."""
@@ -272,6 +282,19 @@ class OpenBao:
         role_id = c.auth.approle.read_role_id(role_name)["data"]["role_id"]
         secret_id = c.auth.approle.generate_secret_id(role_name)["data"]["secret_id"]
         return str(role_id), str(secret_id)
+
+
+def _wait_kv2_upgrade(c: hvac.Client, path: str) -> None:
+    # A new KV v2 mount answers 400 "upgrade in progress" for a moment after it is enabled.
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            c.secrets.kv.v2.read_configuration(mount_point=path)
+            return
+        except hvac.exceptions.VaultError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 @contextlib.contextmanager

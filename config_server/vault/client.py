@@ -1,0 +1,464 @@
+"""The server's own Vault identity, callers' tokens, and the one place hvac errors are translated.
+
+``VaultClientManager`` logs in (static token or AppRole), renews the token at about two thirds
+of its TTL in a background task, logs in again when renewal fails (AppRole), and hands out hvac
+clients: ``server_client()`` for the server's identity, ``client_for_token()`` for a caller's
+``X-Config-Token``. hvac blocks, so every call goes through ``run()``, which runs it in the
+manager's thread pool and translates errors exactly once:
+
+=====================================================  =========================================
+hvac / requests                                        config_server.errors
+=====================================================  =========================================
+connection refused, timeout, bad response              ``Unavailable("Vault is unavailable: …")``
+sealed (503), 5xx, 429, not initialised                ``Unavailable("Vault is unavailable: …")``
+permission denied / invalid token (401, 403)           ``Forbidden("Vault refused the token")``
+no such path (404)                                     ``NotFound``
+anything else (400, 405, 412, …)                       ``ConfigServerError`` (500)
+=====================================================  =========================================
+
+Messages are built from status codes and names only: never a token, a secret value, or the text
+Vault sent back (which can echo request data).
+
+Start-up does not need Vault: if Vault is unreachable when ``start()`` runs, the background task
+keeps trying to log in (with back-off) and ``server_client()`` raises ``Unavailable`` meanwhile.
+Credentials Vault refuses at start-up are a configuration mistake and raise ``Forbidden``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+import hvac
+import hvac.exceptions
+import requests
+
+from config_server.errors import ConfigServerError, Forbidden, InvalidRequest, NotFound, Unavailable
+from config_server.secret import Secret
+
+__all__ = [
+    "Secret",
+    "VaultClientManager",
+    "VaultSettings",
+    "check_token",
+    "token_fingerprint",
+    "translate_errors",
+]
+
+log = logging.getLogger("config_server.vault")
+
+T = TypeVar("T")
+
+_RENEW_AT = 2 / 3  # renew when this fraction of the TTL has passed
+_MAX_BACKOFF = 30.0
+_MAX_TOKEN_LENGTH = 4096
+
+
+@dataclass(frozen=True)
+class VaultSettings:
+    """How to reach Vault and read configuration from it.
+
+    ``token`` or ``role_id`` (+ ``secret_id``) give the server its own identity; with neither,
+    every read needs the caller's ``X-Config-Token`` (Spring's default). ``kv_version`` is 1 or 2
+    (the engine mounted at ``kv_mount``). ``stale_ttl`` (seconds, 0 disables) is how long the KV
+    source may answer from its last good read while Vault is unavailable. ``timeout`` is per HTTP
+    request, in seconds. ``verify`` is passed to requests (``False`` or a CA bundle path).
+
+    Raises ``ValueError`` for inconsistent or malformed settings. The ``repr`` hides secrets.
+    """
+
+    url: str
+    kv_mount: str = "secret"
+    kv_version: int = 2
+    namespace: str | None = None
+    token: Secret | None = None
+    role_id: str | None = None
+    secret_id: Secret | None = None
+    approle_mount: str = "approle"
+    profile_separator: str = ","
+    default_key: str = "application"
+    timeout: float = 5.0
+    stale_ttl: float = 30.0
+    verify: bool | str = True
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("vault url must be an http(s) URL with a host, e.g. http://127.0.0.1:8200")
+        if parts.username or parts.password or parts.query or parts.fragment:
+            raise ValueError("vault url must not carry credentials, a query or a fragment")
+        if self.kv_version not in (1, 2):
+            raise ValueError(f"vault kv_version must be 1 or 2, not {self.kv_version!r}")
+        for name, value in (("kv_mount", self.kv_mount), ("approle_mount", self.approle_mount)):
+            if not value or value.strip("/") != value or ".." in value.split("/") or "//" in value:
+                raise ValueError(f"vault {name} must be a mount path like 'secret', not {value!r}")
+        if not self.profile_separator or "/" in self.profile_separator:
+            raise ValueError("vault profile_separator must be non-empty and contain no '/'")
+        if self.token is not None and self.role_id is not None:
+            raise ValueError("configure either a vault token or an AppRole role_id, not both")
+        if self.secret_id is not None and self.role_id is None:
+            raise ValueError("a vault secret_id needs a role_id")
+        if self.token is not None and not self.token.reveal():
+            raise ValueError("the vault token is empty")
+        if not self.timeout > 0:
+            raise ValueError("vault timeout must be positive")
+        if not self.stale_ttl >= 0:
+            raise ValueError("vault stale_ttl must be zero or positive")
+
+    @property
+    def auth_method(self) -> Literal["token", "approle", "none"]:
+        """How the server authenticates itself: ``token``, ``approle``, or ``none`` (callers only)."""
+        if self.token is not None:
+            return "token"
+        if self.role_id is not None:
+            return "approle"
+        return "none"
+
+
+def token_fingerprint(token: str) -> str:
+    """A SHA-256 hex digest of ``token``: safe to use as a cache key or in a log line."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_token(token: str | None) -> str:
+    """Validate a caller's ``X-Config-Token`` before it goes anywhere near an HTTP header.
+
+    Raises ``InvalidRequest`` when it is missing, empty, too long, or not printable ASCII
+    without spaces (which also stops header injection). A well-formed token that Vault does not
+    know is for Vault to refuse (``Forbidden``).
+    """
+    if token is None or token == "":
+        raise InvalidRequest("Missing required header: X-Config-Token")
+    if len(token) > _MAX_TOKEN_LENGTH or not all("!" <= ch <= "~" for ch in token):
+        raise InvalidRequest("Malformed X-Config-Token header")
+    return token
+
+
+@contextlib.contextmanager
+def translate_errors() -> Iterator[None]:
+    """Turn hvac and requests exceptions raised inside the block into ``config_server.errors``."""
+    try:
+        yield
+    except requests.exceptions.Timeout as exc:
+        raise Unavailable("Vault is unavailable: the request timed out") from exc
+    except requests.exceptions.ConnectionError as exc:
+        raise Unavailable("Vault is unavailable: cannot connect") from exc
+    except requests.exceptions.RequestException as exc:
+        raise Unavailable(f"Vault is unavailable: bad response ({type(exc).__name__})") from exc
+    except (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized) as exc:
+        raise Forbidden("Vault refused the token") from exc
+    except hvac.exceptions.VaultDown as exc:
+        raise Unavailable("Vault is unavailable: sealed or down (HTTP 503)") from exc
+    except (
+        hvac.exceptions.InternalServerError,
+        hvac.exceptions.BadGateway,
+        hvac.exceptions.VaultNotInitialized,
+        hvac.exceptions.RateLimitExceeded,
+        hvac.exceptions.UnexpectedError,
+    ) as exc:
+        raise Unavailable(f"Vault is unavailable: {_describe(exc)}") from exc
+    except hvac.exceptions.InvalidPath as exc:
+        raise NotFound("Vault has no such path") from exc
+    except hvac.exceptions.VaultError as exc:
+        raise ConfigServerError(f"Vault rejected the request: {_describe(exc)}") from exc
+
+
+def _describe(exc: hvac.exceptions.VaultError) -> str:
+    codes = {
+        hvac.exceptions.InvalidRequest: "HTTP 400",
+        hvac.exceptions.InvalidPath: "HTTP 404",
+        hvac.exceptions.UnsupportedOperation: "HTTP 405",
+        hvac.exceptions.PreconditionFailed: "HTTP 412",
+        hvac.exceptions.RateLimitExceeded: "HTTP 429",
+        hvac.exceptions.InternalServerError: "HTTP 500",
+        hvac.exceptions.VaultNotInitialized: "not initialised (HTTP 501)",
+        hvac.exceptions.BadGateway: "HTTP 502",
+    }
+    return codes.get(type(exc), type(exc).__name__)
+
+
+def _call_translated(fn: Callable[[], T]) -> T:
+    with translate_errors():
+        return fn()
+
+
+@dataclass(frozen=True)
+class _Login:
+    client: hvac.Client
+    ttl: float  # seconds granted at login or last renewal; 0 means the token never expires
+    renewable: bool
+    obtained_at: float  # time.monotonic()
+
+
+class VaultClientManager:
+    """The server's own Vault identity: logs in with a token or AppRole, renews the token before it
+    expires (at ~2/3 of the TTL, in a background task), logs in again when renewal fails, and hands
+    out hvac clients. Blocking hvac calls only ever run in the manager's executor (``run``).
+
+    Use ``await start()`` in the app's start-up and ``await close()`` at clean-up. hvac clients are
+    for use inside ``run()`` only; translate nothing yourself, ``run()`` does it.
+    """
+
+    def __init__(
+        self,
+        settings: VaultSettings,
+        *,
+        max_workers: int = 4,
+        token_cache_ttl: float = 60.0,
+        token_cache_size: int = 256,
+    ) -> None:
+        self.settings = settings
+        self._max_workers = max_workers
+        self._token_cache_ttl = token_cache_ttl
+        self._token_cache_size = token_cache_size
+        self._executor: ThreadPoolExecutor | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._login: _Login | None = None
+        self._failures = 0
+        self._last_error: str | None = None
+        self._logins = 0
+        self._callers: OrderedDict[str, tuple[hvac.Client, float]] = OrderedDict()
+        self._callers_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"VaultClientManager(url={self.settings.url!r}, auth={self.settings.auth_method!r})"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the executor, log in, and start renewing.
+
+        Raises ``Forbidden`` if Vault refuses the configured credentials. If Vault is
+        unavailable, logs a warning and keeps trying in the background instead of failing.
+        """
+        if self._executor is not None:
+            return
+        self._executor = ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="vault")
+        if self.settings.auth_method == "none":
+            return
+        try:
+            await self._do_login()
+        except Unavailable as exc:
+            self._note_failure(exc)
+        self._task = asyncio.create_task(self._maintain(), name="vault-token-renewal")
+
+    async def close(self) -> None:
+        """Stop renewing, revoke an AppRole token (a static token is left alone), free threads."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        login, self._login = self._login, None
+        if login is not None and self.settings.auth_method == "approle" and self._executor is not None:
+            with contextlib.suppress(ConfigServerError):
+                await self.run(login.client.auth.token.revoke_self)
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+        with self._callers_lock:
+            clients = [c for c, _ in self._callers.values()]
+            self._callers.clear()
+        for client in [*clients, *([login.client] if login else [])]:
+            client.adapter.close()
+
+    # -- clients -----------------------------------------------------------------------------
+
+    def server_client(self) -> hvac.Client:
+        """The hvac client with the server's own token; call inside ``run()``.
+
+        Raises ``Forbidden`` when no server identity is configured and ``Unavailable`` while
+        the server is not logged in (Vault was unreachable, or refused a renewal).
+        """
+        if self.settings.auth_method == "none":
+            raise Forbidden("No Vault server identity is configured (set a token or an AppRole)")
+        login = self._login
+        if login is None:
+            raise Unavailable("Vault is unavailable: the server is not logged in")
+        return login.client
+
+    def client_for_token(self, token: str) -> hvac.Client:
+        """An hvac client that acts as a caller (``X-Config-Token``); cached briefly, thread-safe.
+
+        Raises ``InvalidRequest`` for a missing or malformed token (see ``check_token``).
+        """
+        check_token(token)
+        key = token_fingerprint(token)
+        now = time.monotonic()
+        with self._callers_lock:
+            hit = self._callers.get(key)
+            if hit is not None and now - hit[1] < self._token_cache_ttl:
+                self._callers.move_to_end(key)
+                return hit[0]
+            client = self._new_client(token)
+            self._callers[key] = (client, now)
+            self._callers.move_to_end(key)
+            while len(self._callers) > self._token_cache_size:
+                self._callers.popitem(last=False)
+            return client
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """Run the blocking ``fn`` in the Vault executor, translating hvac/requests errors."""
+        if self._executor is None:
+            raise RuntimeError("VaultClientManager.start() has not been awaited")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(_call_translated, fn))
+
+    # -- status ------------------------------------------------------------------------------
+
+    @property
+    def logins(self) -> int:
+        """How many times the server has logged in (1 after start; more after re-logins)."""
+        return self._logins
+
+    def token_ttl_remaining(self) -> float | None:
+        """Seconds until the server's token expires; ``None`` if it never does or no login."""
+        login = self._login
+        if login is None or login.ttl == 0:
+            return None
+        return max(0.0, login.obtained_at + login.ttl - time.monotonic())
+
+    async def health(self) -> dict[str, Any]:
+        """``{"status": "UP" | "DOWN", "details": {...}}``: Vault reachable, unsealed, logged in.
+
+        Never includes a token. Does not raise.
+        """
+        details: dict[str, Any] = {"url": self.settings.url, "authentication": self.settings.auth_method}
+        bare = self._new_client("")
+        try:
+            status = await self.run(
+                lambda: bare.sys.read_health_status(
+                    method="GET", standby_ok=True, sealed_code=200, uninit_code=200
+                )
+            )
+        except ConfigServerError as exc:
+            return {"status": "DOWN", "details": {**details, "error": exc.message}}
+        finally:
+            bare.adapter.close()
+        if not isinstance(status, dict):
+            return {"status": "DOWN", "details": {**details, "error": "unexpected health response"}}
+        details.update(
+            initialized=bool(status.get("initialized")),
+            sealed=bool(status.get("sealed")),
+            version=str(status.get("version", "")),
+        )
+        up = details["initialized"] and not details["sealed"]
+        if self.settings.auth_method != "none":
+            details["loggedIn"] = self._login is not None
+            ttl = self.token_ttl_remaining()
+            if ttl is not None:
+                details["tokenTtlSeconds"] = round(ttl)
+            if self._login is None:
+                up = False
+                if self._last_error:
+                    details["error"] = self._last_error
+        return {"status": "UP" if up else "DOWN", "details": details}
+
+    # -- login and renewal -------------------------------------------------------------------
+
+    def _new_client(self, token: str) -> hvac.Client:
+        # An explicit token ("" for none) stops hvac from picking one up from VAULT_TOKEN.
+        return hvac.Client(
+            url=self.settings.url,
+            token=token,
+            namespace=self.settings.namespace,
+            timeout=self.settings.timeout,
+            verify=self.settings.verify,
+        )
+
+    async def _do_login(self) -> None:
+        s = self.settings
+        if s.auth_method == "token":
+            assert s.token is not None
+            client = self._new_client(s.token.reveal())
+            data = (await self.run(client.auth.token.lookup_self))["data"]
+            ttl, renewable = float(data.get("ttl") or 0), bool(data.get("renewable"))
+        else:
+            assert s.role_id is not None
+            role_id, secret_id = s.role_id, s.secret_id.reveal() if s.secret_id else None
+            bare = self._new_client("")
+            try:
+                auth = (
+                    await self.run(
+                        lambda: bare.auth.approle.login(
+                            role_id=role_id, secret_id=secret_id, use_token=False, mount_point=s.approle_mount
+                        )
+                    )
+                )["auth"]
+            finally:
+                bare.adapter.close()
+            client = self._new_client(auth["client_token"])
+            ttl, renewable = float(auth.get("lease_duration") or 0), bool(auth.get("renewable"))
+        self._login = _Login(client, ttl, renewable, time.monotonic())
+        self._logins += 1
+        self._failures, self._last_error = 0, None
+        log.info("Logged in to Vault with %s (token TTL %ss)", s.auth_method, int(ttl) or "none")
+
+    async def _renew(self) -> None:
+        login = self._login
+        assert login is not None
+        can_login = self.settings.auth_method == "approle"
+        if not login.renewable:
+            if can_login:
+                await self._do_login()
+            return
+        try:
+            auth = (await self.run(login.client.auth.token.renew_self))["auth"]
+        except Forbidden:
+            if not can_login:
+                self._login = None
+                raise
+            log.warning("Vault refused to renew the server's token; logging in again")
+            await self._do_login()
+            return
+        ttl = float(auth.get("lease_duration") or 0)
+        # A renewal capped by the token's max TTL buys less and less time: start afresh instead.
+        if can_login and login.ttl and ttl < login.ttl / 2:
+            await self._do_login()
+            return
+        self._login = _Login(login.client, ttl, bool(auth.get("renewable")), time.monotonic())
+        self._failures, self._last_error = 0, None
+
+    def _next_delay(self) -> float:
+        login = self._login
+        backoff = min(_MAX_BACKOFF, 0.5 * 2.0 ** max(0, self._failures - 1))
+        if login is None:
+            return backoff
+        if login.ttl == 0:
+            return 3600.0  # the token never expires; nothing to renew
+        now = time.monotonic()
+        expires = login.obtained_at + login.ttl
+        if self._failures:
+            return max(0.05, min(backoff, (expires - now) / 2))
+        return max(0.05, login.obtained_at + login.ttl * _RENEW_AT - now)
+
+    async def _maintain(self) -> None:
+        while True:
+            await asyncio.sleep(self._next_delay())
+            login = self._login
+            if login is not None and not login.renewable and self.settings.auth_method == "token":
+                log.warning("The server's Vault token cannot be renewed; it expires in %ss", int(login.ttl))
+                return
+            try:
+                if login is None:
+                    await self._do_login()
+                elif login.ttl != 0:
+                    await self._renew()
+            except ConfigServerError as exc:
+                self._note_failure(exc)
+
+    def _note_failure(self, exc: ConfigServerError) -> None:
+        self._failures += 1
+        self._last_error = exc.message
+        log.warning("Vault %s failed: %s", "login" if self._login is None else "token renewal", exc.message)

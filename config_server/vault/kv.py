@@ -1,0 +1,275 @@
+"""Property sources from Vault's KV engine (v1 or v2), in Spring Cloud Config's order.
+
+Keys (reference §7): profiles ``[default] + requested`` de-duplicated then reversed; applications
+``[default_key] + requested`` de-duplicated then reversed; for each profile (outer) and
+application (inner) the key is ``app`` for profile ``default``, else ``app<sep>profile``. So
+``myapp`` with ``pr1`` reads ``myapp,pr1``, ``application,pr1``, ``myapp``, ``application``,
+highest precedence first. Each existing, non-empty secret becomes ``PropertySource("vault:<key>")``
+whose values are the secret's JSON flattened like YAML (``a.b``, ``a[0]``) and sorted by key, as
+Spring's ``YamlPropertiesFactoryBean`` does. A missing secret (404) is skipped, not an error.
+
+Identity: with ``token`` (the caller's ``X-Config-Token``) secrets are read as the caller, so Vault
+policies decide what each service may see; without it, as the server (``VaultClientManager``); with
+no server identity configured either, ``InvalidRequest`` (400, "Missing required header"), which is
+what Spring answers [reference §7, unverified status].
+
+Stale answers: when Vault is *unavailable* (not when it refuses a token), ``read()`` may answer from
+the last successful read of the same keys by the same identity, for at most
+``settings.stale_ttl`` seconds after that read (0 disables), and says so with
+``VaultResult.stale = True`` so the HTTP layer can add a ``Warning`` header. The cache is keyed by
+a SHA-256 of the token, never the token itself, and holds at most ``_CACHE_SIZE`` entries. After
+``stale_ttl`` the ``Unavailable`` error goes through. ``property_sources()`` returns the sources
+alone, stale or not; call ``read()`` when the flag matters.
+
+Names become Vault paths, so they are checked first: each ``/``-separated segment must be letters,
+digits or ``_ - . @ + = : ~`` and not ``.`` or ``..``; anything else is ``InvalidRequest``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import json
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import hvac
+import hvac.exceptions
+from config_client.wire import PropertySource, Scalar
+
+from config_server.errors import InvalidRequest, Unavailable
+from config_server.vault.client import VaultClientManager, VaultSettings, check_token, token_fingerprint
+
+__all__ = ["VaultResult", "VaultSource", "vault_keys"]
+
+log = logging.getLogger("config_server.vault")
+
+_CACHE_SIZE = 1024
+_SEGMENT = re.compile(r"[A-Za-z0-9_\-.@+=:~]+")
+_MAX_NAME = 255
+
+
+@dataclass(frozen=True, slots=True)
+class VaultResult:
+    """Vault's contribution to one request; ``stale`` when served from the last good read."""
+
+    sources: tuple[PropertySource, ...]
+    stale: bool = False
+
+
+def vault_keys(
+    applications: Sequence[str],
+    profiles: Sequence[str],
+    *,
+    default_key: str = "application",
+    separator: str = ",",
+) -> tuple[str, ...]:
+    """The Vault keys to read, highest precedence first (pure; see the module docstring).
+
+    An empty ``default_key`` disables the shared key. Raises ``InvalidRequest`` for a name that
+    is not a safe Vault path.
+    """
+    apps = _dedup([default_key, *applications] if default_key else list(applications))
+    profs = _dedup(["default", *profiles])
+    for name in (*apps, *profs):
+        _check_name(name)
+    apps.reverse()
+    profs.reverse()
+    return tuple(app if prof == "default" else f"{app}{separator}{prof}" for prof in profs for app in apps)
+
+
+def _dedup(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _check_name(name: str) -> None:
+    if not name or len(name) > _MAX_NAME:
+        raise InvalidRequest("Invalid Vault key: empty or too long")
+    for segment in name.split("/"):
+        if segment in (".", "..") or not _SEGMENT.fullmatch(segment):
+            raise InvalidRequest(f"Invalid Vault key: {name!r}")
+
+
+def flatten(data: Mapping[str, Any]) -> dict[str, Scalar]:
+    """A secret's JSON flattened like Spring's YAML loader, sorted by key as Java sorts strings.
+
+    Nested objects give ``a.b``; lists ``a[0]``; a key starting with ``[`` is appended without a
+    dot; ``null`` and an empty list give ``""``; an empty object gives nothing.
+    """
+    out: dict[str, Scalar] = {}
+    _walk("", data, out)
+    # Java compares UTF-16 code units; UTF-16-BE bytes sort the same way.
+    return dict(sorted(out.items(), key=lambda kv: kv[0].encode("utf-16-be", "surrogatepass")))
+
+
+def _walk(prefix: str, value: Any, out: dict[str, Scalar]) -> None:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            key = str(k)
+            name = key if not prefix else prefix + key if key.startswith("[") else f"{prefix}.{key}"
+            _walk(name, v, out)
+    elif isinstance(value, list):
+        if not value:
+            out[prefix] = ""
+        for i, item in enumerate(value):
+            _walk(f"{prefix}[{i}]", item, out)
+    elif value is None:
+        out[prefix] = ""
+    elif isinstance(value, (str, int, float, bool)):
+        out[prefix] = value
+    else:
+        out[prefix] = str(value)
+
+
+class VaultSource:
+    """Reads configuration secrets from Vault's KV engine; see the module docstring for the rules.
+
+    Safe to share between concurrent requests. Raises ``Forbidden`` (a token refused),
+    ``Unavailable`` (Vault down or sealed, nothing fresh enough cached), ``InvalidRequest`` (bad
+    names, or no token at all and no server identity).
+    """
+
+    def __init__(self, manager: VaultClientManager, settings: VaultSettings) -> None:
+        self._manager = manager
+        self._settings = settings
+        self._cache: OrderedDict[tuple[str, tuple[str, ...]], tuple[float, tuple[PropertySource, ...]]] = (
+            OrderedDict()
+        )
+
+    def keys(self, applications: Sequence[str], profiles: Sequence[str]) -> tuple[str, ...]:
+        """The keys ``read()`` would read for this request, highest precedence first."""
+        return vault_keys(
+            applications,
+            profiles,
+            default_key=self._settings.default_key,
+            separator=self._settings.profile_separator,
+        )
+
+    async def property_sources(
+        self, applications: Sequence[str], profiles: Sequence[str], *, token: str | None = None
+    ) -> tuple[PropertySource, ...]:
+        """The ``vault:<key>`` sources, highest precedence first (possibly stale: see ``read``)."""
+        return (await self.read(applications, profiles, token=token)).sources
+
+    async def read(
+        self, applications: Sequence[str], profiles: Sequence[str], *, token: str | None = None
+    ) -> VaultResult:
+        """Like ``property_sources`` but says whether the answer came from the stale cache."""
+        keys = self.keys(applications, profiles)
+        if token is None:
+            if self._settings.auth_method == "none":
+                raise InvalidRequest("Missing required header: X-Config-Token")
+            identity = "server"
+            client_of: Callable[[], hvac.Client] = self._manager.server_client
+        else:
+            check_token(token)
+            identity = token_fingerprint(token)
+
+            def client_of() -> hvac.Client:
+                return self._manager.client_for_token(token)
+
+        cache_key = (identity, keys)
+        try:
+            secrets = await self._gather(
+                [functools.partial(self._read_secret, client_of, key) for key in keys]
+            )
+        except Unavailable:
+            stale = self._cached(cache_key)
+            if stale is None:
+                raise
+            log.warning(
+                "Vault is unavailable; serving the last known secrets for %s (stale)", ", ".join(keys)
+            )
+            return VaultResult(stale, stale=True)
+        sources = tuple(
+            PropertySource.of(f"vault:{key}", values)
+            for key, values in zip(keys, secrets, strict=True)
+            if values
+        )
+        self._remember(cache_key, sources)
+        return VaultResult(sources)
+
+    async def versions(self, applications: Sequence[str], profiles: Sequence[str]) -> dict[str, int]:
+        """``{key: version}`` for each existing key, read as the server, to detect changes by polling.
+
+        KV v2: the metadata's ``current_version`` (needs ``read`` on ``<mount>/metadata/*``); a key
+        whose current version is deleted or destroyed is left out. KV v1 has no versions: the value
+        is a 63-bit fingerprint of the secret's content instead. Raises as ``read`` does, and
+        ``Forbidden`` when no server identity is configured.
+        """
+        keys = self.keys(applications, profiles)
+        found = await self._gather([functools.partial(self._read_version, key) for key in keys])
+        return {key: v for key, v in zip(keys, found, strict=True) if v is not None}
+
+    # -- blocking reads (run in the manager's executor) -----------------------------------
+
+    async def _gather(self, calls: Sequence[Callable[[], Any]]) -> list[Any]:
+        pending: list[Awaitable[Any]] = [self._manager.run(call) for call in calls]
+        # Wait for every read so no failed future is left unobserved; report the first failure.
+        results = await asyncio.gather(*pending, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return results
+
+    def _read_secret(self, client_of: Callable[[], hvac.Client], key: str) -> dict[str, Scalar]:
+        data = self._read_data(client_of(), key)
+        return flatten(data) if data else {}
+
+    def _read_data(self, client: hvac.Client, key: str) -> dict[str, Any] | None:
+        mount = self._settings.kv_mount
+        try:
+            if self._settings.kv_version == 2:
+                resp = client.secrets.kv.v2.read_secret_version(
+                    path=key, mount_point=mount, raise_on_deleted_version=False
+                )
+                data = (resp.get("data") or {}).get("data")
+            else:
+                data = client.secrets.kv.v1.read_secret(path=key, mount_point=mount).get("data")
+        except hvac.exceptions.InvalidPath:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _read_version(self, key: str) -> int | None:
+        client = self._manager.server_client()
+        if self._settings.kv_version == 1:
+            data = self._read_data(client, key)
+            if not data:
+                return None
+            digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).digest()
+            return int.from_bytes(digest[:8], "big") >> 1
+        try:
+            meta = client.secrets.kv.v2.read_secret_metadata(path=key, mount_point=self._settings.kv_mount)
+        except hvac.exceptions.InvalidPath:
+            return None
+        data = meta.get("data") or {}
+        current = int(data.get("current_version") or 0)
+        info = (data.get("versions") or {}).get(str(current)) or {}
+        if current == 0 or info.get("deletion_time") or info.get("destroyed"):
+            return None
+        return current
+
+    # -- stale cache -----------------------------------------------------------------------
+
+    def _remember(self, key: tuple[str, tuple[str, ...]], sources: tuple[PropertySource, ...]) -> None:
+        if self._settings.stale_ttl <= 0:
+            return
+        self._cache[key] = (time.monotonic(), sources)
+        self._cache.move_to_end(key)
+        while len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def _cached(self, key: tuple[str, tuple[str, ...]]) -> tuple[PropertySource, ...] | None:
+        hit = self._cache.get(key)
+        if hit is None:
+            return None
+        if time.monotonic() - hit[0] > self._settings.stale_ttl:
+            del self._cache[key]
+            return None
+        return hit[1]
