@@ -1,0 +1,1 @@
+"""Tests of config_server.vault against a real OpenBao dev server."""
