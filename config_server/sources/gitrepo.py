@@ -1,0 +1,393 @@
+"""The blocking half of the git backend: a bare clone read straight from git objects (GitPython).
+
+There is never a working tree and never a checkout: a label resolves to a commit, a commit to a
+``Tree`` (path → blob id), and a blob id to bytes, so any number of labels can be served at once.
+Fetches keep the clone in step with the remote, including force-pushes, moved tags and deleted
+branches. Every GitPython error is translated here, once, into the server's exception tree.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import git
+from gitdb.util import hex_to_bin
+
+from config_server.errors import (
+    InvalidConfiguration,
+    InvalidRequest,
+    LabelNotFound,
+    ResourceNotFound,
+    Unavailable,
+)
+from config_server.sources.gitrefs import (
+    RefSnapshot,
+    check_label,
+    commit_prefix,
+    display_uri,
+    is_full_sha,
+    local_path,
+    one_line,
+    redact,
+)
+
+__all__ = ["MARKER", "GitRepository", "GitStatus", "Tree"]
+
+_log = logging.getLogger(__name__)
+
+MARKER = ".config-server-clone"
+"""File in basedir naming the remote it clones: proof the directory is ours to wipe."""
+
+_REFSPECS = ("+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*")
+_REF_FORMAT = "%(objectname)\t%(objecttype)\t%(*objectname)\t%(*objecttype)\t%(refname)"
+_REF_ROOTS = ("refs/remotes/origin/", "refs/tags/")
+_SYMLINK_HOPS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """The files of one commit, read once from git and then cached (it never changes)."""
+
+    commit: str
+    """The full 40-hex commit id."""
+    files: Mapping[str, str]
+    """Repository-relative posix path → blob id. Symlinks to files inside the repository appear
+    as the file they point to; other symlinks and submodules are left out."""
+    dirs: frozenset[str]
+    """Every directory path, ``""`` for the root, no trailing slash."""
+
+
+@dataclass(frozen=True, slots=True)
+class GitStatus:
+    """How fresh the clone is: when the remote was last reached and the last error, if any."""
+
+    last_success: datetime | None = None
+    """UTC time of the last successful clone or fetch."""
+    last_attempt: datetime | None = None
+    last_error: str | None = None
+    """One line, without credentials; None after a successful fetch."""
+
+    def age_seconds(self, now: datetime | None = None) -> float | None:
+        """Seconds since the last successful fetch (None if there never was one)."""
+        if self.last_success is None:
+            return None
+        return ((now or datetime.now(UTC)) - self.last_success).total_seconds()
+
+
+class GitRepository:
+    """A bare clone of one remote in ``basedir``, read without any working tree.
+
+    Blocking, and not thread-safe, with one allowance the async seam relies on: ``open`` and
+    ``fetch`` may run on one thread while ``resolve``, ``tree`` and ``read_blob`` run on another.
+    The two sides use separate git command objects, and fetch publishes the refs as one immutable
+    snapshot, so ``lookup`` and ``status`` may be read from any thread.
+    """
+
+    def __init__(
+        self, *, uri: str, basedir: Path, default_label: str = "main", timeout: float = 60.0
+    ) -> None:
+        try:
+            check_label(default_label)
+        except InvalidRequest as exc:
+            raise ValueError(f"default_label: {exc.message}") from exc
+        self.uri = uri
+        self.basedir = Path(basedir)
+        self.default_label = default_label
+        self.timeout = timeout
+        self.display_uri = display_uri(uri)
+        """The URI without credentials or trailing ``/``, for property-source names and logs."""
+        path = local_path(uri)
+        self.local_path = path.resolve() if path is not None else None
+        """The remote's directory when it is on this host (a path or ``file:`` URL), else None."""
+        self.status = GitStatus()
+        self._refs = RefSnapshot()
+        self._admin: git.Git | None = None  # open/fetch side
+        self._repo: git.Repo | None = None  # read side: owns the persistent cat-file processes
+
+    # -- open and fetch (one thread) -------------------------------------------------------------
+
+    def open(self) -> None:
+        """Reuse the clone in ``basedir`` (or make a bare one) and fetch.
+
+        Raises ``Unavailable`` if the remote cannot be reached and there is no clone to serve;
+        with a clone, a failed fetch is logged and recorded in ``status`` instead. Raises
+        ``InvalidConfiguration`` if ``basedir`` holds files this server did not put there.
+        """
+        self._prepare_basedir()
+        admin = self._admin = self._new_git()
+        remote = str(self.local_path) if self.local_path is not None else self.uri
+        self._git(admin, "config", "remote.origin.url", remote)
+        self._git(admin, "config", "--replace-all", "remote.origin.fetch", _REFSPECS[0])
+        self._git(admin, "config", "remote.origin.tagOpt", "--no-tags")
+        self._refs = self._read_refs(admin)
+        try:
+            self.fetch()
+        except Unavailable as exc:
+            if not (self._refs.branches or self._refs.tags):
+                raise Unavailable(f"Cannot clone {self.display_uri}: {exc.message}") from exc
+            _log.warning("git remote %s unreachable; serving the existing clone: %s", self.display_uri, exc)
+        self._repo = git.Repo(self.basedir)
+        self._repo.git.update_environment(**self._environment())
+
+    def fetch(self) -> dict[str, tuple[str | None, str | None]]:
+        """Fetch from the remote (pruning) and return the refs that moved: name → (old, new).
+
+        Names are the remote's (``refs/heads/X``, ``refs/tags/X``), values commit ids (None for
+        a ref that appeared or disappeared). Raises ``Unavailable``; ``status`` records the outcome.
+        """
+        admin = self._admin
+        if admin is None:
+            raise RuntimeError("GitRepository.open() has not been called")
+        attempt = datetime.now(UTC)
+        try:
+            self._git(admin, "fetch", "--prune", "--quiet", "--no-write-fetch-head", "origin", *_REFSPECS)
+            after = self._read_refs(admin)
+        except Unavailable as exc:
+            self.status = GitStatus(self.status.last_success, attempt, exc.message)
+            raise
+        moved, self._refs = self._refs.moved(after), after
+        self.status = GitStatus(datetime.now(UTC), attempt, None)
+        return moved
+
+    # -- reads (one thread) ----------------------------------------------------------------------
+
+    def lookup(self, label: str | None) -> str | None:
+        """The commit of the branch or tag ``label`` (None: the default label) as last fetched.
+
+        No I/O; safe from any thread. Returns None when no branch or tag matches (the label may
+        still be a commit id: see ``resolve``). Raises ``InvalidRequest`` for a malformed label.
+        """
+        name = check_label(self.default_label if label is None else label)
+        refs = self._refs
+        found = refs.lookup(name)
+        if found is None and self._falls_back(name):
+            found = refs.lookup("master")
+        return found
+
+    def resolve(self, label: str | None) -> str:
+        """The commit id a label names: a branch, else a tag, else a (>= 7 digit) commit id.
+
+        ``None`` means the default label; a default of ``main`` falls back to ``master`` when the
+        remote has no ``main``. Raises ``InvalidRequest`` for a malformed label and
+        ``LabelNotFound`` for an unknown or ambiguous one.
+        """
+        found = self.lookup(label)
+        if found is not None:
+            return found
+        name = self.default_label if label is None else label
+        prefix = commit_prefix(name)
+        if prefix is None:
+            raise LabelNotFound(name)
+        repo = self._reader()
+        out: str = self._git(repo.git, "rev-parse", f"--disambiguate={prefix}")
+        commits = [sha for sha in out.split() if self._object_type(sha) == "commit"]
+        if len(commits) > 1:
+            err = LabelNotFound(name)
+            # The plain "No such label" would mislead: the id exists, it is just too short.
+            err.message = f"Ambiguous label {name!r}: it abbreviates {len(commits)} commits; use more digits"
+            err.args = (err.message,)
+            raise err
+        if not commits:
+            raise LabelNotFound(name)
+        return commits[0]
+
+    def tree(self, commit: str) -> Tree:
+        """The files and directories of ``commit`` (a full commit id).
+
+        Raises ``InvalidRequest`` if ``commit`` is not 40 hex digits, ``LabelNotFound`` if there
+        is no such commit.
+        """
+        if not is_full_sha(commit):
+            raise InvalidRequest(f"Not a full commit id: {commit[:80]!r}")
+        repo = self._reader()
+        if self._object_type(commit) != "commit":
+            raise LabelNotFound(commit)
+        raw = self._git(repo.git, "ls-tree", "-r", "-t", "-z", "--full-tree", commit, stdout_as_string=False)
+        files: dict[str, str] = {}
+        links: dict[str, str] = {}
+        dirs = {""}
+        for entry in raw.split(b"\0"):
+            if not entry:
+                continue
+            meta, _, raw_path = entry.partition(b"\t")
+            mode, kind, sha = meta.decode("ascii").split(" ")
+            try:
+                path = raw_path.decode("utf-8")
+            except UnicodeDecodeError:
+                _log.warning("skipping a path that is not UTF-8 in %s at %s", self.display_uri, commit)
+                continue
+            if kind == "tree":
+                dirs.add(path)
+            elif kind == "blob" and mode == "120000":
+                links[path] = sha
+            elif kind == "blob":
+                files[path] = sha
+        for path, sha in links.items():
+            target = _follow(path, self.read_blob(sha), files, links, self.read_blob)
+            if target is not None:
+                files[path] = target
+        return Tree(commit=commit, files=dict(sorted(files.items())), dirs=frozenset(dirs))
+
+    def read_blob(self, blob: str) -> bytes:
+        """The bytes of a blob. Raises ``InvalidRequest`` for a malformed id, ``ResourceNotFound``
+        if there is no such blob."""
+        if not is_full_sha(blob):
+            raise InvalidRequest(f"Not a full blob id: {blob[:80]!r}")
+        repo = self._reader()
+        try:
+            stream = repo.odb.stream(hex_to_bin(blob))
+            data: bytes = stream.read()
+        except ValueError as exc:  # GitPython's report of a missing object
+            raise ResourceNotFound(f"No such blob: {blob}") from exc
+        except (OSError, git.GitError) as exc:
+            raise Unavailable(f"Cannot read {blob} from the clone of {self.display_uri}: {exc}") from exc
+        if stream.type != b"blob":
+            raise ResourceNotFound(f"No such blob: {blob}")
+        return data
+
+    def close(self) -> None:
+        """Stop git's persistent helper processes. Call from the thread that did the reads."""
+        if self._repo is not None:
+            self._repo.close()
+        if self._admin is not None:
+            self._admin.clear_cache()
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _falls_back(self, name: str) -> bool:
+        return name == "main" and self.default_label == "main"
+
+    def _reader(self) -> git.Repo:
+        if self._repo is None:
+            raise RuntimeError("GitRepository.open() has not been called")
+        return self._repo
+
+    def _object_type(self, sha: str) -> str | None:
+        try:
+            info = self._reader().odb.info(hex_to_bin(sha))
+        except ValueError:  # missing object
+            return None
+        except (OSError, git.GitError) as exc:
+            raise Unavailable(f"Cannot read the clone of {self.display_uri}: {exc}") from exc
+        kind: bytes = info.type
+        return kind.decode("ascii")
+
+    def _environment(self) -> dict[str, str]:
+        # GIT_DIR stops git from walking up into an enclosing repository should basedir break;
+        # no terminal prompt, so a fetch that needs credentials fails instead of waiting forever.
+        return {"GIT_DIR": str(self.basedir), "GIT_TERMINAL_PROMPT": "0"}
+
+    def _new_git(self) -> git.Git:
+        cmd = git.Git(self.basedir)
+        cmd.update_environment(**self._environment())
+        return cmd
+
+    def _git(self, cmd: git.Git, name: str, *args: str, **kwargs: Any) -> Any:
+        """Run one git command, killed after ``timeout``; any failure becomes ``Unavailable``."""
+        try:
+            return getattr(cmd, name.replace("-", "_"))(*args, kill_after_timeout=self.timeout, **kwargs)
+        except git.GitCommandError as exc:
+            reason = one_line(_stderr(exc).replace(self.uri, self.display_uri))
+            raise Unavailable(f"git {name} failed for {self.display_uri}: {reason}") from exc
+        except (OSError, git.GitError) as exc:
+            raise Unavailable(f"git {name} failed for {self.display_uri}: {redact(str(exc))}") from exc
+
+    def _read_refs(self, admin: git.Git) -> RefSnapshot:
+        out = self._git(admin, "for-each-ref", f"--format={_REF_FORMAT}", *_REF_ROOTS)
+        return RefSnapshot.parse(out)
+
+    def _prepare_basedir(self) -> None:
+        """Make ``basedir`` hold a bare repository of ours for this URI, without losing user data."""
+        base = self.basedir
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            marker = base / MARKER
+            if marker.is_file():
+                owner = marker.read_text(encoding="utf-8").strip()
+                if owner == self.display_uri and _is_bare_repository(base):
+                    _remove_stale_locks(base, older_than=self.timeout)
+                    return
+                _log.warning("re-cloning %s into %s (it held a clone of %s)", self.display_uri, base, owner)
+                for child in base.iterdir():
+                    if child.is_dir() and not child.is_symlink():
+                        shutil.rmtree(child)
+                    else:
+                        child.unlink()
+            elif any(base.iterdir()):
+                raise InvalidConfiguration(
+                    str(base),
+                    f"the git basedir is not empty and has no {MARKER} file, so it was not made by "
+                    "this server; refusing to overwrite it (point basedir at an empty or new directory)",
+                )
+            git.Repo.init(base, bare=True, mkdir=False, quiet=True)
+            marker.write_text(self.display_uri + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise Unavailable(f"Cannot prepare the git basedir {base}: {exc.strerror or exc}") from exc
+        except git.GitError as exc:
+            raise Unavailable(f"Cannot create a bare repository in {base}: {redact(str(exc))}") from exc
+
+
+def _stderr(exc: git.GitCommandError) -> str:
+    """git's own message, unwrapped from GitPython's ``stderr: '...'`` decoration."""
+    text = exc.stderr if isinstance(exc.stderr, str) else ""
+    text = text.strip()
+    if text.startswith("stderr:"):
+        text = text[len("stderr:") :].strip()
+        if len(text) >= 2 and text[0] == text[-1] == "'":
+            text = text[1:-1]
+    return text or f"exit status {exc.status}"
+
+
+def _is_bare_repository(path: Path) -> bool:
+    try:
+        return git.Repo(path).bare
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return False
+
+
+def _remove_stale_locks(base: Path, *, older_than: float) -> None:
+    """Delete ref lock files a killed fetch left behind; they would make every later fetch fail."""
+    cutoff = time.time() - older_than
+    candidates = [base / "packed-refs.lock", base / "shallow.lock", *base.joinpath("refs").rglob("*.lock")]
+    for lock in candidates:
+        try:
+            if lock.is_file() and lock.stat().st_mtime < cutoff:
+                lock.unlink()
+                _log.warning("removed stale git lock %s", lock)
+        except OSError:
+            continue
+
+
+def _follow(
+    path: str,
+    target: bytes,
+    files: Mapping[str, str],
+    links: Mapping[str, str],
+    read: Callable[[str], bytes],
+) -> str | None:
+    """The blob a symlink ends at, if it is a file inside the repository (bounded hops)."""
+    for _ in range(_SYMLINK_HOPS):
+        try:
+            text = target.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if text.startswith("/"):
+            return None
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), text))
+        if resolved == ".." or resolved.startswith("../") or resolved == ".":
+            return None
+        if resolved in files:
+            return files[resolved]
+        if resolved not in links:
+            return None
+        path, target = resolved, read(links[resolved])
+    return None
+
