@@ -1,0 +1,312 @@
+"""The merged renderings of an environment: ``.properties``, ``.yml`` and ``.json`` (pure, no I/O).
+
+Follows Spring's ``EnvironmentController`` (reference §4.3):
+
+1. ``merge_for_rendering`` folds the property sources into one flat map (lowest precedence
+   first; a non-indexed key keeps its first position and takes the highest value; indexed keys
+   are replaced group by group, so arrays are never merged element-wise; ``spring.profiles`` is
+   dropped).
+2. ``.properties`` is ``key: value`` lines; placeholders are resolved over the whole text.
+3. ``.yml`` and ``.json`` un-flatten the map (``.`` nests maps, ``[n]`` builds lists with ``null``
+   in the gaps, a non-numeric ``[x]`` stays part of its key) and resolve placeholders per string
+   value. A key that is both a value and a prefix (``a=1``, ``a.b=2``) keeps the longer key whole
+   at that level (``a: 1`` and ``a.b: 2``), whichever of the two comes first.
+
+Errors: ``InvalidConfiguration`` (naming the property source) for keys that cannot be shaped into
+YAML/JSON: a list element that is both a value and a structure, a list index that would create an
+unreasonable number of empty elements, or nesting deeper than ``MAX_NESTING``; and from
+placeholder resolution (see ``placeholders``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+from config_client.wire import PropertySource, Scalar
+
+from config_server.errors import InvalidConfiguration
+from config_server.formats.placeholders import java_string, lookup_from_sources, resolve_placeholders
+
+__all__ = [
+    "MAX_NESTING",
+    "java_string",
+    "merge_for_rendering",
+    "render_json",
+    "render_properties",
+    "render_yaml",
+]
+
+MAX_NESTING = 100
+"""Deepest structure a key may describe (maps and list levels); deeper keys are rejected."""
+
+_LIST_SLACK = 10_000
+"""Empty list elements (gaps) allowed beyond one per property, before an index counts as hostile."""
+
+
+def merge_for_rendering(sources: Sequence[PropertySource]) -> dict[str, Scalar]:
+    """Fold ``sources`` (highest precedence first) into the flat map the renderings show (§4.3).
+
+    Non-indexed keys keep the position where first seen (iterating lowest to highest precedence)
+    and the value of the highest source that has them. Keys containing ``[`` are grouped by the
+    text before the first ``[``: the highest source that defines any key of a group supplies the
+    whole group. Indexed keys follow the non-indexed ones; ``spring.profiles`` is removed.
+    """
+    return {key: value for key, (value, _) in _merge(sources).items()}
+
+
+def render_properties(sources: Sequence[PropertySource], *, resolve: bool = True) -> str:
+    """The ``.properties`` rendering: ``key: value`` lines joined by ``\\n``, no trailing newline.
+
+    Values are written as Java's ``toString`` would, without escaping. With ``resolve`` the whole
+    text goes through placeholder resolution against ``sources``.
+    """
+    text = "\n".join(f"{key}: {java_string(value)}" for key, value in merge_for_rendering(sources).items())
+    return resolve_placeholders(text, lookup_from_sources(sources)) if resolve else text
+
+
+def render_yaml(
+    sources: Sequence[PropertySource], *, resolve: bool = True, strip_document: bool = True
+) -> str:
+    """The ``.yml`` rendering: block style, 2-space indent, list dashes at the parent's indentation.
+
+    Strings that would read back as another type (``"true"``, ``"1"``, ``""``) are quoted; an
+    empty environment renders as ``{}\\n``. With ``strip_document`` (Spring's default) a map whose
+    only key is ``document`` renders just that value (a YAML file whose top level was not a map).
+    """
+    tree = _tree(sources, resolve=resolve)
+    if strip_document and len(tree) == 1 and "document" in tree:
+        document = tree["document"]
+        if not isinstance(document, (dict, list)):
+            return _yaml_scalar(document)
+        return _dump_yaml(document)
+    return _dump_yaml(tree)
+
+
+def render_json(sources: Sequence[PropertySource], *, resolve: bool = True) -> str:
+    """The ``.json`` rendering: the same nested structure as ``.yml``, compact, UTF-8 (not ``\\u``-escaped).
+
+    An empty environment renders as ``{}``. Non-finite floats are written as the strings Jackson
+    writes (``"NaN"``, ``"Infinity"``).
+    """
+    tree = _tree(sources, resolve=resolve)
+    text = json.dumps(_finite(tree), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    # A lone surrogate (possible from a \\uD800 escape in a .properties file) cannot be UTF-8
+    # encoded; keep it as a JSON escape, the only place it can occur being inside a string.
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+# ---------------------------------------------------------------------------------------------
+# Merging
+
+
+def _merge(sources: Sequence[PropertySource]) -> dict[str, tuple[Scalar, str]]:
+    """The merged map with, for each key, the name of the source its value came from."""
+    combined: dict[str, tuple[Scalar, str]] = {}
+    groups: dict[str, dict[str, tuple[Scalar, str]]] = {}
+    for source in reversed(sources):
+        local: dict[str, dict[str, tuple[Scalar, str]]] = {}
+        for key, item in source.source.items():
+            bracket = key.find("[")
+            if bracket < 0:
+                combined[key] = (item.value, source.name)
+            else:
+                local.setdefault(key[:bracket], {})[key] = (item.value, source.name)
+        # Re-assigning an existing group keeps its position, as Java's LinkedHashMap.put does.
+        groups.update(local)
+    combined.pop("spring.profiles", None)
+    for group in groups.values():
+        combined.update(group)
+    return combined
+
+
+# ---------------------------------------------------------------------------------------------
+# Un-flattening (Spring's PropertyNavigator, without its data loss on conflicting keys)
+
+
+def _tree(sources: Sequence[PropertySource], *, resolve: bool) -> dict[str, Any]:
+    merged = _merge(sources)
+    lookup = lookup_from_sources(sources) if resolve else None
+    builder = _TreeBuilder(gap_budget=len(merged) + _LIST_SLACK)
+    for key, (value, origin) in merged.items():
+        if lookup is not None and isinstance(value, str):
+            value = resolve_placeholders(value, lookup)
+        builder.put(key, value, origin)
+    return builder.root
+
+
+def _parse_key(key: str) -> list[str | int]:
+    """Split a flat key into map names (``str``) and list indices (``int``).
+
+    ``[n]`` is an index only when it follows a name or another index and is followed by the end,
+    ``.`` or ``[``; any other bracketed text (``b[hello]``, ``b[world]d``, a leading ``[1]``)
+    stays part of the name.
+    """
+    steps: list[str | int] = []
+    length = len(key)
+    pos = 0
+    while True:
+        start = pos
+        while pos < length and key[pos] != ".":
+            if key[pos] == "[":
+                close = key.find("]", pos)
+                if close < 0:
+                    pos = length
+                    break
+                if pos > start and _is_index(key, pos, close):
+                    break
+                pos = close + 1
+            else:
+                pos += 1
+        steps.append(key[start:pos])
+        while pos < length and key[pos] == "[":
+            close = key.find("]", pos)
+            if close < 0 or not _is_index(key, pos, close):
+                break
+            steps.append(int(key[pos + 1 : close]))
+            pos = close + 1
+        if pos >= length:
+            return steps
+        if key[pos] == ".":
+            pos += 1
+        # else: a non-index "[...]" right after an index starts the next name (a[0][x]).
+
+
+def _is_index(key: str, open_: int, close: int) -> bool:
+    body = key[open_ + 1 : close]
+    after = key[close + 1 : close + 2]
+    return body.isascii() and body.isdigit() and after in ("", ".", "[")
+
+
+class _TreeBuilder:
+    """Builds the nested maps and lists, one flat key at a time."""
+
+    def __init__(self, *, gap_budget: int) -> None:
+        self.root: dict[str, Any] = {}
+        self._gap_budget = gap_budget
+
+    def put(self, key: str, value: Scalar, origin: str) -> None:
+        steps = _parse_key(key)
+        if len(steps) > MAX_NESTING:
+            raise InvalidConfiguration(origin, f"key {key[:120]!r} nests deeper than {MAX_NESTING} levels")
+        node: dict[str, Any] | list[Any] = self.root
+        prefix = ""  # a compound key being built at this map level (a value sits on the shorter key)
+        for position, step in enumerate(steps):
+            last = position == len(steps) - 1
+            wanted: type | None = None if last else (list if isinstance(steps[position + 1], int) else dict)
+            if isinstance(node, dict):
+                name = prefix + (step if isinstance(step, str) else f"[{step}]")
+                existing = node.get(name)
+                if wanted is None:
+                    if isinstance(existing, (dict, list)):
+                        self._demote(node, name, existing)
+                    node[name] = value
+                    return
+                if existing is None:
+                    node[name] = wanted()
+                if isinstance(node[name], wanted):
+                    node, prefix = node[name], ""
+                else:
+                    # The shorter key already holds something else: keep the rest of this key
+                    # whole at this level (Spring's "org.springframework.cloud" compound key).
+                    prefix = name + ("." if wanted is dict else "")
+                continue
+            assert isinstance(step, int)  # a list is only ever entered through an index
+            self._grow(node, step, key, origin)
+            existing = node[step]
+            if wanted is None:
+                if isinstance(existing, (dict, list)):
+                    raise InvalidConfiguration(origin, _conflict(key, step, "a value", existing))
+                node[step] = value
+                return
+            if existing is None:
+                node[step] = wanted()
+            elif not isinstance(existing, wanted):
+                raise InvalidConfiguration(origin, _conflict(key, step, _kind(wanted()), existing))
+            node = node[step]
+
+    def _grow(self, items: list[Any], index: int, key: str, origin: str) -> None:
+        missing = index + 1 - len(items)
+        if missing <= 0:
+            return
+        if missing > self._gap_budget:
+            raise InvalidConfiguration(
+                origin, f"list index {index} in key {key[:120]!r} would create too many empty elements"
+            )
+        self._gap_budget -= missing
+        items.extend([None] * missing)
+
+    @staticmethod
+    def _demote(node: dict[str, Any], name: str, existing: dict[str, Any] | list[Any]) -> None:
+        """A value lands where a structure was built: move the structure to compound keys."""
+        if isinstance(existing, dict):
+            for child, sub in existing.items():
+                node[f"{name}.{child}"] = sub
+        else:
+            for index, sub in enumerate(existing):
+                if sub is not None:
+                    node[f"{name}[{index}]"] = sub
+
+
+def _kind(node: object) -> str:
+    return "a map" if isinstance(node, dict) else "a list" if isinstance(node, list) else "a value"
+
+
+def _conflict(key: str, index: int, needed: str, existing: object) -> str:
+    return (
+        f"key {key[:120]!r} needs {needed} at list element [{index}], "
+        f"which other keys of the same list make {_kind(existing)}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Serialising
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper with SnakeYAML's habit of writing multi-line strings as literal blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    # The emitter falls back to a quoted style when a literal block cannot hold the text.
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def _dump_yaml(data: dict[str, Any] | list[Any]) -> str:
+    # width: never fold long values across lines (re-reading gives the same value either way,
+    # but a one-line URL or key stays greppable).
+    return yaml.dump(
+        data,
+        Dumper=_Dumper,
+        default_flow_style=False,
+        sort_keys=False,
+        allow_unicode=True,
+        width=2**31 - 1,
+    )
+
+
+def _yaml_scalar(value: Scalar) -> str:
+    text = yaml.dump(value, Dumper=_Dumper, allow_unicode=True, width=2**31 - 1)
+    # PyYAML ends a bare top-level scalar with a "..." document-end marker; SnakeYAML does not.
+    return text.removesuffix("...\n")
+
+
+def _finite(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {key: _finite(sub) for key, sub in node.items()}
+    if isinstance(node, list):
+        return [_finite(sub) for sub in node]
+    if isinstance(node, float) and not math.isfinite(node):
+        return java_string(node)
+    return node
