@@ -30,7 +30,7 @@ run: $(STAMP)
 	@echo "Change config: git clone $(CURDIR)/$(DATA)/config-repo.git, edit, commit, git push."
 	@echo
 	$(BIN)/config-server serve --repo $(CURDIR)/$(DATA)/config-repo.git \
-		--basedir $(CURDIR)/$(DATA)/clone --host $(HOST) --port $(PORT)
+		--search-paths "shared,teams/{application}" --basedir $(CURDIR)/$(DATA)/clone --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider

@@ -16,6 +16,8 @@ from aiohttp import web
 
 from config_client.wire import PropertySource
 from config_server.errors import InvalidConfiguration
+from config_server import wiring
+from config_server.http import encryption, monitor
 from config_server.http.environment import dispatch
 from config_server.http.errors import error_middleware
 from config_server.http.health import health
@@ -82,8 +84,6 @@ def create_app(settings: Settings) -> web.Application:
             cache_size=settings.cache_size,
         )
         state = State(settings=settings, git=git, service=service)
-        from config_server import wiring
-
         await wiring.attach_secrets(state)
         live = LiveUpdates(service, vault_poll=settings.vault_poll if state.vault is not None else 0.0)
         state.live = live
@@ -107,8 +107,7 @@ def create_app(settings: Settings) -> web.Application:
 
     app.router.add_get("/actuator/health", health_handler)
     app.router.add_get("/health", health_handler)
-    from config_server import wiring
-
-    wiring.add_routes(app)
+    encryption.add_routes(app, STATE)
+    monitor.add_routes(app, STATE)
     app.router.add_get("/{tail:.*}", catch_all)
     return app

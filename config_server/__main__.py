@@ -1,0 +1,3 @@
+from config_server.cli import main
+
+raise SystemExit(main())

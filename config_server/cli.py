@@ -1,0 +1,115 @@
+"""``config-server``: ``serve`` the configuration, and ``encrypt`` / ``decrypt`` / ``reencrypt`` values.
+
+Every subcommand reads the same settings (flags, ``CONFIG_SERVER_*`` environment variables, an
+optional ``--config`` YAML file); see ``config-server serve --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from config_server.errors import ConfigServerError
+from config_server.settings import Settings, SettingsError, add_arguments, load_settings
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="config-server",
+        description="A configuration server for microservices that speaks the Spring Cloud Config protocol.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    serve = sub.add_parser("serve", help="serve configuration over HTTP", formatter_class=fmt,
+                           description="Serve configuration from a git repository (and Vault) over HTTP. "
+                           "Each flag can also be set with the environment variable shown, or in the "
+                           "--config file; flag beats environment beats file beats default.")
+    add_arguments(serve)
+    enc = sub.add_parser("encrypt", help="print the {cipher} form of a value")
+    enc.add_argument("value", help="the plain text; '-' reads standard input")
+    add_arguments(enc)
+    dec = sub.add_parser("decrypt", help="print the plain text of an encrypted value")
+    dec.add_argument("value", help="the cipher text, with or without the {cipher} prefix; '-' reads stdin")
+    add_arguments(dec)
+    re_ = sub.add_parser("reencrypt", help="rewrite the {cipher} values of files to the primary key")
+    re_.add_argument("path", type=Path, help="a file or a directory of a working copy")
+    add_arguments(re_)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    needs_repo = args.command == "serve"
+    try:
+        if not needs_repo and args.repo is None:
+            args.repo = "-"  # the crypto commands do not read git
+        settings = load_settings(args)
+    except SettingsError as exc:
+        parser.exit(2, f"config-server: {exc}\n")
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command == "serve":
+            return _serve(settings)
+        return _crypto_command(args, settings)
+    except ConfigServerError as exc:
+        print(f"config-server: {exc.message}", file=sys.stderr)
+        return 1
+
+
+def _serve(settings: Settings) -> int:
+    from aiohttp import web
+
+    from config_server.http.app import create_app
+
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=lambda msg: logging.getLogger("config_server").info(msg.strip()),
+        access_log=None,
+    )
+    return 0
+
+
+def _read_value(value: str) -> str:
+    return sys.stdin.read().rstrip("\n") if value == "-" else value
+
+
+def _crypto_command(args: argparse.Namespace, settings: Settings) -> int:
+    from config_server import wiring
+
+    ring = wiring.build_keyring(settings, transit=wiring.cli_transit(settings))
+    if ring is None:
+        print("config-server: no key configured (--encrypt-key or --encrypt-keystore)", file=sys.stderr)
+        return 1
+    if args.command == "encrypt":
+        print("{cipher}" + ring.encrypt(_read_value(args.value)))
+        return 0
+    if args.command == "decrypt":
+        print(ring.decrypt(_read_value(args.value).removeprefix("{cipher}")))
+        return 0
+    from config_server.crypto.reencrypt import reencrypt_text
+
+    total = 0
+    files = [args.path] if args.path.is_file() else sorted(
+        p for p in args.path.rglob("*") if p.suffix in (".yml", ".yaml", ".properties", ".json")
+        and ".git" not in p.parts
+    )
+    for file in files:
+        text = file.read_text(encoding="iso-8859-1" if file.suffix == ".properties" else "utf-8")
+        new, count = reencrypt_text(text, ring, kind=file.suffix.lstrip("."))
+        if count:
+            file.write_text(new, encoding="iso-8859-1" if file.suffix == ".properties" else "utf-8")
+            print(f"{file}: {count} value(s) re-encrypted")
+            total += count
+    print(f"{total} value(s) re-encrypted")
+    return 0

@@ -1,0 +1,179 @@
+"""``/encrypt``, ``/decrypt``, ``/encrypt/status`` and ``/key``, with Spring's status codes and bodies.
+
+Errors here use Spring's encryption-controller shape ``{"status": "NO_KEY", "description": ...}``
+(reference §1.4), not the generic error body. The routes are registered through
+``add_routes(app, guard)`` so an authorisation check can be put in front of all of them at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+from urllib.parse import unquote_plus
+
+from aiohttp import web
+
+from config_server.errors import CryptoError, DecryptionFailed, KeyFormatError, NoKey
+from config_server.names import parse_names, parse_profiles
+
+if TYPE_CHECKING:
+    from config_server.http.app import State
+
+__all__ = ["add_routes"]
+
+log = logging.getLogger("config_server.encryption")
+
+Guard = Callable[[web.Request], Awaitable[None]]
+MAX_BODY = 64 * 1024
+
+
+def _crypto_error(exc: CryptoError) -> web.Response:
+    if isinstance(exc, NoKey):
+        status, code, text = 404, "NO_KEY", "No key was installed for encryption service"
+        if "public key" in exc.message.lower():
+            code, text = "NOT_FOUND", "No public key available"
+    elif isinstance(exc, KeyFormatError):
+        status, code, text = 400, "BAD_REQUEST", exc.message
+    elif isinstance(exc, DecryptionFailed) and "not supported" in exc.message.lower():
+        status, code, text = 400, "BAD_REQUEST", "Server-side decryption is not supported"
+    else:
+        status, code, text = 400, "INVALID", "Text not encrypted with this key"
+    return web.Response(
+        status=status,
+        body=json.dumps({"status": code, "description": text}).encode(),
+        content_type="application/json",
+    )
+
+
+def _no_key() -> web.Response:
+    return _crypto_error(NoKey("No key was installed for encryption service"))
+
+
+async def _body(request: web.Request, *, decrypting: bool) -> str:
+    if "Content-Type" not in request.headers:
+        raise web.HTTPBadRequest(reason="Required header 'Content-Type' is not present")
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=len(raw))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise web.HTTPBadRequest(reason="Body is not UTF-8 text") from None
+    return _strip_form_data(text, request.content_type, decrypting=decrypting)
+
+
+def _strip_form_data(data: str, content_type: str, *, decrypting: bool) -> str:
+    """Spring's ``stripFormData``: ``curl -d`` sends form encoding with a trailing ``=``."""
+    if not data.endswith("=") or content_type == "text/plain":
+        return data
+    data = unquote_plus(data)
+    if decrypting:
+        data = data.replace(" ", "+")
+    candidate = data[:-1]
+    if not decrypting:
+        return candidate
+    if data.endswith("=") and len(data) % 2 == 1 and (_is_hex(candidate) or _is_base64(candidate)):
+        return candidate
+    return data
+
+
+def _is_hex(text: str) -> bool:
+    return re.fullmatch(r"(?:[0-9a-fA-F]{2})+", text) is not None
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _check_scope(request: web.Request) -> None:
+    name, profiles = request.match_info.get("name"), request.match_info.get("profiles")
+    if name is not None:
+        parse_names(name)
+    if profiles is not None:
+        parse_profiles(profiles)
+
+
+def add_routes(app: web.Application, state_key: web.AppKey[State], guard: Guard | None = None) -> None:
+    """Register the encryption endpoints; ``guard`` (if any) runs first on each request."""
+
+    async def _guarded(request: web.Request) -> None:
+        if guard is not None:
+            await guard(request)
+        _check_scope(request)
+
+    async def encrypt(request: web.Request) -> web.Response:
+        await _guarded(request)
+        ring = request.app[state_key].keyring
+        if ring is None:
+            return _no_key()
+        text = await _body(request, decrypting=False)
+        try:
+            out = ring.encrypt(text) if not _is_transit(text) else await _in_thread(ring.encrypt, text)
+        except CryptoError as exc:
+            return _crypto_error(exc)
+        if out == text:
+            return web.Response(
+                status=404,
+                body=json.dumps(
+                    {"status": "INVALID", "description": "The encryption algorithm is not strong enough"}
+                ).encode(),
+                content_type="application/json",
+            )
+        return web.Response(text=out, content_type="text/plain")
+
+    async def decrypt(request: web.Request) -> web.Response:
+        await _guarded(request)
+        ring = request.app[state_key].keyring
+        if ring is None:
+            return _no_key()
+        text = await _body(request, decrypting=True)
+        try:
+            out = ring.decrypt(text) if not _is_transit(text) else await _in_thread(ring.decrypt, text)
+        except CryptoError as exc:
+            log.info("decrypt request failed: %s", type(exc).__name__)
+            return _crypto_error(exc)
+        return web.Response(text=out, content_type="text/plain")
+
+    async def status(request: web.Request) -> web.Response:
+        await _guarded(request)
+        ring = request.app[state_key].keyring
+        if ring is None:
+            return _no_key()
+        return web.json_response({"status": "OK"})
+
+    async def key(request: web.Request) -> web.Response:
+        await _guarded(request)
+        ring = request.app[state_key].keyring
+        if ring is None:
+            return _crypto_error(NoKey("No public key available"))
+        try:
+            return web.Response(text=ring.public_key(), content_type="text/plain")
+        except CryptoError:
+            return _crypto_error(NoKey("No public key available"))
+
+    app.router.add_post("/encrypt", encrypt)
+    app.router.add_post("/encrypt/{name}/{profiles}", encrypt)
+    app.router.add_post("/decrypt", decrypt)
+    app.router.add_post("/decrypt/{name}/{profiles}", decrypt)
+    app.router.add_get("/encrypt/status", status)
+    app.router.add_get("/key", key)
+    app.router.add_get("/key/{name}/{profiles}", key)
+
+
+def _is_transit(text: str) -> bool:
+    return "{key:transit:" in text
+
+
+async def _in_thread(fn: Callable[[str], str], text: str) -> str:
+    import asyncio
+
+    return await asyncio.to_thread(fn, text)

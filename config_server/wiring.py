@@ -1,0 +1,150 @@
+"""Composition of the optional secret machinery from settings: Vault source, key ring, decryption.
+
+Kept apart from the HTTP app so the CLI (``encrypt``/``decrypt``/``reencrypt``) builds the same
+key ring from the same settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from config_client.wire import PropertySource
+from config_server.errors import KeyFormatError
+from config_server.service import SecretsPart
+from config_server.settings import Settings
+
+if TYPE_CHECKING:
+    from config_server.crypto.keyring import KeyRing
+    from config_server.http.app import State
+
+__all__ = ["attach_secrets", "build_keyring", "detach_secrets", "vault_settings"]
+
+log = logging.getLogger("config_server.secrets")
+
+
+def vault_settings(settings: Settings) -> Any:
+    from config_server.vault.client import VaultSettings
+
+    if settings.vault_url is None:
+        return None
+    try:
+        return VaultSettings(
+            url=settings.vault_url,
+            kv_mount=settings.vault_kv_mount,
+            kv_version=settings.vault_kv_version,
+            namespace=settings.vault_namespace,
+            token=settings.vault_token,
+            role_id=settings.vault_role_id,
+            secret_id=settings.vault_secret_id,
+            stale_ttl=settings.vault_stale_ttl,
+        )
+    except ValueError as exc:
+        raise KeyFormatError(f"invalid Vault settings: {exc}") from None
+
+
+def _extra_keys(settings: Settings) -> dict[str, str]:
+    if settings.encrypt_keys is None:
+        return {}
+    out: dict[str, str] = {}
+    for item in settings.encrypt_keys.reveal().split(","):
+        alias, sep, key = item.strip().partition("=")
+        if not sep or not alias.strip() or not key:
+            raise KeyFormatError("--encrypt-keys must be a comma list of ALIAS=KEY")
+        out[alias.strip()] = key
+    return out
+
+
+def build_keyring(settings: Settings, *, transit: Any = None) -> KeyRing | None:
+    """The key ring for ``settings``; None when no key at all is configured (and no transit)."""
+    from config_server.crypto.keyring import KeyRing
+    from config_server.crypto.rsa import RsaEncryptor, load_rsa_keys
+    from config_server.crypto.symmetric import SymmetricEncryptor
+
+    keys: dict[str, Any] = {}
+    default: str | None = None
+    primary: str | None = None
+    if settings.encrypt_key is not None:
+        keys["default"] = SymmetricEncryptor(settings.encrypt_key.reveal(), settings.encrypt_salt)
+        default = primary = "default"
+    for alias, key in _extra_keys(settings).items():
+        keys[alias] = SymmetricEncryptor(key, settings.encrypt_salt)
+    if settings.encrypt_keystore is not None:
+        password = settings.encrypt_keystore_password.reveal() if settings.encrypt_keystore_password else None
+        secret = settings.encrypt_key_secret.reveal() if settings.encrypt_key_secret else None
+        loaded = load_rsa_keys(
+            settings.encrypt_keystore,
+            password=password,
+            key_password=secret,
+            type=settings.encrypt_keystore_type,
+            alias=settings.encrypt_key_alias,
+        )
+        for alias, material in loaded.items():
+            keys[alias] = RsaEncryptor.from_key(
+                material,
+                algorithm=settings.encrypt_rsa_algorithm,
+                strong=settings.encrypt_rsa_strong,
+                salt=settings.encrypt_rsa_salt,
+            )
+        chosen = settings.encrypt_key_alias or next(iter(loaded), None)
+        if chosen is not None:
+            if chosen not in keys:
+                raise KeyFormatError(f"no key with alias '{chosen}' in the keystore")
+            default = primary = chosen
+    if settings.encrypt_primary is not None:
+        primary = settings.encrypt_primary
+        if primary not in keys and not primary.startswith("transit:"):
+            raise KeyFormatError(f"--encrypt-primary names an unknown key alias '{primary}'")
+    if not keys and transit is None:
+        return None
+    return KeyRing(keys=keys, default=default, primary=primary, transit=transit)
+
+
+def cli_transit(settings: Settings) -> Any:
+    """A transit cipher for the CLI: only with a static Vault token (no background renewal there)."""
+    if settings.vault_url is None or settings.vault_token is None:
+        return None
+    from config_server.vault.client import VaultClientManager
+    from config_server.vault.transit import VaultTransit
+
+    return VaultTransit.blocking(VaultClientManager(vault_settings(settings)))
+
+
+async def attach_secrets(state: State) -> None:
+    """Start Vault (when configured) and install the key ring and decryption on the service."""
+    settings = state.settings
+    transit = None
+    if settings.vault_url is not None:
+        from config_server.vault.client import VaultClientManager
+        from config_server.vault.kv import VaultSource
+        from config_server.vault.transit import VaultTransit
+
+        manager = VaultClientManager(vault_settings(settings))
+        await manager.start()
+        state.vault = manager
+        source = VaultSource(manager, manager.settings)
+        transit = VaultTransit(manager)
+
+        async def read_secrets(apps: Sequence[str], profiles: Sequence[str], token: str | None) -> SecretsPart:
+            result = await source.read(apps, profiles, token=token)
+            return SecretsPart(result.sources, stale=result.stale)
+
+        state.service.secrets = read_secrets
+    ring = build_keyring(settings, transit=transit)
+    state.keyring = ring
+    from config_server.crypto.environment import decrypt_sources
+
+    def on_failure(source: str, key: str, alias: str | None) -> None:
+        log.warning("cannot decrypt %s in %s (key %s)", key, source, alias or "default")
+
+    async def decrypt(sources: Sequence[PropertySource]) -> tuple[PropertySource, ...]:
+        return await asyncio.to_thread(decrypt_sources, sources, ring, on_failure=on_failure)
+
+    state.service.decrypt = decrypt
+
+
+async def detach_secrets(state: State) -> None:
+    if state.vault is not None:
+        await state.vault.close()

@@ -1,0 +1,32 @@
+"""A real server on loopback, serving a real git repository."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from config_server.http.app import STATE, State, create_app
+from config_server.settings import Settings
+from tests.support.gitrepo import GitRemote
+
+Serve = Callable[..., Awaitable[TestClient[Any, Any]]]
+
+
+@pytest.fixture
+def serve(aiohttp_client: Any, tmp_path: Path) -> Serve:
+    """Start the server for a GitRemote; keyword arguments become Settings fields."""
+
+    async def start(remote: GitRemote, **settings: Any) -> TestClient[Any, Any]:
+        settings.setdefault("refresh_rate", 3600)
+        settings.setdefault("basedir", tmp_path / "clone")
+        return await aiohttp_client(create_app(Settings(repo=remote.uri, **settings)))  # type: ignore[no-any-return]
+
+    return start
+
+
+def state(client: TestClient[Any, Any]) -> State:
+    return client.app[STATE]

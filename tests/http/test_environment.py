@@ -1,0 +1,238 @@
+"""GET /{application}/{profiles}[/{label}]: the Environment JSON, labels, errors, ETags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from config_client.wire import V2_MEDIA_TYPE
+from tests.http.conftest import Serve, state
+from tests.support.gitrepo import GitRemote
+
+WORKED_EXAMPLE = {
+    "application.yml": "a: app-default\nshared: 1\n---\nspring.config.activate.on-profile: dev\na: app-dev-doc\n",
+    "application-dev.yml": "a: app-dev-file\n",
+    "foo.yml": "a: foo\nnested:\n  list: [x, y]\n  on: yes\n",
+    "foo-dev.properties": "a=foo-dev\n",
+    "foo-mysql.yml": "a: foo-mysql\nport: 8080\nratio: 0.5\n",
+    "sub/foo.yml": "a: sub-foo\n",
+}
+
+
+def names(body: dict[str, Any]) -> list[str]:
+    return [ps["name"] for ps in body["propertySources"]]
+
+
+async def test_environment_json_shape_and_precedence(git_remote: GitRemote, serve: Serve) -> None:
+    """The reference's worked example: envelope fields exactly, sources highest first."""
+    sha = git_remote.write(WORKED_EXAMPLE)
+    client = await serve(git_remote, search_paths=("sub",))
+    resp = await client.get("/foo/dev,mysql")
+    assert resp.status == 200
+    assert resp.content_type == "application/json"
+    body = await resp.json()
+    assert list(body) == ["name", "profiles", "label", "version", "state", "propertySources"]
+    assert (body["name"], body["profiles"], body["label"], body["version"], body["state"]) == (
+        "foo", ["dev,mysql"], None, sha, ""
+    )
+    uri = git_remote.uri
+    assert names(body) == [
+        f"{uri}/foo-mysql.yml",
+        f"{uri}/foo-dev.properties",
+        f"{uri}/application-dev.yml",
+        f"{uri}/sub/foo.yml",
+        f"{uri}/foo.yml",
+        f"{uri}/application.yml (document #1)",
+        f"{uri}/application.yml (document #0)",
+    ]
+    first = body["propertySources"][0]["source"]
+    assert first == {"a": "foo-mysql", "port": 8080, "ratio": 0.5}
+    foo = body["propertySources"][4]["source"]
+    assert foo == {"a": "foo", "nested.list[0]": "x", "nested.list[1]": "y", "nested.on": True}
+
+
+async def test_v2_media_type_gives_values_with_origins(git_remote: GitRemote, serve: Serve) -> None:
+    """Accept: the V2 media type wraps each value as {value, origin} with origin line:column."""
+    git_remote.write({"foo.yml": "a: 1\nb:\n  c: two\n", "foo.properties": "x=y\n"})
+    client = await serve(git_remote)
+    resp = await client.get("/foo/default", headers={"Accept": V2_MEDIA_TYPE})
+    assert resp.status == 200
+    assert resp.headers["Content-Type"].startswith(V2_MEDIA_TYPE)
+    body = await resp.json()
+    props, yml = body["propertySources"]
+    assert props["source"] == {"x": {"value": "y", "origin": "1:3"}}
+    assert yml["source"] == {"a": {"value": 1, "origin": "1:4"}, "b.c": {"value": "two", "origin": "3:6"}}
+
+
+async def test_labels_branch_tag_commit_and_slash(git_remote: GitRemote, serve: Serve) -> None:
+    """A label may be a branch, a tag, a full or abbreviated commit id; (_) stands for /."""
+    first = git_remote.write({"foo.yml": "v: main-1\n"})
+    git_remote.tag("v1.0")
+    git_remote.checkout("feature/x", create=True)
+    git_remote.write({"foo.yml": "v: feature\n"})
+    git_remote.checkout("main")
+    git_remote.write({"foo.yml": "v: main-2\n"})
+    client = await serve(git_remote)
+
+    async def value(path: str) -> Any:
+        resp = await client.get(path)
+        assert resp.status == 200, await resp.text()
+        return (await resp.json())["propertySources"][0]["source"]["v"]
+
+    assert await value("/foo/default") == "main-2"
+    assert await value("/foo/default/main") == "main-2"
+    assert await value("/foo/default/v1.0") == "main-1"
+    assert await value(f"/foo/default/{first}") == "main-1"
+    assert await value(f"/foo/default/{first[:8]}") == "main-1"
+    assert await value("/foo/default/feature(_)x") == "feature"
+    body = await (await client.get("/foo/default/feature(_)x")).json()
+    assert body["label"] == "feature/x"
+
+
+async def test_comma_labels_put_the_last_label_first(git_remote: GitRemote, serve: Serve) -> None:
+    """Multiple labels: each one's sources appended, last label first; versions joined in order."""
+    one = git_remote.write({"foo.yml": "v: one\n"})
+    git_remote.tag("one")
+    two = git_remote.write({"foo.yml": "v: two\n"})
+    client = await serve(git_remote)
+    body = await (await client.get("/foo/default/one,main")).json()
+    assert [ps["source"]["v"] for ps in body["propertySources"]] == ["two", "one"]
+    assert body["version"] == f"{one},{two}"
+
+
+async def test_unknown_label_is_404_naming_it(git_remote: GitRemote, serve: Serve) -> None:
+    """An unknown branch/tag/commit answers 404 with a JSON body that names the label."""
+    git_remote.write({"foo.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    resp = await client.get("/foo/default/no-such-branch")
+    assert resp.status == 404
+    body = await resp.json()
+    assert body["status"] == 404 and body["error"] == "Not Found"
+    assert "no-such-branch" in body["message"]
+    assert body["path"] == "/foo/default/no-such-branch"
+
+
+async def test_main_falls_back_to_master(tmp_path: Path, serve: Serve) -> None:
+    """With the default label main, a repository that only has master is served from master."""
+    remote = GitRemote(tmp_path / "m", branch="master")
+    remote.write({"foo.yml": "a: from-master\n"})
+    client = await serve(remote)
+    body = await (await client.get("/foo/default")).json()
+    assert body["propertySources"][0]["source"]["a"] == "from-master"
+
+
+async def test_hostile_labels_are_400_and_run_nothing(git_remote: GitRemote, serve: Serve, tmp_path: Path) -> None:
+    """Option injection and traversal in labels, names and profiles are rejected before git sees them."""
+    git_remote.write({"foo.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    marker = tmp_path / "pwned"
+    for path in (
+        f"/foo/default/--upload-pack=touch {marker}",
+        f"/foo/default/--upload-pack=touch%20{marker}",
+        "/foo/default/..%2F..%2Fetc%2Fpasswd",
+        "/foo/default/(_)etc(_)passwd",
+        "/..%2F..%2Fetc/default",
+        "/foo/..",
+        "/foo/bar%2Ffoo",
+        "/foo/dev,..,x",
+        "/foo/default/a%00b",
+    ):
+        resp = await client.get(path)
+        assert resp.status == 400, (path, resp.status)
+        body = await resp.json()
+        assert body["status"] == 400 and "Invalid" in body["message"]
+    assert not marker.exists()
+
+
+async def test_profile_with_extension_is_not_an_environment(git_remote: GitRemote, serve: Serve) -> None:
+    """/foo/dev.yml is not the environment endpoint (404), while /foo/dev-yml is."""
+    git_remote.write({"foo.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    assert (await client.get("/foo/dev.yml")).status == 404
+    assert (await client.get("/foo/dev-yml")).status == 200
+
+
+async def test_unknown_application_gets_shared_sources(git_remote: GitRemote, serve: Serve) -> None:
+    """An application with no files of its own still gets application.yml (200, not 404)."""
+    git_remote.write({"application.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    body = await (await client.get("/nobody/default")).json()
+    assert names(body) == [f"{git_remote.uri}/application.yml"]
+
+
+async def test_broken_file_is_500_naming_file_and_line_and_breaks_nothing_else(
+    git_remote: GitRemote, serve: Serve
+) -> None:
+    """Unparseable YAML fails only the requests that need it, with the file and line in the message."""
+    git_remote.write({"bad.yml": "a: 1\nb: [unclosed\nc: 3\n", "good.yml": "a: ok\n", "dup.yml": "a: 1\na: 2\n"})
+    client = await serve(git_remote)
+    resp = await client.get("/bad/default")
+    assert resp.status == 500
+    body = await resp.json()
+    assert "bad.yml" in body["message"] and ":2" in body["message"] or "line" in body["message"]
+    assert "Traceback" not in await resp.text()
+    dup = await (await client.get("/dup/default")).json()
+    assert dup["status"] == 500 and "dup.yml" in dup["message"]
+    assert (await client.get("/good/default")).status == 200
+
+
+async def test_etag_and_if_none_match(git_remote: GitRemote, serve: Serve) -> None:
+    """A strong content ETag; If-None-Match with it answers 304 without a body."""
+    git_remote.write({"foo.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    resp = await client.get("/foo/default")
+    etag = resp.headers["ETag"]
+    assert etag.startswith('"') and not etag.startswith("W/")
+    again = await client.get("/foo/default", headers={"If-None-Match": etag})
+    assert again.status == 304
+    assert await again.read() == b""
+    assert again.headers["ETag"] == etag
+    other = await client.get("/foo/default", headers={"If-None-Match": '"nope"'})
+    assert other.status == 200
+
+
+async def test_etag_ignores_commits_that_do_not_change_the_content(git_remote: GitRemote, serve: Serve) -> None:
+    """An unrelated commit changes version but not the ETag; a real change changes both."""
+    git_remote.write({"foo.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    first = await client.get("/foo/default")
+    git_remote.write({"other.yml": "z: 1\n"})
+    await state(client).git.refresh()
+    second = await client.get("/foo/default")
+    assert (await second.json())["version"] != (await first.json())["version"]
+    assert second.headers["ETag"] == first.headers["ETag"]
+    git_remote.write({"foo.yml": "a: 2\n"})
+    await state(client).git.refresh()
+    third = await client.get("/foo/default")
+    assert third.headers["ETag"] != first.headers["ETag"]
+
+
+async def test_push_is_served_after_a_fetch(git_remote: GitRemote, serve: Serve) -> None:
+    """Configuration changed by git push is served once the server has fetched."""
+    git_remote.write({"foo.yml": "a: before\n"})
+    client = await serve(git_remote)
+    assert (await (await client.get("/foo/default")).json())["propertySources"][0]["source"]["a"] == "before"
+    git_remote.write({"foo.yml": "a: after\n"})
+    await state(client).git.refresh()
+    assert (await (await client.get("/foo/default")).json())["propertySources"][0]["source"]["a"] == "after"
+
+
+async def test_overrides_come_first(git_remote: GitRemote, serve: Serve, tmp_path: Path) -> None:
+    """--overrides-file adds an 'overrides' source above everything, with \\${ un-escaped."""
+    git_remote.write({"foo.yml": "a: 1\n"})
+    overrides = tmp_path / "overrides.yml"
+    overrides.write_text("forced: true\nraw: \\${HOME}\n")
+    client = await serve(git_remote, overrides_file=overrides)
+    body = await (await client.get("/foo/default")).json()
+    assert body["propertySources"][0] == {"name": "overrides", "source": {"forced": True, "raw": "${HOME}"}}
+
+
+async def test_remote_gone_keeps_serving_last_state(git_remote: GitRemote, serve: Serve) -> None:
+    """When the remote disappears after start the last fetched state is still served."""
+    git_remote.write({"foo.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    git_remote.bare.rename(git_remote.bare.with_name("gone.git"))
+    await state(client).git.refresh()
+    resp = await client.get("/foo/default")
+    assert resp.status == 200
+    assert (await resp.json())["propertySources"][0]["source"]["a"] == 1

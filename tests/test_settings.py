@@ -1,0 +1,88 @@
+"""The server's settings: flag beats env beats file beats default; secrets never shown."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config_server.secret import Secret
+from config_server.settings import SettingsError, add_arguments, load_settings
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_defaults() -> None:
+    """Only --repo is required; the rest has documented defaults."""
+    s = load_settings(parse("--repo", "/srv/repo.git"), environ={})
+    assert (s.repo, s.default_label, s.host, s.port, s.refresh_rate) == ("/srv/repo.git", "main", "127.0.0.1", 8888, 5.0)
+    assert s.search_paths == ()
+
+
+def test_flag_beats_env_beats_file_beats_default(tmp_path: Path) -> None:
+    """Each layer overrides the next."""
+    cfg = tmp_path / "server.yml"
+    cfg.write_text("repo: /from/file\nport: 7000\nrefresh-rate: 9\nsearch-paths: [a, b]\n")
+    env = {"CONFIG_SERVER_PORT": "7100", "CONFIG_SERVER_REPO": "/from/env"}
+    s = load_settings(parse("--config", str(cfg), "--repo", "/from/flag"), environ=env)
+    assert s.repo == "/from/flag"
+    assert s.port == 7100
+    assert s.refresh_rate == 9.0
+    assert s.search_paths == ("a", "b")
+
+
+def test_comma_lists_from_env() -> None:
+    """CONFIG_SERVER_SEARCH_PATHS is a comma list."""
+    s = load_settings(parse(), environ={"CONFIG_SERVER_REPO": "r", "CONFIG_SERVER_SEARCH_PATHS": "x, {application} ,"})
+    assert s.search_paths == ("x", "{application}")
+
+
+def test_missing_repo_is_a_clear_error() -> None:
+    """Without a repository the server cannot start, and says how to give one."""
+    with pytest.raises(SettingsError, match="--repo is required"):
+        load_settings(parse(), environ={})
+
+
+def test_bad_values_name_the_option() -> None:
+    """A malformed number says which flag or variable was wrong."""
+    with pytest.raises(SettingsError, match="CONFIG_SERVER_PORT"):
+        load_settings(parse("--repo", "r"), environ={"CONFIG_SERVER_PORT": "eighty"})
+
+
+def test_unknown_file_keys_are_rejected(tmp_path: Path) -> None:
+    """A typo in the settings file is an error, not silently ignored."""
+    cfg = tmp_path / "s.yml"
+    cfg.write_text("repo: r\nrefresh_rat: 3\n")
+    with pytest.raises(SettingsError, match="refresh_rat"):
+        load_settings(parse("--config", str(cfg)), environ={})
+
+
+def test_secrets_are_hidden_in_repr_and_errors() -> None:
+    """The settings repr never shows a token or key, and errors never echo a secret value."""
+    s = load_settings(
+        parse("--repo", "r", "--vault-token", "s.hunter2-token", "--encrypt-key", "my-very-secret-key"),
+        environ={},
+    )
+    assert isinstance(s.vault_token, Secret)
+    assert s.vault_token.reveal() == "s.hunter2-token"
+    text = repr(s) + str(s)
+    assert "hunter2" not in text and "my-very-secret-key" not in text
+
+
+def test_help_documents_every_flag_without_secret_defaults() -> None:
+    """config-server serve --help lists the flags and their environment variables."""
+    out = subprocess.run(
+        [sys.executable, "-m", "config_server", "serve", "--help"],
+        capture_output=True, text=True, check=True, env={"CONFIG_SERVER_VAULT_TOKEN": "s.leaky", "PATH": ""},
+    ).stdout
+    for flag in ("--repo", "--search-paths", "--default-label", "--host", "--port", "--basedir", "--refresh-rate",
+                 "--overrides-file", "--config", "CONFIG_SERVER_REPO", "--vault-url", "--encrypt-key"):
+        assert flag in out
+    assert "s.leaky" not in out
