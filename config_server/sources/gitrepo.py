@@ -390,4 +390,3 @@ def _follow(
             return None
         path, target = resolved, read(links[resolved])
     return None
-

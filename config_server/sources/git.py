@@ -1,0 +1,331 @@
+"""The git backend's async seam: a bare clone served from memory, fetched in the background.
+
+``GitSource`` owns one ``GitRepository`` (blocking GitPython, see ``gitrepo``) and two worker
+threads: a *reader* that owns git's persistent ``cat-file`` process (commit-id labels, trees,
+blobs) and a *fetcher* for ``git fetch``. Keeping them apart is what lets a request never wait
+for a fetch, however slow the remote: branch and tag labels resolve from the last fetched ref
+snapshot without any thread, and trees and blobs (immutable, keyed by id) come from bounded LRU
+caches, so repeated requests do not touch a worker at all.
+
+Fetches run every ``refresh_rate`` seconds and, for a remote on this host (a path or ``file:``
+URL), also as soon as its refs change on disk (watchfiles), so a local ``git push`` is served
+within about a hundred milliseconds. Listeners hear about every fetch that moved refs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from watchfiles import Change, awatch
+
+from config_server.errors import ConfigServerError, InvalidRequest
+from config_server.sources.gitrefs import is_full_sha
+from config_server.sources.gitrepo import GitRepository, GitStatus, Tree
+
+__all__ = ["GitRepository", "GitSource", "GitStatus", "Listener", "Moved", "Tree"]
+
+_log = logging.getLogger(__name__)
+
+Moved = dict[str, tuple[str | None, str | None]]
+"""Refs that moved in one fetch: ``refs/heads/X`` or ``refs/tags/X`` → (old, new) commit id."""
+Listener = Callable[[Moved], Awaitable[None] | None]
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+_WATCH_STEP_MS = 50  # quiet time that ends a burst of ref changes (one push writes several files)
+_WATCH_DEBOUNCE_MS = 500  # longest a burst is gathered before a fetch starts anyway
+_WATCH_RETRY_S = 2.0  # how soon to look again for a local remote that is missing
+# Trees and blobs never change, so the caches only bound memory: trees by their number of paths.
+_TREE_CACHE_ENTRIES = 256
+_TREE_CACHE_PATHS = 500_000
+_BLOB_CACHE_ENTRIES = 100_000
+_BLOB_CACHE_BYTES = 64 * 1024 * 1024
+
+
+class _LRU(Generic[_K, _V]):
+    """A least-recently-used map bounded by entry count and by total weight (e.g. bytes)."""
+
+    def __init__(self, *, max_entries: int, max_weight: int, weigh: Callable[[_V], int]) -> None:
+        self._items: OrderedDict[_K, tuple[_V, int]] = OrderedDict()
+        self._max_entries = max_entries
+        self._max_weight = max_weight
+        self._weigh = weigh
+        self._weight = 0
+
+    def get(self, key: _K) -> _V | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        self._items.move_to_end(key)
+        return item[0]
+
+    def put(self, key: _K, value: _V) -> None:
+        weight = self._weigh(value)
+        if weight > self._max_weight or key in self._items:
+            return
+        self._items[key] = (value, weight)
+        self._weight += weight
+        while len(self._items) > self._max_entries or self._weight > self._max_weight:
+            _, (_, dropped) = self._items.popitem(last=False)
+            self._weight -= dropped
+
+
+class GitSource:
+    """One git remote served asynchronously: labels, trees and blobs, with background fetches.
+
+    Use from one event loop. ``start()`` before anything else, ``close()`` at shutdown.
+    """
+
+    def __init__(
+        self,
+        *,
+        uri: str,
+        basedir: Path,
+        default_label: str = "main",
+        refresh_rate: float = 5.0,
+        timeout: float = 60.0,
+    ) -> None:
+        """``refresh_rate``: seconds between background fetches (0 or less: none; a local remote is
+        still watched). ``timeout``: seconds after which a git command is killed."""
+        self.repository = GitRepository(
+            uri=uri, basedir=basedir, default_label=default_label, timeout=timeout
+        )
+        self.display_uri = self.repository.display_uri
+        self.refresh_rate = refresh_rate
+        self._trees: _LRU[str, Tree] = _LRU(
+            max_entries=_TREE_CACHE_ENTRIES, max_weight=_TREE_CACHE_PATHS, weigh=_tree_size
+        )
+        self._blobs: _LRU[str, bytes] = _LRU(
+            max_entries=_BLOB_CACHE_ENTRIES, max_weight=_BLOB_CACHE_BYTES, weigh=lambda b: max(len(b), 1)
+        )
+        self._inflight: dict[tuple[str, str], asyncio.Future[object]] = {}
+        self._listeners: list[Listener] = []
+        self._reader: ThreadPoolExecutor | None = None
+        self._fetcher: ThreadPoolExecutor | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wake = asyncio.Event()
+        self._stop = threading.Event()  # read by watchfiles' thread, so a thread-safe event
+
+    @property
+    def status(self) -> GitStatus:
+        """When the remote was last fetched and the last error (a snapshot; safe to read anytime)."""
+        return self.repository.status
+
+    def add_listener(self, callback: Listener) -> None:
+        """Call ``callback(moved)`` after every fetch that moved refs (sync or async; errors logged)."""
+        self._listeners.append(callback)
+
+    async def start(self) -> None:
+        """Open the clone (cloning if needed) and start background fetching and watching.
+
+        Raises ``Unavailable`` if the remote cannot be reached and there is no clone yet, and
+        ``InvalidConfiguration`` if basedir holds data this server did not create.
+        """
+        if self._reader is not None:
+            raise RuntimeError("GitSource.start() called twice")
+        self._fetcher = ThreadPoolExecutor(1, thread_name_prefix="git-fetch")
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="git-read")
+        self._stop.clear()
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._fetcher, self.repository.open)
+        except BaseException:
+            await self._shutdown_executors()
+            raise
+        remote = self.repository.local_path
+        if remote is not None:
+            ready = asyncio.Event()
+            self._tasks.append(asyncio.create_task(self._watch(remote, ready), name="git-watch"))
+            await ready.wait()
+        if self.refresh_rate > 0 or remote is not None:
+            self._tasks.append(asyncio.create_task(self._refresh_loop(), name="git-refresh"))
+
+    async def close(self) -> None:
+        """Stop fetching and watching, wait for a running fetch, stop git's helper processes."""
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self._shutdown_executors()
+
+    async def refresh(self) -> Moved:
+        """Fetch now and return the refs that moved; never raises (``status`` records failures)."""
+        if self._fetcher is None:
+            raise RuntimeError("GitSource.start() has not been called")
+        try:
+            moved = await asyncio.get_running_loop().run_in_executor(self._fetcher, self.repository.fetch)
+        except ConfigServerError as exc:
+            _log.warning("fetch from %s failed; serving the last fetched state: %s", self.display_uri, exc)
+            return {}
+        except Exception:
+            _log.exception("fetch from %s failed unexpectedly", self.display_uri)
+            return {}
+        if moved:
+            await self._notify(moved)
+        return moved
+
+    async def resolve(self, label: str | None) -> str:
+        """The commit a label names (None: the default label), from the last fetched state.
+
+        Raises ``InvalidRequest`` for a malformed label, ``LabelNotFound`` for an unknown one.
+        """
+        found = self.repository.lookup(label)
+        if found is not None:
+            return found
+        return await self._run(self.repository.resolve, label)
+
+    async def tree(self, commit: str) -> Tree:
+        """The files of a commit (full id); cached. Raises ``InvalidRequest``, ``LabelNotFound``."""
+        if not is_full_sha(commit):
+            raise InvalidRequest(f"Not a full commit id: {commit[:80]!r}")
+        cached = self._trees.get(commit)
+        if cached is not None:
+            return cached
+        tree = await self._once(("tree", commit), self.repository.tree, commit)
+        assert isinstance(tree, Tree)
+        self._trees.put(commit, tree)
+        return tree
+
+    async def read_blob(self, blob: str) -> bytes:
+        """The bytes of a blob (full id); cached. Raises ``InvalidRequest``, ``ResourceNotFound``."""
+        if not is_full_sha(blob):
+            raise InvalidRequest(f"Not a full blob id: {blob[:80]!r}")
+        cached = self._blobs.get(blob)
+        if cached is not None:
+            return cached
+        data = await self._once(("blob", blob), self.repository.read_blob, blob)
+        assert isinstance(data, bytes)
+        if len(data) <= _BLOB_CACHE_BYTES // 16:  # so one huge file cannot flush the cache
+            self._blobs.put(blob, data)
+        return data
+
+    # -- internals -------------------------------------------------------------------------------
+
+    async def _run(self, fn: Callable[[str | None], _V], arg: str | None) -> _V:
+        if self._reader is None:
+            raise RuntimeError("GitSource.start() has not been called")
+        return await asyncio.get_running_loop().run_in_executor(self._reader, fn, arg)
+
+    async def _once(self, key: tuple[str, str], fn: Callable[[str], object], arg: str) -> object:
+        """Run ``fn(arg)`` on the reader, sharing one run among concurrent callers with the same key."""
+        if self._reader is None:
+            raise RuntimeError("GitSource.start() has not been called")
+        future = self._inflight.get(key)
+        if future is None:
+            future = asyncio.get_running_loop().run_in_executor(self._reader, fn, arg)
+            self._inflight[key] = future
+            future.add_done_callback(lambda f: self._forget(key, f))
+        # shield: one caller giving up must not cancel the read for the others.
+        return await asyncio.shield(future)
+
+    def _forget(self, key: tuple[str, str], future: asyncio.Future[object]) -> None:
+        self._inflight.pop(key, None)
+        if not future.cancelled():
+            future.exception()  # mark retrieved: every caller may have been cancelled meanwhile
+
+    async def _notify(self, moved: Moved) -> None:
+        for callback in list(self._listeners):
+            try:
+                result = callback(moved)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                _log.exception("git change listener %r failed", callback)
+
+    async def _refresh_loop(self) -> None:
+        interval = self.refresh_rate if self.refresh_rate > 0 else None
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+            self._wake.clear()
+            await self.refresh()
+
+    async def _watch(self, remote: Path, ready: asyncio.Event) -> None:
+        """Wake the refresh loop whenever the local remote's refs change on disk."""
+        while not self._stop.is_set():
+            gitdir = _git_dir(remote)
+            if gitdir is None:
+                ready.set()
+                await asyncio.sleep(_WATCH_RETRY_S)
+                continue
+            changes = awatch(
+                gitdir,
+                watch_filter=_RefChanges(gitdir),
+                debounce=_WATCH_DEBOUNCE_MS,
+                step=_WATCH_STEP_MS,
+                stop_event=self._stop,
+            )
+            try:
+                pending = asyncio.create_task(_next(changes))
+                await asyncio.sleep(0)  # awatch installs its watches on its first step
+                ready.set()
+                self._wake.set()  # catch up on anything pushed before the watches existed
+                while await pending:
+                    self._wake.set()
+                    pending = asyncio.create_task(_next(changes))
+                return
+            except asyncio.CancelledError:
+                pending.cancel()
+                raise
+            except Exception as exc:
+                _log.warning("cannot watch %s for pushes (%s); relying on periodic fetches", gitdir, exc)
+                ready.set()
+                await asyncio.sleep(_WATCH_RETRY_S)
+
+    async def _shutdown_executors(self) -> None:
+        fetcher, reader = self._fetcher, self._reader
+        self._fetcher = self._reader = None
+        if fetcher is not None:
+            # A running fetch is bounded by the kill timeout; wait so nothing writes after close.
+            await asyncio.to_thread(fetcher.shutdown, True)
+        if reader is not None:
+            loop = asyncio.get_running_loop()
+            with contextlib.suppress(RuntimeError):
+                await loop.run_in_executor(reader, self.repository.close)
+            await asyncio.to_thread(reader.shutdown, True)
+
+
+async def _next(changes: AsyncGenerator[set[tuple[Change, str]], None]) -> bool:
+    """Wait for the next batch from an ``awatch`` generator; False once it has stopped."""
+    try:
+        await anext(changes)
+    except StopAsyncIteration:
+        return False
+    return True
+
+
+def _tree_size(tree: Tree) -> int:
+    return len(tree.files) + len(tree.dirs)
+
+
+def _git_dir(remote: Path) -> Path | None:
+    """The directory holding a local remote's refs: itself if bare, else its ``.git``."""
+    if (remote / "HEAD").is_file() and (remote / "refs").is_dir():
+        return remote
+    dotgit = remote / ".git"
+    if (dotgit / "HEAD").is_file() and (dotgit / "refs").is_dir():
+        return dotgit
+    return None
+
+
+class _RefChanges:
+    """A watchfiles filter passing only changes to refs (loose refs or ``packed-refs``)."""
+
+    def __init__(self, gitdir: Path) -> None:
+        self._root = str(gitdir).rstrip("/") + "/"
+
+    def __call__(self, change: Change, path: str) -> bool:
+        if not path.startswith(self._root) or path.endswith(".lock"):
+            return False
+        rel = path[len(self._root) :]
+        return rel == "packed-refs" or rel.startswith("refs/")
