@@ -91,7 +91,14 @@ def test_accepted_labels_can_never_be_options_or_escape_refs(label: str) -> None
 
 @pytest.mark.parametrize(
     ("label", "prefix"),
-    [("abcdef1", "abcdef1"), ("ABCDEF12", "abcdef12"), (A, A), ("abcdef", None), ("main", None), (A + "a", None)],
+    [
+        ("abcdef1", "abcdef1"),
+        ("ABCDEF12", "abcdef12"),
+        (A, A),
+        ("abcdef", None),
+        ("main", None),
+        (A + "a", None),
+    ],
 )
 def test_commit_prefix_accepts_seven_to_forty_hex_digits(label: str, prefix: str | None) -> None:
     """Only 7..40 hex digits can be a commit id; they are normalised to lower case."""
