@@ -70,10 +70,12 @@ class VaultSettings:
     """How to reach Vault and read configuration from it.
 
     ``token`` or ``role_id`` (+ ``secret_id``) give the server its own identity; with neither,
-    every read needs the caller's ``X-Config-Token`` (Spring's default). ``kv_version`` is 1 or 2
-    (the engine mounted at ``kv_mount``). ``stale_ttl`` (seconds, 0 disables) is how long the KV
-    source may answer from its last good read while Vault is unavailable. ``timeout`` is per HTTP
-    request, in seconds. ``verify`` is passed to requests (``False`` or a CA bundle path).
+    every read needs the caller's ``X-Config-Token`` (Spring's default). The server's token must
+    be allowed ``auth/token/lookup-self`` and ``renew-self`` (Vault's ``default`` policy grants
+    both). ``kv_version`` is 1 or 2 (the engine mounted at ``kv_mount``). ``stale_ttl`` (seconds,
+    0 disables) is how long the KV source may answer from its last good read while Vault is
+    unavailable. ``timeout`` is per HTTP request, in seconds. ``verify`` is passed to requests
+    (``False`` or a CA bundle path).
 
     Raises ``ValueError`` for inconsistent or malformed settings. The ``repr`` hides secrets.
     """
@@ -388,14 +390,18 @@ class VaultClientManager:
             assert s.role_id is not None
             role_id, secret_id = s.role_id, s.secret_id.reveal() if s.secret_id else None
             bare = self._new_client("")
-            try:
-                auth = (
-                    await self.run(
-                        lambda: bare.auth.approle.login(
-                            role_id=role_id, secret_id=secret_id, use_token=False, mount_point=s.approle_mount
-                        )
+
+            def login() -> dict[str, Any]:
+                try:
+                    resp = bare.auth.approle.login(
+                        role_id=role_id, secret_id=secret_id, use_token=False, mount_point=s.approle_mount
                     )
-                )["auth"]
+                except hvac.exceptions.InvalidRequest as exc:  # Vault's answer to a wrong id is 400
+                    raise Forbidden("Vault refused the AppRole credentials") from exc
+                return dict(resp["auth"])
+
+            try:
+                auth = await self.run(login)
             finally:
                 bare.adapter.close()
             client = self._new_client(auth["client_token"])
