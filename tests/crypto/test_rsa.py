@@ -94,6 +94,11 @@ def _flip(text: str, index: int) -> str:
     return base64.b64encode(bytes(raw)).decode()
 
 
+def _with_length(text: str, length: int) -> str:
+    raw = base64.b64decode(text)
+    return base64.b64encode(length.to_bytes(2, "big") + raw[2:]).decode()
+
+
 @pytest.mark.parametrize(
     "damage",
     [
@@ -103,8 +108,8 @@ def _flip(text: str, index: int) -> str:
         lambda t: "AA",
         lambda t: "",
         lambda t: "not base64!",
-        lambda t: "AQA" + t[3:],  # claims a 1-byte RSA block
-        lambda t: "//8" + t[3:],  # claims a 65535-byte RSA block
+        lambda t: _with_length(t, 1),
+        lambda t: _with_length(t, 0xFFFF),
     ],
     ids=["rsa-bit", "aes-bit", "truncated", "short", "empty", "not-base64", "bad-len", "huge-len"],
 )
