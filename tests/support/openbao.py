@@ -83,13 +83,17 @@ class OpenBao:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> OpenBao:
-        """Start the dev server on a free port and wait until ``sys/health`` answers."""
+    def start(self, *, port: int | None = None) -> OpenBao:
+        """Start the dev server and wait until ``sys/health`` answers.
+
+        On ``port`` if given (e.g. the old one, to restart after ``stop()`` at the same URL),
+        else on a free port.
+        """
         if self.running:
             return self
         last_error = "did not start"
         for _attempt in range(3):  # the free port can be taken between probing and binding
-            self.port = free_port()
+            self.port = port or free_port()
             self._unseal_key = None
             self._proc = self._spawn()
             try:
