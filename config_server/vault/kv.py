@@ -41,12 +41,13 @@ from typing import Any
 
 import hvac
 import hvac.exceptions
-from config_client.wire import PropertySource, Scalar
+from config_client.wire import PropertySource, PropertyValue
 
 from config_server.errors import InvalidRequest, Unavailable
+from config_server.formats import flatten
 from config_server.vault.client import VaultClientManager, VaultSettings, check_token, token_fingerprint
 
-__all__ = ["VaultResult", "VaultSource", "vault_keys"]
+__all__ = ["VaultResult", "VaultSource", "flatten_secret", "vault_keys"]
 
 log = logging.getLogger("config_server.vault")
 
@@ -96,35 +97,15 @@ def _check_name(name: str) -> None:
             raise InvalidRequest(f"Invalid Vault key: {name!r}")
 
 
-def flatten(data: Mapping[str, Any]) -> dict[str, Scalar]:
-    """A secret's JSON flattened like Spring's YAML loader, sorted by key as Java sorts strings.
+def flatten_secret(data: Mapping[str, Any]) -> dict[str, PropertyValue]:
+    """A secret's JSON flattened like Spring's YAML loader, then sorted by key as Java sorts strings.
 
-    Nested objects give ``a.b``; lists ``a[0]``; a key starting with ``[`` is appended without a
-    dot; ``null`` and an empty list give ``""``; an empty object gives nothing.
+    Flattening is ``config_server.formats.flatten`` (``a.b``, ``a[0]``, ``null`` and ``[]`` give
+    ``""``, ``{}`` gives nothing); the sort matches Spring's ``SortedProperties``.
     """
-    out: dict[str, Scalar] = {}
-    _walk("", data, out)
+    flat = flatten(data)
     # Java compares UTF-16 code units; UTF-16-BE bytes sort the same way.
-    return dict(sorted(out.items(), key=lambda kv: kv[0].encode("utf-16-be", "surrogatepass")))
-
-
-def _walk(prefix: str, value: Any, out: dict[str, Scalar]) -> None:
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            key = str(k)
-            name = key if not prefix else prefix + key if key.startswith("[") else f"{prefix}.{key}"
-            _walk(name, v, out)
-    elif isinstance(value, list):
-        if not value:
-            out[prefix] = ""
-        for i, item in enumerate(value):
-            _walk(f"{prefix}[{i}]", item, out)
-    elif value is None:
-        out[prefix] = ""
-    elif isinstance(value, (str, int, float, bool)):
-        out[prefix] = value
-    else:
-        out[prefix] = str(value)
+    return dict(sorted(flat.items(), key=lambda kv: kv[0].encode("utf-16-be", "surrogatepass")))
 
 
 class VaultSource:
@@ -188,7 +169,7 @@ class VaultSource:
             )
             return VaultResult(stale, stale=True)
         sources = tuple(
-            PropertySource.of(f"vault:{key}", values)
+            PropertySource(f"vault:{key}", values)
             for key, values in zip(keys, secrets, strict=True)
             if values
         )
@@ -218,9 +199,9 @@ class VaultSource:
                 raise result
         return results
 
-    def _read_secret(self, client_of: Callable[[], hvac.Client], key: str) -> dict[str, Scalar]:
+    def _read_secret(self, client_of: Callable[[], hvac.Client], key: str) -> dict[str, PropertyValue]:
         data = self._read_data(client_of(), key)
-        return flatten(data) if data else {}
+        return flatten_secret(data) if data else {}
 
     def _read_data(self, client: hvac.Client, key: str) -> dict[str, Any] | None:
         mount = self._settings.kv_mount

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from config_server.errors import ConfigServerError, Forbidden, InvalidRequest, NotFound, Unavailable
 from config_server.secret import Secret
 from config_server.vault.client import VaultSettings, check_token, translate_errors
-from config_server.vault.kv import flatten, vault_keys
+from config_server.vault.kv import flatten_secret, vault_keys
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,7 @@ def test_flatten_matches_spring_yaml_flattening(
     secret: dict[str, Any], expected: list[tuple[str, Any]]
 ) -> None:
     """Secrets flatten like YAML (a.b, a[0]) and come out sorted by key."""
-    assert list(flatten(secret).items()) == expected
+    assert [(k, v.value) for k, v in flatten_secret(secret).items()] == expected
 
 
 _json = st.recursive(
@@ -110,7 +110,7 @@ _json = st.recursive(
 @given(st.dictionaries(st.text(max_size=4), _json, max_size=5))
 def test_flattened_keys_are_sorted_and_values_scalar(secret: dict[str, Any]) -> None:
     """Whatever the JSON, keys come out sorted and every value is a scalar."""
-    flat = flatten(secret)
+    flat = {k: v.value for k, v in flatten_secret(secret).items()}
     keys = list(flat)
     assert keys == sorted(keys, key=lambda k: k.encode("utf-16-be", "surrogatepass"))
     assert all(isinstance(v, (str, int, float, bool)) for v in flat.values())
