@@ -84,7 +84,9 @@ def _yaml_spans(text: str, name: str) -> Iterator[_Span]:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         raise InvalidConfiguration(
-            name, str(problem), line=None if mark is None else mark.line + 1,
+            name,
+            str(problem),
+            line=None if mark is None else mark.line + 1,
             column=None if mark is None else mark.column + 1,
         ) from exc
     seen: set[int] = set()

@@ -109,11 +109,17 @@ class RsaEncryptor:
         self._salt = parse_hex_salt(salt if is_hex(salt) else encode_text(salt).hex())
 
     @classmethod
-    def from_key(cls, key: RsaKey, *, algorithm: str = "DEFAULT", strong: bool = False,
-                 salt: str = "deadbeef") -> RsaEncryptor:
+    def from_key(
+        cls, key: RsaKey, *, algorithm: str = "DEFAULT", strong: bool = False, salt: str = "deadbeef"
+    ) -> RsaEncryptor:
         """An encryptor for one loaded keystore entry."""
-        return cls(private_key=key.private_key, public_key=key.public_key, algorithm=algorithm,
-                   strong=strong, salt=salt)
+        return cls(
+            private_key=key.private_key,
+            public_key=key.public_key,
+            algorithm=algorithm,
+            strong=strong,
+            salt=salt,
+        )
 
     def __repr__(self) -> str:
         return (
