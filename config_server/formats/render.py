@@ -271,22 +271,42 @@ def _conflict(key: str, index: int, needed: str, existing: object) -> str:
 
 
 class _Dumper(yaml.SafeDumper):
-    """SafeDumper with SnakeYAML's habit of writing multi-line strings as literal blocks."""
+    """SafeDumper with SnakeYAML's habit of writing multi-line string values as literal blocks."""
+
+
+# PyYAML mangles these YAML 1.1 line breaks in plain, single-quoted and block styles; its
+# double-quoted style escapes them (\N, \L, \P), so text containing one is always double-quoted.
+_LINE_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+def _represent_key(dumper: yaml.SafeDumper, key: str) -> yaml.ScalarNode:
+    style = '"' if _LINE_BREAKS.search(key) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", key, style=style)
 
 
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-    # The emitter falls back to a quoted style when a literal block cannot hold the text.
-    style = "|" if "\n" in data else None
+    if _LINE_BREAKS.search(data):
+        style: str | None = '"'
+    else:
+        # The emitter falls back to a quoted style when a literal block cannot hold the text.
+        style = "|" if "\n" in data else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
 
+def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.MappingNode:
+    # Keys never take the literal-block style values get (it would force "? |" complex keys).
+    pairs = [(_represent_key(dumper, key), dumper.represent_data(value)) for key, value in data.items()]
+    return yaml.MappingNode("tag:yaml.org,2002:map", pairs, flow_style=False)
+
+
 _Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(dict, _represent_dict)
 
 
 def _dump_yaml(data: dict[str, Any] | list[Any]) -> str:
     # width: never fold long values across lines (re-reading gives the same value either way,
     # but a one-line URL or key stays greppable).
-    return yaml.dump(
+    text = yaml.dump(
         data,
         Dumper=_Dumper,
         default_flow_style=False,
@@ -294,12 +314,20 @@ def _dump_yaml(data: dict[str, Any] | list[Any]) -> str:
         allow_unicode=True,
         width=2**31 - 1,
     )
+    return _without_end_marker(text)
 
 
 def _yaml_scalar(value: Scalar) -> str:
-    text = yaml.dump(value, Dumper=_Dumper, allow_unicode=True, width=2**31 - 1)
-    # PyYAML ends a bare top-level scalar with a "..." document-end marker; SnakeYAML does not.
-    return text.removesuffix("...\n")
+    return _without_end_marker(yaml.dump(value, Dumper=_Dumper, allow_unicode=True, width=2**31 - 1))
+
+
+def _without_end_marker(text: str) -> str:
+    # PyYAML closes a document ending in a bare scalar or a "|+" block with a "..." line;
+    # SnakeYAML does not, and the marker changes nothing (content can never be an unindented,
+    # unquoted "..." line).
+    if text == "...\n" or text.endswith("\n...\n"):
+        return text[: -len("...\n")]
+    return text
 
 
 def _finite(node: Any) -> Any:
