@@ -444,15 +444,17 @@ class VaultClientManager:
         if login.ttl == 0:
             return 3600.0  # the token never expires; nothing to renew
         now = time.monotonic()
-        expires = login.obtained_at + login.ttl
         if self._failures:
-            return max(0.05, min(backoff, (expires - now) / 2))
+            # Retry sooner as expiry nears, but never spin against a Vault that is down.
+            return max(0.25, min(backoff, (login.obtained_at + login.ttl - now) / 2))
         return max(0.05, login.obtained_at + login.ttl * _RENEW_AT - now)
 
     async def _maintain(self) -> None:
         while True:
             await asyncio.sleep(self._next_delay())
             login = self._login
+            if login is not None and login.ttl and time.monotonic() > login.obtained_at + login.ttl:
+                self._login = login = None  # expired while Vault was unreachable: log in afresh
             if login is not None and not login.renewable and self.settings.auth_method == "token":
                 log.warning("The server's Vault token cannot be renewed; it expires in %ss", int(login.ttl))
                 return

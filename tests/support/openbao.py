@@ -194,28 +194,34 @@ class OpenBao:
 
     # -- admin helpers (root token) ---------------------------------------------------------
 
-    def client(self, token: str | None = None) -> hvac.Client:
+    def client(self, token: str | None = None, *, namespace: str | None = None) -> hvac.Client:
         """An hvac client for this server, with the root token unless another is given."""
-        return hvac.Client(url=self.url, token=token or self.root_token, timeout=5)
+        return hvac.Client(url=self.url, token=token or self.root_token, namespace=namespace, timeout=5)
+
+    def create_namespace(self, name: str) -> None:
+        """Create namespace ``name`` (OpenBao has namespaces, as Vault Enterprise does)."""
+        self.client().adapter.post(f"/v1/sys/namespaces/{name}", json={})
 
     def mount_kv1(self, path: str = "kv1") -> None:
         """Mount a KV version 1 engine at ``path/`` (idempotent)."""
         self.mount_kv(path, version=1)
 
-    def mount_kv(self, path: str, *, version: int = 2) -> None:
+    def mount_kv(self, path: str, *, version: int = 2, namespace: str | None = None) -> None:
         """Mount a KV engine of ``version`` (1 or 2) at ``path/`` (idempotent).
 
         A fresh mount per test keeps tests that share one server from seeing each other's keys.
         """
-        c = self.client()
+        c = self.client(namespace=namespace)
         if f"{path}/" not in c.sys.list_mounted_secrets_engines()["data"]:
             c.sys.enable_secrets_engine("kv", path=path, options={"version": str(version)})
             if version == 2:
                 _wait_kv2_upgrade(c, path)
 
-    def write_kv2(self, key: str, data: Mapping[str, Any], *, mount: str = "secret") -> int:
+    def write_kv2(
+        self, key: str, data: Mapping[str, Any], *, mount: str = "secret", namespace: str | None = None
+    ) -> int:
         """Write ``data`` as a new version of ``key`` on a KV v2 mount; returns the version."""
-        resp = self.client().secrets.kv.v2.create_or_update_secret(
+        resp = self.client(namespace=namespace).secrets.kv.v2.create_or_update_secret(
             path=key, secret=dict(data), mount_point=mount
         )
         return int(resp["data"]["version"])

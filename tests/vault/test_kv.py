@@ -244,3 +244,22 @@ async def test_caller_token_is_used_even_with_a_server_identity(
     assert [ps.name for ps in await vault.property_sources(["yourapp"], [])] == ["vault:yourapp"]
     with pytest.raises(Forbidden):
         await vault.property_sources(["yourapp"], [], token=myapp_token(openbao, mount))
+
+
+async def test_namespace_is_sent_to_vault(openbao: OpenBao, mount: str) -> None:
+    """With a namespace configured, keys are read inside that namespace, not the root one."""
+    namespace = unique("team")
+    openbao.create_namespace(namespace)
+    openbao.mount_kv(mount, namespace=namespace)
+    openbao.write_kv2("myapp", {"where": "namespace"}, mount=mount, namespace=namespace)
+    openbao.write_kv2("myapp", {"where": "root"}, mount=mount)
+    settings = VaultSettings(
+        url=openbao.url, kv_mount=mount, namespace=namespace, token=Secret(openbao.root_token)
+    )
+    manager = VaultClientManager(settings)
+    await manager.start()
+    try:
+        (source,) = await VaultSource(manager, settings).property_sources(["myapp"], [])
+        assert source.values() == {"where": "namespace"}
+    finally:
+        await manager.close()
