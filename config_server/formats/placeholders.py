@@ -18,7 +18,8 @@ Rules (``S/support/EnvironmentPropertySource.java`` and Spring's ``PropertyPlace
 
 Hostile input is bounded: nesting deeper than ``MAX_DEPTH`` or an expansion that grows the text by
 more than ``MAX_EXPANSION`` characters raises ``InvalidConfiguration`` instead of exhausting the
-stack or memory. Each key is resolved at most once per call, so work stays linear.
+stack or memory. Each key is resolved at most once, so work stays linear; ``PlaceholderResolver``
+extends both the cache and the growth bound over many texts (the values of one rendering).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from config_server.errors import InvalidConfiguration
 __all__ = [
     "MAX_DEPTH",
     "MAX_EXPANSION",
+    "PlaceholderResolver",
     "java_string",
     "lookup_from_sources",
     "resolve_placeholders",
@@ -60,9 +62,7 @@ def resolve_placeholders(text: str, lookup: Callable[[str], str | None]) -> str:
     most once per key. Raises ``InvalidConfiguration`` when nesting exceeds ``MAX_DEPTH`` or the
     result would exceed the input by more than ``MAX_EXPANSION`` characters.
     """
-    if "${" not in text:
-        return text
-    return _Resolver(lookup, limit=len(text) + MAX_EXPANSION).expand(text)
+    return PlaceholderResolver(lookup).resolve(text)
 
 
 def lookup_from_sources(sources: Sequence[PropertySource]) -> Callable[[str], str | None]:
@@ -132,17 +132,33 @@ class _Circular(Exception):
 _CIRCULAR = object()
 
 
-class _Resolver:
-    """One resolution: per-call cache of resolved keys, the keys in progress and the bounds."""
+class PlaceholderResolver:
+    """Resolves many texts against one lookup, sharing one key cache and one expansion budget.
 
-    def __init__(self, lookup: Callable[[str], str | None], *, limit: int) -> None:
+    Use it to resolve each value of a rendering: keys are looked up once for all values, and
+    the total growth over all texts is bounded by ``max_expansion`` (so a value that expands
+    to megabytes cannot be repeated across thousands of keys). Not thread-safe.
+    """
+
+    def __init__(self, lookup: Callable[[str], str | None], *, max_expansion: int = MAX_EXPANSION) -> None:
         self._lookup = lookup
-        self._limit = limit
+        self._max_expansion = max_expansion
+        self._remaining = max_expansion
+        self._limit = 0  # longest string the current resolve() may build
         self._resolved: dict[str, object] = {}  # key -> resolved str, None (unknown) or _CIRCULAR
         self._in_progress: set[str] = set()
         self._depth = 0
 
-    def expand(self, text: str) -> str:
+    def resolve(self, text: str) -> str:
+        """``text`` with its placeholders resolved; raises ``InvalidConfiguration`` as above."""
+        if "${" not in text:
+            return text
+        self._limit = len(text) + self._remaining
+        result = self._expand_all(text)
+        self._remaining -= max(0, len(result) - len(text))
+        return result
+
+    def _expand_all(self, text: str) -> str:
         return self._expand(text, 0, len(text), _match_braces(text))
 
     def _expand(self, text: str, lo: int, hi: int, braces: dict[int, int]) -> str:
@@ -173,7 +189,7 @@ class _Resolver:
             if size > self._limit:
                 raise InvalidConfiguration(
                     f"placeholder ${{{text[token.end() : close][:80]}}}",
-                    f"expands to more than {self._limit} characters",
+                    f"resolution adds more than {self._max_expansion} characters",
                 )
             pos = close + 1
         return "".join(out)
@@ -210,7 +226,7 @@ class _Resolver:
             return raw
         self._in_progress.add(key)
         try:
-            result: object = self.expand(raw)
+            result: object = self._expand_all(raw)
         except _Circular as cycle:
             # Every key the exception passes through lies on the cycle; all stay unresolved.
             self._resolved[key] = _CIRCULAR

@@ -30,7 +30,12 @@ import yaml
 from config_client.wire import PropertySource, Scalar
 
 from config_server.errors import InvalidConfiguration
-from config_server.formats.placeholders import java_string, lookup_from_sources, resolve_placeholders
+from config_server.formats.placeholders import (
+    PlaceholderResolver,
+    java_string,
+    lookup_from_sources,
+    resolve_placeholders,
+)
 
 __all__ = [
     "MAX_NESTING",
@@ -133,11 +138,12 @@ def _merge(sources: Sequence[PropertySource]) -> dict[str, tuple[Scalar, str]]:
 
 def _tree(sources: Sequence[PropertySource], *, resolve: bool) -> dict[str, Any]:
     merged = _merge(sources)
-    lookup = lookup_from_sources(sources) if resolve else None
+    # One resolver for all values: keys are looked up once and growth is bounded in total.
+    resolver = PlaceholderResolver(lookup_from_sources(sources)) if resolve else None
     builder = _TreeBuilder(gap_budget=len(merged) + _LIST_SLACK)
     for key, (value, origin) in merged.items():
-        if lookup is not None and isinstance(value, str):
-            value = resolve_placeholders(value, lookup)
+        if resolver is not None and isinstance(value, str):
+            value = resolver.resolve(value)
         builder.put(key, value, origin)
     return builder.root
 

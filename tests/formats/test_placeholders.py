@@ -8,6 +8,7 @@ from config_client.wire import PropertySource
 from config_server.errors import InvalidConfiguration
 from config_server.formats.placeholders import (
     MAX_DEPTH,
+    PlaceholderResolver,
     java_string,
     lookup_from_sources,
     resolve_placeholders,
@@ -115,8 +116,43 @@ def test_shared_subexpressions_do_not_blow_up_work() -> None:
 def test_exponential_expansion_is_rejected() -> None:
     """A billion-laughs style value raises InvalidConfiguration instead of exhausting memory."""
     values = {"k0": "lol"} | {f"k{i}": f"${{k{i - 1}}}${{k{i - 1}}}" for i in range(1, 40)}
-    with pytest.raises(InvalidConfiguration, match="expands to more than"):
+    with pytest.raises(InvalidConfiguration, match="adds more than"):
         resolve_placeholders("${k39}", values.get)
+
+
+def test_resolver_shares_its_cache_across_texts() -> None:
+    """One PlaceholderResolver looks each key up once across all the texts it resolves."""
+    calls: list[str] = []
+
+    def lookup(key: str) -> str | None:
+        calls.append(key)
+        return {"x": "${y}", "y": "v"}.get(key)
+
+    resolver = PlaceholderResolver(lookup)
+    assert [resolver.resolve(text) for text in ("${x}", "<${x}>", "${y}", "${z}", "${z}")] == [
+        "v",
+        "<v>",
+        "v",
+        "${z}",
+        "${z}",
+    ]
+    assert sorted(calls) == ["x", "y", "z"]
+
+
+def test_resolver_bounds_growth_over_all_texts() -> None:
+    """Growth is budgeted across texts: many modest expansions together hit the limit."""
+    resolver = PlaceholderResolver({"big": "x" * 1000}.get, max_expansion=5000)
+    for _ in range(5):
+        assert resolver.resolve("${big}") == "x" * 1000
+    with pytest.raises(InvalidConfiguration, match="adds more than 5000 characters"):
+        resolver.resolve("${big}")
+
+
+def test_resolver_does_not_charge_shrinking_texts() -> None:
+    """Resolving a placeholder to something shorter leaves the budget untouched."""
+    resolver = PlaceholderResolver({"small": "s"}.get, max_expansion=10)
+    for _ in range(100):
+        assert resolver.resolve("${small}") == "s"
 
 
 def test_deep_chains_are_rejected_not_a_recursion_error() -> None:

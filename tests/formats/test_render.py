@@ -353,6 +353,17 @@ def test_yaml_resolves_placeholders_per_value() -> None:
     }
 
 
+def test_expansion_budget_is_shared_by_all_values() -> None:
+    """A large value referenced from thousands of keys is bounded per rendering, not per value."""
+    big = "x" * 100_000
+    env = [PropertySource.of("evil.yml", {f"k{i}": "${big}" for i in range(200)} | {"big": big})]
+    with pytest.raises(InvalidConfiguration, match="adds more than"):
+        render_yaml(env)
+    with pytest.raises(InvalidConfiguration, match="adds more than"):
+        render_json(env)
+    assert render_yaml(env, resolve=False).count("${big}") == 200
+
+
 def test_placeholders_see_raw_sources_not_the_merged_view() -> None:
     """Lookups use every source in precedence order, even array elements the merge replaced."""
     env = sources({"list[0]": "new", "x": "${list[1]}"}, {"list[0]": "old0", "list[1]": "old1"})
