@@ -63,7 +63,7 @@ def unflatten(flat: Mapping[str, Scalar]) -> Mapping[str, Any]:
     """
     leaves = {parse_key(k) for k in flat}
     # An index beyond the number of keys can only describe gaps; refusing it bounds memory.
-    limit = len(flat)
+    limit = 2 * len(flat) + 8
     root: dict[str, Any] = {}
     for key, value in flat.items():
         _place(root, parse_key(key), value, leaves, limit)

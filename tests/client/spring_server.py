@@ -10,6 +10,7 @@ thread lets blocking (sync) clients and async clients talk to it alike.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import re
@@ -19,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-
 from config_client.wire import Environment, PropertySource, Scalar
 
 _WAIT = re.compile(r"\bwait=(\d+)")
@@ -88,6 +88,7 @@ class SpringServer:
     def close(self) -> None:
         """Stop and end the thread."""
         self.stop()
+        self._call(self._cancel_held())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._loop.close()
@@ -111,6 +112,13 @@ class SpringServer:
         site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         self.port = self._runner.addresses[0][1]
+
+    async def _cancel_held(self) -> None:
+        # Long polls still held when the test ends; finish them so the loop closes cleanly.
+        held = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in held:
+            task.cancel()
+        await asyncio.gather(*held, return_exceptions=True)
 
     async def _stop(self) -> None:
         if self._runner is not None:
@@ -146,10 +154,8 @@ class SpringServer:
         if_none_match = request.headers.get("If-None-Match")
         if self.long_poll and wait and if_none_match == rendered[1]:
             changed = self._changed
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), int(wait.group(1)))
-            except TimeoutError:
-                pass
             rendered = self._render(key) or rendered
         body, etag = rendered
         if self.send_etag:

@@ -8,7 +8,6 @@ import stat
 from pathlib import Path
 
 import pytest
-
 from config_client import (
     AsyncConfigClient,
     AuthenticationFailed,
@@ -17,6 +16,7 @@ from config_client import (
     InvalidResponse,
     SnapshotRejected,
 )
+
 from tests.client.spring_server import SpringServer
 
 
@@ -29,7 +29,10 @@ async def test_load_returns_the_merged_read_only_view(spring: SpringServer) -> N
     spring.put(
         "orders",
         "prod",
-        [("orders-prod.yml", {"db.url": "jdbc:prod", "port": 8080}), ("application.yml", {"db.url": "x", "a": 1})],
+        [
+            ("orders-prod.yml", {"db.url": "jdbc:prod", "port": 8080}),
+            ("application.yml", {"db.url": "x", "a": 1}),
+        ],
         version="abc123",
     )
     client = client_for(spring)
@@ -101,7 +104,9 @@ async def test_userinfo_in_the_url_becomes_basic_auth_and_a_token_is_bearer(spri
     ("status", "error"),
     [(401, AuthenticationFailed), (403, AuthenticationFailed), (404, ConfigNotFound)],
 )
-async def test_client_errors_are_raised_without_retrying(spring: SpringServer, status: int, error: type) -> None:
+async def test_client_errors_are_raised_without_retrying(
+    spring: SpringServer, status: int, error: type
+) -> None:
     """A 4xx is final: one request, then the matching error."""
     spring.fail_with = status
     client = client_for(spring, fail_fast=True)
@@ -112,8 +117,12 @@ async def test_client_errors_are_raised_without_retrying(spring: SpringServer, s
     await client.aclose()
 
 
-@pytest.mark.parametrize("body", [b"<html>oops</html>", b'{"name": 1}', b'{"name":"o","propertySources":["x"]}', b"[" * 100_000])
-async def test_a_body_that_is_not_an_environment_is_invalid_response(spring: SpringServer, body: bytes) -> None:
+@pytest.mark.parametrize(
+    "body", [b"<html>oops</html>", b'{"name": 1}', b'{"name":"o","propertySources":["x"]}', b"[" * 100_000]
+)
+async def test_a_body_that_is_not_an_environment_is_invalid_response(
+    spring: SpringServer, body: bytes
+) -> None:
     """Garbage, wrong shapes and JSON bombs give InvalidResponse after the retries."""
     spring.garbage = body
     client = client_for(spring, fail_fast=True, retry_max_attempts=2)
@@ -207,7 +216,9 @@ async def test_environment_variables_override_pulled_values(spring: SpringServer
     await off.aclose()
 
 
-async def test_local_file_overrides_the_server_and_env_overrides_both(spring: SpringServer, tmp_path: Path) -> None:
+async def test_local_file_overrides_the_server_and_env_overrides_both(
+    spring: SpringServer, tmp_path: Path
+) -> None:
     """Precedence: environment variables, then the local file, then the server."""
     local = tmp_path / "local.yml"
     local.write_text("db:\n  url: jdbc:file\n  user: dev\na: 2\n")
