@@ -7,6 +7,7 @@ optional ``--config`` YAML file); see ``config-server serve --help``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Sequence
@@ -85,30 +86,51 @@ def _read_value(value: str) -> str:
 
 
 def _crypto_command(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_crypto_async(args, settings))
+
+
+async def _crypto_async(args: argparse.Namespace, settings: Settings) -> int:
     from config_server import wiring
 
-    ring = wiring.build_keyring(settings, transit=wiring.cli_transit(settings))
-    if ring is None:
-        print("config-server: no key configured (--encrypt-key or --encrypt-keystore)", file=sys.stderr)
-        return 1
-    if args.command == "encrypt":
-        print("{cipher}" + ring.encrypt(_read_value(args.value)))
-        return 0
-    if args.command == "decrypt":
-        print(ring.decrypt(_read_value(args.value).removeprefix("{cipher}")))
-        return 0
+    manager = await wiring.start_vault(settings)
+    try:
+        transit = None
+        if manager is not None:
+            from config_server.vault.transit import VaultTransit
+
+            transit = VaultTransit(manager)
+        ring = wiring.build_keyring(settings, transit=transit)
+        if ring is None:
+            print("config-server: no key configured (--encrypt-key or --encrypt-keystore)", file=sys.stderr)
+            return 1
+        if args.command == "encrypt":
+            out = await asyncio.to_thread(ring.encrypt, _read_value(args.value))
+            print("{cipher}" + out)
+            return 0
+        if args.command == "decrypt":
+            text = _read_value(args.value).removeprefix("{cipher}")
+            print(await asyncio.to_thread(ring.decrypt, text))
+            return 0
+        return await asyncio.to_thread(_reencrypt, args.path, ring)
+    finally:
+        if manager is not None:
+            await manager.close()
+
+
+def _reencrypt(path: Path, ring: object) -> int:
     from config_server.crypto.reencrypt import reencrypt_text
 
     total = 0
-    files = [args.path] if args.path.is_file() else sorted(
-        p for p in args.path.rglob("*") if p.suffix in (".yml", ".yaml", ".properties", ".json")
+    files = [path] if path.is_file() else sorted(
+        p for p in path.rglob("*") if p.suffix in (".yml", ".yaml", ".properties", ".json")
         and ".git" not in p.parts
     )
     for file in files:
-        text = file.read_text(encoding="iso-8859-1" if file.suffix == ".properties" else "utf-8")
-        new, count = reencrypt_text(text, ring, kind=file.suffix.lstrip("."))
+        encoding = "iso-8859-1" if file.suffix == ".properties" else "utf-8"
+        text = file.read_text(encoding=encoding)
+        new, count = reencrypt_text(text, ring, kind=file.suffix.lstrip("."), name=str(file))  # type: ignore[arg-type]
         if count:
-            file.write_text(new, encoding="iso-8859-1" if file.suffix == ".properties" else "utf-8")
+            file.write_text(new, encoding=encoding)
             print(f"{file}: {count} value(s) re-encrypted")
             total += count
     print(f"{total} value(s) re-encrypted")

@@ -60,14 +60,25 @@ def _extra_keys(settings: Settings) -> dict[str, str]:
 def build_keyring(settings: Settings, *, transit: Any = None) -> KeyRing | None:
     """The key ring for ``settings``; None when no key at all is configured (and no transit)."""
     from config_server.crypto.keyring import KeyRing
-    from config_server.crypto.rsa import RsaEncryptor, load_rsa_keys
+    from config_server.crypto.keystore import load_rsa_keys, parse_rsa_keys
+    from config_server.crypto.rsa import RsaEncryptor
     from config_server.crypto.symmetric import SymmetricEncryptor
 
     keys: dict[str, Any] = {}
     default: str | None = None
     primary: str | None = None
     if settings.encrypt_key is not None:
-        keys["default"] = SymmetricEncryptor(settings.encrypt_key.reveal(), settings.encrypt_salt)
+        key = settings.encrypt_key.reveal()
+        if "PRIVATE KEY-----" in key:  # Spring: an inline PEM key pair is an RSA key (§5.4)
+            material = next(iter(parse_rsa_keys(key.encode(), password=None).values()))
+            keys["default"] = RsaEncryptor.from_key(
+                material,
+                algorithm=settings.encrypt_rsa_algorithm,
+                strong=settings.encrypt_rsa_strong,
+                salt=settings.encrypt_rsa_salt,
+            )
+        else:
+            keys["default"] = SymmetricEncryptor(key, settings.encrypt_salt)
         default = primary = "default"
     for alias, key in _extra_keys(settings).items():
         keys[alias] = SymmetricEncryptor(key, settings.encrypt_salt)
@@ -102,14 +113,15 @@ def build_keyring(settings: Settings, *, transit: Any = None) -> KeyRing | None:
     return KeyRing(keys=keys, default=default, primary=primary, transit=transit)
 
 
-def cli_transit(settings: Settings) -> Any:
-    """A transit cipher for the CLI: only with a static Vault token (no background renewal there)."""
-    if settings.vault_url is None or settings.vault_token is None:
+async def start_vault(settings: Settings) -> Any:
+    """Start the server's Vault identity (None when Vault is not configured)."""
+    if settings.vault_url is None:
         return None
     from config_server.vault.client import VaultClientManager
-    from config_server.vault.transit import VaultTransit
 
-    return VaultTransit.blocking(VaultClientManager(vault_settings(settings)))
+    manager = VaultClientManager(vault_settings(settings))
+    await manager.start()
+    return manager
 
 
 async def attach_secrets(state: State) -> None:
@@ -117,12 +129,10 @@ async def attach_secrets(state: State) -> None:
     settings = state.settings
     transit = None
     if settings.vault_url is not None:
-        from config_server.vault.client import VaultClientManager
         from config_server.vault.kv import VaultSource
         from config_server.vault.transit import VaultTransit
 
-        manager = VaultClientManager(vault_settings(settings))
-        await manager.start()
+        manager = await start_vault(settings)
         state.vault = manager
         source = VaultSource(manager, manager.settings)
         transit = VaultTransit(manager)

@@ -48,7 +48,11 @@ async def health(request: web.Request, state: State) -> web.Response:
         if vault.get("status") != "UP" and overall == "UP":
             overall = "DEGRADED"
     if state.keyring is not None:
-        components["encryption"] = {"status": "UP", "details": state.keyring.status()}
+        ring_status = state.keyring.status()
+        components["encryption"] = {
+            "status": "UP",
+            "details": {"keys": len(ring_status.aliases), "transit": ring_status.transit},
+        }
     body = {"status": overall, "components": components}
     return web.Response(
         status=503 if overall == "DOWN" else 200,
