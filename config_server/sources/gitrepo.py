@@ -22,6 +22,7 @@ import git
 from gitdb.util import hex_to_bin
 
 from config_server.errors import (
+    ConfigServerError,
     InvalidConfiguration,
     InvalidRequest,
     LabelNotFound,
@@ -111,6 +112,7 @@ class GitRepository:
         self._refs = RefSnapshot()
         self._admin: git.Git | None = None  # open/fetch side
         self._repo: git.Repo | None = None  # read side: owns the persistent cat-file processes
+        self._reader_stale = False  # set by fetch when it re-created the clone
 
     # -- open and fetch (one thread) -------------------------------------------------------------
 
@@ -123,10 +125,7 @@ class GitRepository:
         """
         self._prepare_basedir()
         admin = self._admin = self._new_git()
-        remote = str(self.local_path) if self.local_path is not None else self.uri
-        self._git(admin, "config", "remote.origin.url", remote)
-        self._git(admin, "config", "--replace-all", "remote.origin.fetch", _REFSPECS[0])
-        self._git(admin, "config", "remote.origin.tagOpt", "--no-tags")
+        self._configure_remote(admin)
         self._refs = self._read_refs(admin)
         try:
             self.fetch()
@@ -134,23 +133,28 @@ class GitRepository:
             if not (self._refs.branches or self._refs.tags):
                 raise Unavailable(f"Cannot clone {self.display_uri}: {exc.message}") from exc
             _log.warning("git remote %s unreachable; serving the existing clone: %s", self.display_uri, exc)
-        self._repo = git.Repo(self.basedir)
-        self._repo.git.update_environment(**self._environment())
+        self._repo = self._open_reader()
 
     def fetch(self) -> dict[str, tuple[str | None, str | None]]:
         """Fetch from the remote (pruning) and return the refs that moved: name → (old, new).
 
         Names are the remote's (``refs/heads/X``, ``refs/tags/X``), values commit ids (None for
         a ref that appeared or disappeared). Raises ``Unavailable``; ``status`` records the outcome.
+        A clone that vanished from under the server (a cleaned-up directory) is made again.
         """
         admin = self._admin
         if admin is None:
             raise RuntimeError("GitRepository.open() has not been called")
         attempt = datetime.now(UTC)
         try:
+            if not (self.basedir / "HEAD").is_file():
+                _log.warning("the clone in %s vanished; cloning %s again", self.basedir, self.display_uri)
+                self._prepare_basedir()
+                self._configure_remote(admin)
+                self._reader_stale = True
             self._git(admin, "fetch", "--prune", "--quiet", "--no-write-fetch-head", "origin", *_REFSPECS)
             after = self._read_refs(admin)
-        except Unavailable as exc:
+        except ConfigServerError as exc:
             self.status = GitStatus(self.status.last_success, attempt, exc.message)
             raise
         moved, self._refs = self._refs.moved(after), after
@@ -268,7 +272,25 @@ class GitRepository:
     def _reader(self) -> git.Repo:
         if self._repo is None:
             raise RuntimeError("GitRepository.open() has not been called")
+        if self._reader_stale:  # the clone was made again: drop cat-file processes of the old one
+            self._reader_stale = False
+            self._repo.close()
+            self._repo = self._open_reader()
         return self._repo
+
+    def _open_reader(self) -> git.Repo:
+        try:
+            repo = git.Repo(self.basedir)
+        except git.GitError as exc:
+            raise Unavailable(f"Cannot open the clone of {self.display_uri}: {redact(str(exc))}") from exc
+        repo.git.update_environment(**self._environment())
+        return repo
+
+    def _configure_remote(self, admin: git.Git) -> None:
+        remote = str(self.local_path) if self.local_path is not None else self.uri
+        self._git(admin, "config", "remote.origin.url", remote)
+        self._git(admin, "config", "--replace-all", "remote.origin.fetch", _REFSPECS[0])
+        self._git(admin, "config", "remote.origin.tagOpt", "--no-tags")
 
     def _object_type(self, sha: str) -> str | None:
         try:
@@ -301,8 +323,8 @@ class GitRepository:
             raise Unavailable(f"git {name} failed for {self.display_uri}: {redact(str(exc))}") from exc
 
     def _read_refs(self, admin: git.Git) -> RefSnapshot:
-        out = self._git(admin, "for-each-ref", f"--format={_REF_FORMAT}", *_REF_ROOTS)
-        return RefSnapshot.parse(out)
+        out = self._git(admin, "for-each-ref", f"--format={_REF_FORMAT}", *_REF_ROOTS, stdout_as_string=False)
+        return RefSnapshot.parse(out.decode("utf-8", "surrogateescape"))  # ref names are bytes to git
 
     def _prepare_basedir(self) -> None:
         """Make ``basedir`` hold a bare repository of ours for this URI, without losing user data."""

@@ -169,7 +169,7 @@ async def test_periodic_refresh_fetches_every_refresh_rate(
     """With refresh_rate set, fetches repeat on their own, with no push to trigger them."""
     git_remote.write({"a": "1"})
     source = await make_source(git_remote.uri, refresh_rate=0.05)
-    attempts = set()
+    attempts: set[object] = set()
     deadline = time.monotonic() + 5
     while len(attempts) < 4 and time.monotonic() < deadline:
         attempts.add(source.status.last_attempt)

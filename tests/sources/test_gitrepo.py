@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -213,6 +214,17 @@ def test_recovered_remote_clears_the_error(git_remote: GitRemote, open_repo: Ope
     assert failed.last_error and failed.last_success is not None
     assert repo.status.last_error is None and repo.status.last_success is not None
     assert repo.status.last_success > failed.last_success
+
+
+def test_a_vanished_clone_is_made_again_on_fetch(git_remote: GitRemote, open_repo: OpenRepo) -> None:
+    """If the clone directory is deleted under the server (tmp cleaners), the next fetch re-clones it."""
+    git_remote.write({"a.yml": "a: 1\n"})
+    repo = open_repo(git_remote.uri)
+    assert read(repo, None, "a.yml") == "a: 1\n"
+    shutil.rmtree(repo.basedir)
+    git_remote.write({"a.yml": "a: 2\n"})
+    repo.fetch()
+    assert read(repo, None, "a.yml") == "a: 2\n" and repo.status.last_error is None
 
 
 def test_open_without_remote_or_clone_is_unavailable(tmp_path: Path, open_repo: OpenRepo) -> None:
