@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 import yaml
+from config_client.wire import PropertyValue
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config_client.wire import PropertyValue
 from config_server.formats import Located, flatten, parse_document_file
 from config_server.formats.flatten import key_segment
 
@@ -112,10 +112,10 @@ def _reference_flatten(node: Any, path: str, out: dict[str, Any]) -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.dictionaries(_keys, _trees, max_size=5))
 def test_yaml_round_trip_matches_reference_flattening(data: dict[Any, Any]) -> None:
-    """Any nested data dumped as YAML parses back to the plain reference flattening."""
+    """Any nested data dumped as YAML parses back to the reference flattening, in order."""
     expected: dict[str, Any] = {}
     _reference_flatten(data, "", expected)
-    documents = parse_document_file("random.yml", yaml.safe_dump(data).encode())
-    actual = {k: v.value for d in documents for k, v in d.properties.items()}
-    assert actual == expected
-    assert [type(v) for v in actual.values()] == [type(v) for v in expected.values()]
+    documents = parse_document_file("random.yml", yaml.safe_dump(data, sort_keys=False).encode())
+    actual = [(k, v.value) for d in documents for k, v in d.properties.items()]
+    assert actual == list(expected.items())
+    assert [type(v) for _, v in actual] == [type(v) for v in expected.values()]

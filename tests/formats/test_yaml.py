@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
-
 from config_client.wire import PropertyValue
+
 from config_server.errors import InvalidConfiguration
 from config_server.formats import Document, parse_document_file
 from config_server.formats.yaml_loader import MAX_DEPTH, SpringYamlLoader
