@@ -83,12 +83,12 @@ class Representations:
             text = render.render_properties(sources, resolve=resolve)
         else:
             text = render.render_json(sources, resolve=resolve)
-        body = text.encode("utf-8")
+        body = text.encode("utf-8", errors="replace")  # lone surrogates from \uD800 escapes
         return Rendered(body, _etag(kind, body), CONTENT_TYPES[base])
 
 
 def _dumps(obj: object) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", errors="replace")
 
 
 def _etag(kind: str, content: bytes) -> str:

@@ -132,7 +132,7 @@ class Environment:
 def _json_scalar(v: Scalar) -> Scalar:
     # JSON has no NaN/Infinity; Jackson would write them as strings too.
     if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
-        return str(v)
+        return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")
     return v
 
 

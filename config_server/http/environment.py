@@ -100,8 +100,8 @@ async def _rendering(
 ) -> web.StreamResponse:
     # {name}-{profiles} splits at the LAST hyphen (reference §1.2).
     name, sep, profiles = stem.rpartition("-")
-    if not sep or not name:
-        raise InvalidRequest(f"Invalid request: expected {{application}}-{{profiles}}.{ext}, got {stem}.{ext}")
+    if not sep or not name or not profiles:  # no {name}-{profiles} pattern: no such endpoint, as in Spring
+        raise NotFound(f"No endpoint for {request.rel_url.raw_path} (expected {{application}}-{{profiles}}.{ext})")
     req = env_request(name, profiles, label)
     reps = await state.service.environment(req, token=request.headers.get("X-Config-Token"))
     resolve = _truthy(request.query.get("resolvePlaceholders"), True)

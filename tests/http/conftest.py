@@ -30,3 +30,11 @@ def serve(aiohttp_client: Any, tmp_path: Path) -> Serve:
 
 def state(client: TestClient[Any, Any]) -> State:
     return client.app[STATE]
+
+
+async def raw_get(client: TestClient[Any, Any], path: str, **kwargs: Any) -> Any:
+    """GET ``path`` exactly as written: no client-side normalisation of '..' or percent-escapes."""
+    from yarl import URL
+
+    base = str(client.make_url("/")).rstrip("/")
+    return await client.session.get(URL(base + path, encoded=True), **kwargs)

@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from config_client.wire import V2_MEDIA_TYPE
-from tests.http.conftest import Serve, state
+from tests.http.conftest import Serve, raw_get, state
 from tests.support.gitrepo import GitRemote
 
 WORKED_EXAMPLE = {
     "application.yml": "a: app-default\nshared: 1\n---\nspring.config.activate.on-profile: dev\na: app-dev-doc\n",
     "application-dev.yml": "a: app-dev-file\n",
-    "foo.yml": "a: foo\nnested:\n  list: [x, y]\n  on: yes\n",
+    "foo.yml": "a: foo\nnested:\n  list: [x, y]\n  enabled: yes\n",
     "foo-dev.properties": "a=foo-dev\n",
     "foo-mysql.yml": "a: foo-mysql\nport: 8080\nratio: 0.5\n",
     "sub/foo.yml": "a: sub-foo\n",
@@ -48,7 +48,7 @@ async def test_environment_json_shape_and_precedence(git_remote: GitRemote, serv
     first = body["propertySources"][0]["source"]
     assert first == {"a": "foo-mysql", "port": 8080, "ratio": 0.5}
     foo = body["propertySources"][4]["source"]
-    assert foo == {"a": "foo", "nested.list[0]": "x", "nested.list[1]": "y", "nested.on": True}
+    assert foo == {"a": "foo", "nested.list[0]": "x", "nested.list[1]": "y", "nested.enabled": True}
 
 
 async def test_v2_media_type_gives_values_with_origins(git_remote: GitRemote, serve: Serve) -> None:
@@ -137,8 +137,10 @@ async def test_hostile_labels_are_400_and_run_nothing(git_remote: GitRemote, ser
         "/foo/dev,..,x",
         "/foo/default/a%00b",
     ):
-        resp = await client.get(path)
+        resp = await raw_get(client, path)
         assert resp.status == 400, (path, resp.status)
+        if " " in path:  # a raw space is refused by the HTTP parser itself, before any handler
+            continue
         body = await resp.json()
         assert body["status"] == 400 and "Invalid" in body["message"]
     assert not marker.exists()

@@ -63,10 +63,10 @@ async def test_labelled_rendering_and_last_hyphen_split(git_remote: GitRemote, s
 
 
 async def test_rendering_etag_and_errors(git_remote: GitRemote, serve: Serve) -> None:
-    """Renderings carry ETags too; a name without profiles is a 400; an unknown label a 404."""
+    """Renderings carry ETags too; a name without profiles matches no endpoint (404), nor an unknown label."""
     git_remote.write(FILES)
     client = await serve(git_remote)
     resp = await client.get("/orders-prod.yml")
     assert (await client.get("/orders-prod.yml", headers={"If-None-Match": resp.headers["ETag"]})).status == 304
-    assert (await client.get("/orders.yml")).status == 400
+    assert (await client.get("/orders.yml")).status == 404
     assert (await client.get("/nope/orders-prod.yml")).status == 404
