@@ -125,7 +125,7 @@ _NO_KEY = object()
 
 
 class _Frame:
-    __slots__ = ("anchor", "container", "key", "key_event", "merged", "origin", "own_keys", "size")
+    __slots__ = ("anchor", "container", "key", "origin", "own_keys", "size")
 
     def __init__(self, container: dict[str, Any] | list[Any], event: CollectionStartEvent) -> None:
         self.container = container
@@ -133,9 +133,7 @@ class _Frame:
         self.origin = _origin(event)
         self.size = 1
         self.key: Any = _NO_KEY
-        self.key_event: Event | None = None
         self.own_keys: set[tuple[type, Any]] = set()
-        self.merged: set[str] = set()
 
 
 class _Composer:
@@ -148,51 +146,47 @@ class _Composer:
     def documents(self) -> list[dict[str, PropertyValue]]:
         out: list[dict[str, PropertyValue]] = []
         while not self.loader.check_event(StreamEndEvent):
-            if self.loader.check_event(DocumentStartEvent):
+            if isinstance(self.loader.get_event(), DocumentStartEvent):
                 self.anchors, self.expanded = {}, 0
-            event = self.loader.get_event()
-            if isinstance(event, DocumentStartEvent):
                 root = self._document()
                 if not (isinstance(root, Located) and root.value in (None, "")):
                     out.append(flatten(root))
         return out
 
     def _document(self) -> Any:
+        """Compose one document from its events, up to and including DocumentEndEvent."""
         stack: list[_Frame] = []
         value: Any
         while True:
             event = self.loader.get_event()
+            if isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+                self._start(stack, event)
+                continue
             if isinstance(event, ScalarEvent):
-                value, size = self._scalar(event), 1
-                if event.anchor is not None:
-                    self.anchors[event.anchor] = (value, size)
+                value, size, growth, anchor = self._scalar(event), 1, 1, event.anchor
             elif isinstance(event, AliasEvent):
                 if event.anchor not in self.anchors:
                     self._fail(f"alias *{event.anchor} names no anchor before it (nor its own parent)", event)
                 value, size = self.anchors[event.anchor]
-            elif isinstance(event, (MappingStartEvent, SequenceStartEvent)):
-                self._start(stack, event)
-                continue
-            elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+                growth, anchor = size, None
+            elif isinstance(event, (MappingEndEvent, SequenceEndEvent)) and stack:
                 frame = stack.pop()
-                value, size = frame.container, frame.size
+                value, size, growth, anchor = frame.container, frame.size, 1, frame.anchor
                 if not value:
                     # Boot tracks empty collections as values with an origin.
                     value = Located(value, frame.origin)
-                if frame.anchor is not None:
-                    self.anchors[frame.anchor] = (value, size)
-                self.expanded += 1
-                if not stack:
-                    self.loader.get_event()  # DocumentEndEvent
-                    return value
-                self._add(stack[-1], value, size, event, counted=True)
-                continue
-            else:  # pragma: no cover - the parser only emits the events above inside a document
+            else:  # pragma: no cover - a well-formed event stream has nothing else inside a document
                 self._fail(f"unexpected {type(event).__name__}", event)
+            if anchor is not None:
+                self.anchors[anchor] = (value, size)
+            self.expanded += growth
+            if self.expanded > MAX_EXPANDED_NODES:
+                limit = MAX_EXPANDED_NODES
+                self._fail(f"the document expands to more than {limit} nodes through aliases", event)
             if not stack:
                 self.loader.get_event()  # DocumentEndEvent
                 return value
-            self._add(stack[-1], value, size, event, counted=False)
+            self._add(stack[-1], value, size, event)
 
     def _start(self, stack: list[_Frame], event: CollectionStartEvent) -> None:
         is_map = isinstance(event, MappingStartEvent)
@@ -204,11 +198,7 @@ class _Composer:
             self._fail(f"nesting is deeper than {MAX_DEPTH} levels", event)
         stack.append(_Frame({} if is_map else [], event))
 
-    def _add(self, frame: _Frame, value: Any, size: int, event: Event, *, counted: bool) -> None:
-        if not counted:
-            self.expanded += size
-        if self.expanded > MAX_EXPANDED_NODES:
-            self._fail(f"the document expands to more than {MAX_EXPANDED_NODES} nodes through aliases", event)
+    def _add(self, frame: _Frame, value: Any, size: int, event: Event) -> None:
         container = frame.container
         if isinstance(container, list):
             frame.size += size
@@ -221,8 +211,8 @@ class _Composer:
             if key is _MERGE_KEY:
                 self._merge(frame, value, event)
             else:
+                # A written key replaces a merged one in place (SnakeYAML's flattenMapping).
                 container[key] = _as_value(value)
-                frame.merged.discard(key)
 
     def _take_key(self, frame: _Frame, value: Any, event: Event) -> None:
         if not isinstance(value, Located) or isinstance(value.value, (dict, list)):
@@ -253,7 +243,6 @@ class _Composer:
             for key, item in source.items():
                 if key not in container:
                     container[key] = item
-                    frame.merged.add(key)
 
     def _scalar(self, event: ScalarEvent) -> Located:
         tag = event.tag
