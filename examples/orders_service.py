@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -32,7 +32,9 @@ class OrdersSettings:
 CONFIG = web.AppKey("config", AsyncConfigClient)
 
 
-def config_ctx(url: str, profiles: list[str], cache_dir: str | None) -> web.CleanupContext:
+def config_ctx(
+    url: str, profiles: list[str], cache_dir: str | None
+) -> Callable[[web.Application], AsyncIterator[None]]:
     """Open the config client with the app and close it (stopping the long poll) on shutdown."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
