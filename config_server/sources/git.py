@@ -252,35 +252,38 @@ class GitSource:
 
     async def _watch(self, remote: Path, ready: asyncio.Event) -> None:
         """Wake the refresh loop whenever the local remote's refs change on disk."""
-        while not self._stop.is_set():
-            gitdir = _git_dir(remote)
-            if gitdir is None:
+        try:
+            while not self._stop.is_set():
+                gitdir = _git_dir(remote)
+                if gitdir is not None:
+                    try:
+                        await self._watch_gitdir(gitdir, ready)
+                        return
+                    except Exception as exc:
+                        _log.warning("cannot watch %s for pushes (%s); will retry", gitdir, exc)
                 ready.set()
                 await asyncio.sleep(_WATCH_RETRY_S)
-                continue
-            changes = awatch(
-                gitdir,
-                watch_filter=_RefChanges(gitdir),
-                debounce=_WATCH_DEBOUNCE_MS,
-                step=_WATCH_STEP_MS,
-                stop_event=self._stop,
-            )
-            try:
+        finally:
+            ready.set()  # start() waits for this; it must never wait forever
+
+    async def _watch_gitdir(self, gitdir: Path, ready: asyncio.Event) -> None:
+        changes = awatch(
+            gitdir,
+            watch_filter=_RefChanges(gitdir),
+            debounce=_WATCH_DEBOUNCE_MS,
+            step=_WATCH_STEP_MS,
+            stop_event=self._stop,
+        )
+        pending = asyncio.create_task(_next(changes))
+        try:
+            await asyncio.sleep(0)  # awatch installs its watches in its first step
+            ready.set()
+            self._wake.set()  # catch up on anything pushed before the watches existed
+            while await pending:
+                self._wake.set()
                 pending = asyncio.create_task(_next(changes))
-                await asyncio.sleep(0)  # awatch installs its watches on its first step
-                ready.set()
-                self._wake.set()  # catch up on anything pushed before the watches existed
-                while await pending:
-                    self._wake.set()
-                    pending = asyncio.create_task(_next(changes))
-                return
-            except asyncio.CancelledError:
-                pending.cancel()
-                raise
-            except Exception as exc:
-                _log.warning("cannot watch %s for pushes (%s); relying on periodic fetches", gitdir, exc)
-                ready.set()
-                await asyncio.sleep(_WATCH_RETRY_S)
+        finally:
+            pending.cancel()
 
     async def _shutdown_executors(self) -> None:
         fetcher, reader = self._fetcher, self._reader
@@ -310,11 +313,10 @@ def _tree_size(tree: Tree) -> int:
 
 def _git_dir(remote: Path) -> Path | None:
     """The directory holding a local remote's refs: itself if bare, else its ``.git``."""
-    if (remote / "HEAD").is_file() and (remote / "refs").is_dir():
-        return remote
-    dotgit = remote / ".git"
-    if (dotgit / "HEAD").is_file() and (dotgit / "refs").is_dir():
-        return dotgit
+    for gitdir in (remote, remote / ".git"):
+        with contextlib.suppress(OSError):
+            if (gitdir / "HEAD").is_file() and (gitdir / "refs").is_dir():
+                return gitdir
     return None
 
 

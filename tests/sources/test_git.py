@@ -163,6 +163,19 @@ async def test_local_push_is_seen_without_waiting_for_refresh(
     assert await source.resolve(None) == second
 
 
+async def test_commits_in_a_local_working_repository_are_seen_at_once(
+    git_remote: GitRemote, make_source: MakeSource
+) -> None:
+    """A non-bare local repository is watched through its .git directory: a commit is enough."""
+    git_remote.write({"a": "1"}, push=False)
+    source = await make_source(str(git_remote.work), refresh_rate=3600)
+    heard, listener = recorder()
+    source.add_listener(listener)
+    second = git_remote.write({"a": "2"}, push=False)
+    moved = await asyncio.wait_for(heard.get(), timeout=5)
+    assert moved["refs/heads/main"][1] == second
+
+
 async def test_periodic_refresh_fetches_every_refresh_rate(
     git_remote: GitRemote, make_source: MakeSource
 ) -> None:

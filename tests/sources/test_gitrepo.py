@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import os
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +24,8 @@ from config_server.errors import (
 from config_server.sources.gitrepo import MARKER, GitRepository, GitStatus
 from tests.sources.conftest import OpenRepo
 from tests.support.gitrepo import GitRemote, git
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 
 def read(repo: GitRepository, label: str | None, path: str) -> str:
@@ -130,6 +135,48 @@ def test_a_tree_id_is_not_a_commit_label(labelled: Labelled) -> None:
         labelled.repo.resolve(labelled.tree_id[:10])
     with pytest.raises(LabelNotFound):
         labelled.repo.tree(labelled.tree_id)
+
+
+def _commits_sharing_a_prefix() -> tuple[bytes, bytes]:
+    """Two commit objects whose ids share their first 7 hex digits (a birthday search, ~20k tries)."""
+    seen: dict[str, bytes] = {}
+    for i in itertools.count():
+        body = (
+            f"tree {EMPTY_TREE}\nauthor T <t@example.com> 1700000000 +0000\n"
+            f"committer T <t@example.com> 1700000000 +0000\n\n{i}\n"
+        ).encode()
+        prefix = hashlib.sha1(b"commit %d\0" % len(body) + body).hexdigest()[:7]
+        if prefix in seen:
+            return seen[prefix], body
+        seen[prefix] = body
+    raise AssertionError("unreachable")
+
+
+def test_ambiguous_short_id_is_label_not_found_saying_so(git_remote: GitRemote, open_repo: OpenRepo) -> None:
+    """A 7-digit id shared by two commits is LabelNotFound explaining the ambiguity; more digits work."""
+    git_remote.write({"a": "1"})
+    git(git_remote.bare, "hash-object", "-t", "tree", "-w", "/dev/null")
+    ids = []
+    for n, body in enumerate(_commits_sharing_a_prefix()):
+        sha = (
+            subprocess.run(
+                ["git", "hash-object", "-t", "commit", "-w", "--stdin"],
+                cwd=git_remote.bare,
+                input=body,
+                capture_output=True,
+                check=True,
+            )
+            .stdout.decode()
+            .strip()
+        )
+        git(git_remote.bare, "update-ref", f"refs/heads/twin{n}", sha)
+        ids.append(sha)
+    repo = open_repo(git_remote.uri)
+    assert ids[0][:7] == ids[1][:7]
+    with pytest.raises(LabelNotFound, match="Ambiguous") as caught:
+        repo.resolve(ids[0][:7])
+    assert caught.value.label == ids[0][:7] and caught.value.status == 404
+    assert repo.resolve(ids[0][:12]) == ids[0]
 
 
 def test_default_label_falls_back_from_main_to_master(tmp_path: Path, open_repo: OpenRepo) -> None:
