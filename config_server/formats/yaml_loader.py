@@ -185,7 +185,7 @@ class _Composer:
                 self._fail(f"the document expands to more than {limit} nodes through aliases", event)
             if not stack:
                 self.loader.get_event()  # DocumentEndEvent
-                return value
+                return _as_value(value)
             self._add(stack[-1], value, size, event)
 
     def _start(self, stack: list[_Frame], event: CollectionStartEvent) -> None:

@@ -185,6 +185,7 @@ def test_empty_documents_do_not_count() -> None:
         ("- a\n- b\n", {"document[0]": "a", "document[1]": "b"}),
         ("just text\n", {"document": "just text"}),
         ("42\n", {"document": 42}),
+        ("<<\n", {"document": "<<"}),
     ],
 )
 def test_a_document_that_is_not_a_mapping_is_put_under_document(text: str, expected: dict[str, Any]) -> None:
