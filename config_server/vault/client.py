@@ -36,7 +36,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -201,6 +201,7 @@ class _Login:
     ttl: float  # seconds granted at login or last renewal; 0 means the token never expires
     renewable: bool
     obtained_at: float  # time.monotonic()
+    granted: float  # the TTL the login itself gave; renewals capped below it mean "log in again"
 
 
 class VaultClientManager:
@@ -406,7 +407,7 @@ class VaultClientManager:
                 bare.adapter.close()
             client = self._new_client(auth["client_token"])
             ttl, renewable = float(auth.get("lease_duration") or 0), bool(auth.get("renewable"))
-        self._login = _Login(client, ttl, renewable, time.monotonic())
+        self._login = _Login(client, ttl, renewable, time.monotonic(), granted=ttl)
         self._logins += 1
         self._failures, self._last_error = 0, None
         log.info("Logged in to Vault with %s (token TTL %ss)", s.auth_method, int(ttl) or "none")
@@ -428,12 +429,22 @@ class VaultClientManager:
             log.warning("Vault refused to renew the server's token; logging in again")
             await self._do_login()
             return
-        ttl = float(auth.get("lease_duration") or 0)
-        # A renewal capped by the token's max TTL buys less and less time: start afresh instead.
-        if can_login and login.ttl and ttl < login.ttl / 2:
+        except ConfigServerError:
+            # Vault answers 500 to a renewal past the max TTL; a fresh login settles it either way
+            # (and fails with Unavailable, retried with back-off, if Vault really is down).
+            if not can_login:
+                raise
             await self._do_login()
             return
-        self._login = _Login(login.client, ttl, bool(auth.get("renewable")), time.monotonic())
+        ttl = float(auth.get("lease_duration") or 0)
+        # A renewal capped by the max TTL grants less than a login does: log in afresh now, while
+        # the current token is still valid, rather than renew into ever shorter leases.
+        if can_login and ttl < login.granted:
+            await self._do_login()
+            return
+        self._login = replace(
+            login, ttl=ttl, renewable=bool(auth.get("renewable")), obtained_at=time.monotonic()
+        )
         self._failures, self._last_error = 0, None
 
     def _next_delay(self) -> float:

@@ -104,6 +104,28 @@ async def test_failed_renewal_logs_in_again_with_approle(openbao: OpenBao, mount
         await manager.close()
 
 
+async def test_renewal_capped_by_max_ttl_logs_in_again(openbao: OpenBao, mount: str) -> None:
+    """When renewals stop buying time (the role's max TTL), the manager logs in afresh in time."""
+    openbao.write_kv2("myapp", {"a": 1}, mount=mount)
+    role_id, secret_id = openbao.create_approle(
+        unique("cfg"), policies=[reader_policy(openbao, mount)], token_ttl="2s", token_max_ttl="3s"
+    )
+    settings = VaultSettings(url=openbao.url, kv_mount=mount, role_id=role_id, secret_id=Secret(secret_id))
+    manager = VaultClientManager(settings)
+    await manager.start()
+    try:
+        vault = VaultSource(manager, settings)
+        # Renewals get capped (then refused) as the 3 s max TTL nears; the manager must log in
+        # again while its token is still valid, so not a single read fails.
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            assert [ps.name for ps in await vault.property_sources(["myapp"], [])] == ["vault:myapp"]
+            await asyncio.sleep(0.05)
+        assert manager.logins >= 2
+    finally:
+        await manager.close()
+
+
 async def test_close_revokes_the_approle_token(openbao: OpenBao, mount: str) -> None:
     """Closing the manager revokes the token it got from AppRole, so it cannot be reused."""
     role_id, secret_id = openbao.create_approle(unique("cfg"), policies=[reader_policy(openbao, mount)])
