@@ -214,7 +214,17 @@ class GitRepository:
         repo = self._reader()
         if self._object_type(commit) != "commit":
             raise LabelNotFound(commit)
-        raw = self._git(repo.git, "ls-tree", "-r", "-t", "-z", "--full-tree", commit, stdout_as_string=False)
+        raw = self._git(
+            repo.git,
+            "ls-tree",
+            "-r",
+            "-t",
+            "-z",
+            "--full-tree",
+            "--end-of-options",
+            commit,
+            stdout_as_string=False,
+        )
         files: dict[str, str] = {}
         links: dict[str, str] = {}
         dirs = {""}
@@ -273,9 +283,9 @@ class GitRepository:
         if self._repo is None:
             raise RuntimeError("GitRepository.open() has not been called")
         if self._reader_stale:  # the clone was made again: drop cat-file processes of the old one
-            self._reader_stale = False
+            fresh = self._open_reader()
             self._repo.close()
-            self._repo = self._open_reader()
+            self._repo, self._reader_stale = fresh, False
         return self._repo
 
     def _open_reader(self) -> git.Repo:
@@ -288,7 +298,7 @@ class GitRepository:
 
     def _configure_remote(self, admin: git.Git) -> None:
         remote = str(self.local_path) if self.local_path is not None else self.uri
-        self._git(admin, "config", "remote.origin.url", remote)
+        self._git(admin, "config", "--end-of-options", "remote.origin.url", remote)
         self._git(admin, "config", "--replace-all", "remote.origin.fetch", _REFSPECS[0])
         self._git(admin, "config", "remote.origin.tagOpt", "--no-tags")
 
