@@ -162,14 +162,20 @@ class GitSource:
         """Fetch now and return the refs that moved; never raises (``status`` records failures)."""
         if self._fetcher is None:
             raise RuntimeError("GitSource.start() has not been called")
+        failing = self.status.last_error
         try:
             moved = await asyncio.get_running_loop().run_in_executor(self._fetcher, self.repository.fetch)
         except ConfigServerError as exc:
-            _log.warning("fetch from %s failed; serving the last fetched state: %s", self.display_uri, exc)
+            if exc.message != failing:  # once per distinct error, not every refresh_rate seconds
+                _log.warning(
+                    "fetch from %s failed; serving the last fetched state: %s", self.display_uri, exc
+                )
             return {}
         except Exception:
             _log.exception("fetch from %s failed unexpectedly", self.display_uri)
             return {}
+        if failing is not None:
+            _log.info("fetch from %s works again", self.display_uri)
         if moved:
             await self._notify(moved)
         return moved
