@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 __all__ = [
     "V2_MEDIA_TYPE",
@@ -29,7 +29,7 @@ __all__ = [
 
 V2_MEDIA_TYPE = "application/vnd.spring-cloud.config-server.v2+json"
 
-Scalar = Union[str, int, float, bool]
+Scalar = str | int | float | bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +72,8 @@ class PropertySource:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PropertySource:
         """Parse either the V1 or the V2 shape (a ``{value, origin}`` map is unwrapped)."""
+        if not isinstance(data, Mapping):
+            raise ValueError("each property source must be a JSON object")
         name = data.get("name")
         raw = data.get("source")
         if not isinstance(name, str) or not isinstance(raw, Mapping):

@@ -1,0 +1,99 @@
+"""Long-poll watch: If-None-Match + Prefer: wait holds the request until the content changes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from tests.http.conftest import Serve
+from tests.support.gitrepo import GitRemote
+
+
+async def test_push_wakes_a_held_request(git_remote: GitRemote, serve: Serve) -> None:
+    """A git push to a local repository answers a held watch with the new body, in well under a second."""
+    git_remote.write({"foo.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    first = await client.get("/foo/default")
+    etag = first.headers["ETag"]
+    held = asyncio.ensure_future(
+        client.get("/foo/default", headers={"If-None-Match": etag, "Prefer": "wait=20"})
+    )
+    await asyncio.sleep(0.3)
+    assert not held.done()
+    start = time.monotonic()
+    await asyncio.to_thread(git_remote.write, {"foo.yml": "a: 2\n"})
+    resp = await asyncio.wait_for(held, 10)
+    elapsed = time.monotonic() - start
+    assert resp.status == 200
+    assert resp.headers["Preference-Applied"] == "wait=20"
+    assert resp.headers["ETag"] != etag
+    assert (await resp.json())["propertySources"][0]["source"]["a"] == 2
+    assert elapsed < 3.0
+
+
+async def test_changed_etag_answers_at_once(git_remote: GitRemote, serve: Serve) -> None:
+    """A watch whose ETag is already out of date gets the current body immediately."""
+    git_remote.write({"foo.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    start = time.monotonic()
+    resp = await client.get("/foo/default", headers={"If-None-Match": '"old"', "Prefer": "wait=30"})
+    assert resp.status == 200 and time.monotonic() - start < 2
+
+
+async def test_wait_ends_with_304(git_remote: GitRemote, serve: Serve) -> None:
+    """When nothing changes the held request ends with 304 after the wait."""
+    git_remote.write({"foo.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    etag = (await client.get("/foo/default")).headers["ETag"]
+    start = time.monotonic()
+    resp = await client.get("/foo/default", headers={"If-None-Match": etag, "Prefer": "wait=1"})
+    assert resp.status == 304
+    assert 0.9 <= time.monotonic() - start < 5
+
+
+async def test_unrelated_commit_wakes_nobody(git_remote: GitRemote, serve: Serve) -> None:
+    """A commit that does not change foo's configuration does not answer foo's watch."""
+    git_remote.write({"foo.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    etag = (await client.get("/foo/default")).headers["ETag"]
+    held = asyncio.ensure_future(client.get("/foo/default", headers={"If-None-Match": etag, "Prefer": "wait=2"}))
+    await asyncio.sleep(0.2)
+    await asyncio.to_thread(git_remote.write, {"bar.yml": "b: 1\n"})
+    resp = await asyncio.wait_for(held, 10)
+    assert resp.status == 304
+
+
+async def test_broken_push_never_wakes_watchers(git_remote: GitRemote, serve: Serve) -> None:
+    """A push with invalid YAML keeps watchers waiting on their last good configuration."""
+    git_remote.write({"foo.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    etag = (await client.get("/foo/default")).headers["ETag"]
+    held = asyncio.ensure_future(client.get("/foo/default", headers={"If-None-Match": etag, "Prefer": "wait=2"}))
+    await asyncio.sleep(0.2)
+    await asyncio.to_thread(git_remote.write, {"foo.yml": "a: [broken\n"})
+    resp = await asyncio.wait_for(held, 10)
+    assert resp.status == 304
+    assert (await client.get("/foo/default")).status == 500
+
+
+async def test_without_prefer_wait_behaves_as_before(git_remote: GitRemote, serve: Serve) -> None:
+    """Spring clients never send Prefer: wait, so If-None-Match alone answers 304 at once."""
+    git_remote.write({"foo.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    etag = (await client.get("/foo/default")).headers["ETag"]
+    resp = await client.get("/foo/default", headers={"If-None-Match": etag})
+    assert resp.status == 304 and "Preference-Applied" not in resp.headers
+
+
+async def test_many_watchers_all_receive_one_change(git_remote: GitRemote, serve: Serve) -> None:
+    """1,000 concurrent watchers of one service all get the new configuration from one push."""
+    git_remote.write({"foo.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    etag = (await client.get("/foo/default")).headers["ETag"]
+    headers = {"If-None-Match": etag, "Prefer": "wait=30"}
+    watchers = [asyncio.ensure_future(client.get("/foo/default", headers=headers)) for _ in range(1000)]
+    await asyncio.sleep(1.0)
+    await asyncio.to_thread(git_remote.write, {"foo.yml": "a: 2\n"})
+    responses = await asyncio.wait_for(asyncio.gather(*watchers), 30)
+    assert all(r.status == 200 for r in responses)
+    assert len({r.headers["ETag"] for r in responses}) == 1
