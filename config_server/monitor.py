@@ -189,7 +189,7 @@ def parse_push(headers: Mapping[str, str], body: bytes, content_type: str) -> Pu
 
     Extractors are tried as Spring does (§1.8), first one with paths wins: GitHub
     (``X-Github-Event: push``), GitLab (``X-Gitlab-Event: Push Hook``), Gitea
-    (``X-Gitea-Event: push``), Gitee (``X-Git-Oschina-Event: Push Hook``), Gogs
+    (``X-Gitea-Event: push``), Gitee (``X-Git-Oschina-Event`` or ``X-Gitee-Event: Push Hook``), Gogs
     (``X-Gogs-Event: push``) collect ``commits[].added/removed/modified``; Bitbucket cloud
     (``X-Event-Key: repo:push`` or ``pullrequest:fulfilled`` with ``X-Hook-UUID``) and server
     (``repo:refs_changed`` or ``pr:merged`` with ``X-Request-Id``) broadcast ``application.yml``;
@@ -212,21 +212,22 @@ def parse_push(headers: Mapping[str, str], body: bytes, content_type: str) -> Pu
         payload = _json_object(body, "Webhook body")
         default_forge = "json"
     else:
-        raise InvalidRequest(f"Unsupported webhook content type {media!r}; send application/json or {_FORM}")
+        raise InvalidRequest(
+            f"Unsupported webhook content type {media[:100]!r}; send application/json or {_FORM}"
+        )
     forge = forge or default_forge
 
-    for header, push_value in _COMMIT_EXTRACTORS:
-        if _header(headers, header) == push_value:
-            paths = _commit_paths(payload)
-            ref = _string_field(payload, "ref")
-            if paths:
-                return PushEvent(forge, paths, ref)
-            break
+    ref: str | None = None
+    if any(_header(headers, header) == push for header, push in _COMMIT_EXTRACTORS):
+        ref = _string_field(payload, "ref")
+        paths = _commit_paths(payload)
+        if paths:
+            return PushEvent(forge, paths, ref)
     else:
-        ref = None
-        broadcast = _bitbucket_ref(headers, payload)
-        if broadcast is not None:
-            return PushEvent(forge, (BROADCAST_PATH,), broadcast or None)
+        broadcast_ref = _bitbucket_ref(headers, payload)
+        if broadcast_ref is not None:
+            return PushEvent(forge, (BROADCAST_PATH,), broadcast_ref or None)
+    # Spring's last resort, also for forge pushes whose commits list no files.
     return PushEvent(forge, _fallback_paths(payload), ref)
 
 
