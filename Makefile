@@ -10,12 +10,14 @@ DATA := .data
 .PHONY: run test lint bench bench-propagation clean
 
 $(BIN)/python:
-	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	@$(PY) -m venv $(VENV)
+	@$(BIN)/pip install -q --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml client/pyproject.toml
-	$(BIN)/pip install -q -e ./client -e '.[test]'
-	touch $(STAMP)
+	@echo "Installing into $(VENV) (the first time takes a minute)..."
+	@$(BIN)/pip install -q -e ./client -e '.[test]' > $(VENV)/install.log 2>&1 \
+		|| { cat $(VENV)/install.log; exit 1; }
+	@touch $(STAMP)
 
 install: $(STAMP)
 
@@ -29,7 +31,7 @@ run: $(STAMP)
 	@echo "  curl http://$(HOST):$(PORT)/actuator/health"
 	@echo "Change config: git clone $(CURDIR)/$(DATA)/config-repo.git, edit, commit, git push."
 	@echo
-	$(BIN)/config-server serve --repo $(CURDIR)/$(DATA)/config-repo.git \
+	@$(BIN)/config-server serve --repo $(CURDIR)/$(DATA)/config-repo.git \
 		--search-paths "shared,teams/{application}" --basedir $(CURDIR)/$(DATA)/clone --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
