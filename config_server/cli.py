@@ -26,10 +26,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     fmt = argparse.ArgumentDefaultsHelpFormatter
-    serve = sub.add_parser("serve", help="serve configuration over HTTP", formatter_class=fmt,
-                           description="Serve configuration from a git repository (and Vault) over HTTP. "
-                           "Each flag can also be set with the environment variable shown, or in the "
-                           "--config file; flag beats environment beats file beats default.")
+    serve = sub.add_parser(
+        "serve",
+        help="serve configuration over HTTP",
+        formatter_class=fmt,
+        description="Serve configuration from a git repository (and Vault) over HTTP. "
+        "Each flag can also be set with the environment variable shown, or in the "
+        "--config file; flag beats environment beats file beats default.",
+    )
     add_arguments(serve)
     enc = sub.add_parser("encrypt", help="print the {cipher} form of a value")
     enc.add_argument("value", help="the plain text; '-' reads standard input")
@@ -121,9 +125,14 @@ def _reencrypt(path: Path, ring: object) -> int:
     from config_server.crypto.reencrypt import reencrypt_text
 
     total = 0
-    files = [path] if path.is_file() else sorted(
-        p for p in path.rglob("*") if p.suffix in (".yml", ".yaml", ".properties", ".json")
-        and ".git" not in p.parts
+    files = (
+        [path]
+        if path.is_file()
+        else sorted(
+            p
+            for p in path.rglob("*")
+            if p.suffix in (".yml", ".yaml", ".properties", ".json") and ".git" not in p.parts
+        )
     )
     for file in files:
         encoding = "iso-8859-1" if file.suffix == ".properties" else "utf-8"

@@ -81,7 +81,9 @@ class InvalidConfiguration(ConfigServerError):
     status = 500
     reason = "Internal Server Error"
 
-    def __init__(self, path: str, problem: str, *, line: int | None = None, column: int | None = None) -> None:
+    def __init__(
+        self, path: str, problem: str, *, line: int | None = None, column: int | None = None
+    ) -> None:
         where = path if line is None else f"{path}:{line}" + ("" if column is None else f":{column}")
         super().__init__(f"Invalid configuration in {where}: {problem}")
         self.path = path

@@ -73,7 +73,7 @@ def parse_profiles(profiles: str) -> tuple[str, ...]:
         ok = (
             p != ""
             and _PROFILE.fullmatch(p) is not None
-            and "_" != p[0]
+            and p[0] != "_"
             and p[0].isalnum()
             and p[-1].isalnum()
         )

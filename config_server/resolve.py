@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from config_client.wire import PropertySource
+
 from config_server.errors import InvalidConfiguration
 from config_server.profiles import MalformedProfileExpression, matches_any
 
@@ -75,7 +76,7 @@ def search_locations(
     """The directories to look in, lowest precedence first, each ``""`` (root) or ending in ``/``.
 
     The repository root always comes first. Each search path has ``{application}``, ``{profile}``
-    and ``{label}`` expanded once per application × profile, and ``*``/``**``/``?`` wildcards
+    and ``{label}`` expanded once per application x profile, and ``*``/``**``/``?`` wildcards
     matched against ``dirs`` (the tree's directories). Paths that do not exist are skipped, and so
     is anything that would leave the repository.
     """

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from config_client.wire import Environment, PropertySource, PropertyValue
+
 from config_server import resolve
 from config_server.errors import ConfigServerError, InvalidConfiguration, ResourceNotFound
 from config_server.formats import parse_document_file
@@ -28,7 +29,7 @@ from config_server.names import EnvRequest
 from config_server.representation import Representations
 from config_server.sources.git import GitSource, Tree
 
-__all__ = ["EnvironmentService", "LRU", "SecretsPart"]
+__all__ = ["LRU", "EnvironmentService", "SecretsPart"]
 
 log = logging.getLogger(__name__)
 
@@ -249,12 +250,18 @@ class EnvironmentService:
         raise ResourceNotFound(f"No such resource: {path}")
 
     def cache_stats(self) -> dict[str, int]:
-        return {"documents": len(self._docs), "environments": len(self._git_parts), "responses": len(self._reps)}
+        return {
+            "documents": len(self._docs),
+            "environments": len(self._git_parts),
+            "responses": len(self._reps),
+        }
 
 
 def _has_cipher(sources: Sequence[PropertySource]) -> bool:
     return any(
-        isinstance(v.value, str) and v.value.startswith("{cipher}") for ps in sources for v in ps.source.values()
+        isinstance(v.value, str) and v.value.startswith("{cipher}")
+        for ps in sources
+        for v in ps.source.values()
     )
 
 
@@ -262,10 +269,9 @@ def overrides_source(values: dict[str, Any]) -> PropertySource:
     """The ``overrides`` source: ``\\{`` and ``\\${`` un-escaped so operators can send placeholders."""
     out: dict[str, PropertyValue] = {}
     for k, v in values.items():
-        text = v if isinstance(v, str) else v
-        if isinstance(text, str):
-            text = text.replace("\\${", "${").replace("\\{", "{")
-        out[str(k)] = PropertyValue(text, "Config server overrides")
+        if isinstance(v, str):
+            v = v.replace("\\${", "${").replace("\\{", "{")
+        out[str(k)] = PropertyValue(v, "Config server overrides")
     return PropertySource("overrides", out)
 
 

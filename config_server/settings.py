@@ -73,58 +73,129 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     # --- git (core) ---
-    Option("repo", "git URL (file://, https://, ssh://) or local path of the configuration repository. Required.",
-           metavar="URI"),
-    Option("search_paths", "comma list of directories to search besides the root; {application}, {profile}, "
-           "{label} placeholders and * wildcards", _list, (), metavar="LIST"),
-    Option("default_label", "label served when a request has none (falls back to master when main is absent)",
-           default="main", metavar="NAME"),
+    Option(
+        "repo",
+        "git URL (file://, https://, ssh://) or local path of the configuration repository. Required.",
+        metavar="URI",
+    ),
+    Option(
+        "search_paths",
+        "comma list of directories to search besides the root; {application}, {profile}, "
+        "{label} placeholders and * wildcards",
+        _list,
+        (),
+        metavar="LIST",
+    ),
+    Option(
+        "default_label",
+        "label served when a request has none (falls back to master when main is absent)",
+        default="main",
+        metavar="NAME",
+    ),
     Option("host", "address to listen on", default="127.0.0.1"),
     Option("port", "port to listen on", int, 8888),
-    Option("basedir", "where the server keeps its clone (default: under the user's cache dir)", Path,
-           metavar="DIR"),
-    Option("refresh_rate", "seconds between background fetches of the remote (0: never)", float, 5.0,
-           metavar="SECONDS"),
-    Option("overrides_file", "YAML or .properties file of properties forced on every client (the "
-           "'overrides' source)", Path, metavar="FILE"),
+    Option(
+        "basedir",
+        "where the server keeps its clone (default: under the user's cache dir)",
+        Path,
+        metavar="DIR",
+    ),
+    Option(
+        "refresh_rate",
+        "seconds between background fetches of the remote (0: never)",
+        float,
+        5.0,
+        metavar="SECONDS",
+    ),
+    Option(
+        "overrides_file",
+        "YAML or .properties file of properties forced on every client (the 'overrides' source)",
+        Path,
+        metavar="FILE",
+    ),
     Option("cache_size", "how many resolved environments to keep in memory", int, 2048, metavar="N"),
     Option("log_level", "logging level", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
     # --- vault (secrets) ---
-    Option("vault_url", "Vault (or OpenBao) address, e.g. http://127.0.0.1:8200; enables the Vault source",
-           metavar="URL"),
+    Option(
+        "vault_url",
+        "Vault (or OpenBao) address, e.g. http://127.0.0.1:8200; enables the Vault source",
+        metavar="URL",
+    ),
     Option("vault_kv_mount", "KV secrets engine mount", default="secret", metavar="MOUNT"),
     Option("vault_kv_version", "KV engine version (1 or 2)", int, 2, metavar="N"),
     Option("vault_namespace", "Vault Enterprise namespace", metavar="NS"),
     Option("vault_token", "the server's own Vault token", Secret, secret=True, metavar="TOKEN"),
     Option("vault_role_id", "AppRole role id for the server's own Vault login", metavar="ID"),
     Option("vault_secret_id", "AppRole secret id", Secret, secret=True, metavar="ID"),
-    Option("vault_order", "Vault sources before (above) or after (below) git sources",
-           _choice("before", "after"), "before"),
-    Option("vault_stale_ttl", "seconds the last good Vault answer may be served (marked stale) while Vault "
-           "is unavailable (0: never)", float, 30.0, metavar="SECONDS"),
-    Option("vault_poll", "seconds between polls of Vault metadata for changes (0: never)", float, 10.0,
-           metavar="SECONDS"),
+    Option(
+        "vault_order",
+        "Vault sources before (above) or after (below) git sources",
+        _choice("before", "after"),
+        "before",
+    ),
+    Option(
+        "vault_stale_ttl",
+        "seconds the last good Vault answer may be served (marked stale) while Vault "
+        "is unavailable (0: never)",
+        float,
+        30.0,
+        metavar="SECONDS",
+    ),
+    Option(
+        "vault_poll",
+        "seconds between polls of Vault metadata for changes (0: never)",
+        float,
+        10.0,
+        metavar="SECONDS",
+    ),
     # --- {cipher} ---
-    Option("encrypt_key", "symmetric key for {cipher} values (Spring's encrypt.key)", Secret, secret=True,
-           metavar="KEY"),
+    Option(
+        "encrypt_key",
+        "symmetric key for {cipher} values (Spring's encrypt.key)",
+        Secret,
+        secret=True,
+        metavar="KEY",
+    ),
     Option("encrypt_salt", "hex salt for the symmetric key", default="deadbeef", metavar="HEX"),
-    Option("encrypt_keys", "more symmetric keys for rotation, comma list of ALIAS=KEY", Secret, secret=True,
-           metavar="LIST"),
-    Option("encrypt_primary", "alias of the key /encrypt uses (default: the keystore alias, else the "
-           "symmetric key)", metavar="ALIAS"),
+    Option(
+        "encrypt_keys",
+        "more symmetric keys for rotation, comma list of ALIAS=KEY",
+        Secret,
+        secret=True,
+        metavar="LIST",
+    ),
+    Option(
+        "encrypt_primary",
+        "alias of the key /encrypt uses (default: the keystore alias, else the symmetric key)",
+        metavar="ALIAS",
+    ),
     Option("encrypt_keystore", "RSA key: PEM file, PKCS#12 or JKS keystore", Path, metavar="FILE"),
     Option("encrypt_keystore_password", "keystore password", Secret, secret=True, metavar="PASSWORD"),
     Option("encrypt_keystore_type", "keystore type (pem, pkcs12, jks; default: detected)", metavar="TYPE"),
     Option("encrypt_key_alias", "alias of the RSA key in the keystore", metavar="ALIAS"),
-    Option("encrypt_key_secret", "password of the RSA key entry (default: the keystore password)", Secret,
-           secret=True, metavar="PASSWORD"),
-    Option("encrypt_rsa_algorithm", "RSA padding: DEFAULT (PKCS#1 v1.5) or OAEP",
-           _choice("DEFAULT", "OAEP"), "DEFAULT"),
+    Option(
+        "encrypt_key_secret",
+        "password of the RSA key entry (default: the keystore password)",
+        Secret,
+        secret=True,
+        metavar="PASSWORD",
+    ),
+    Option(
+        "encrypt_rsa_algorithm",
+        "RSA padding: DEFAULT (PKCS#1 v1.5) or OAEP",
+        _choice("DEFAULT", "OAEP"),
+        "DEFAULT",
+    ),
     Option("encrypt_rsa_strong", "RSA scheme uses AES-GCM instead of CBC", _bool, False, metavar="BOOL"),
     Option("encrypt_rsa_salt", "salt of the RSA scheme's AES layer", default="deadbeef", metavar="SALT"),
     # --- live configuration ---
-    Option("monitor_secret", "secret that /monitor webhooks must be signed with", Secret, secret=True,
-           metavar="SECRET"),
+    Option(
+        "monitor_secret",
+        "secret that /monitor webhooks must be signed with",
+        Secret,
+        secret=True,
+        metavar="SECRET",
+    ),
 )
 
 _BY_NAME = {o.name: o for o in OPTIONS}
@@ -181,7 +252,9 @@ class Settings:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add every option to ``parser`` (defaults stay ``None`` so precedence can be applied later)."""
-    parser.add_argument("--config", type=Path, metavar="FILE", help="YAML file of settings (keys as the flags)")
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", help="YAML file of settings (keys as the flags)"
+    )
     for opt in OPTIONS:
         shown = "" if opt.secret or opt.default in (None, ()) else f" (default: {_show(opt.default)})"
         parser.add_argument(

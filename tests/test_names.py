@@ -26,8 +26,20 @@ def test_comma_names_and_labels_are_split() -> None:
 
 @pytest.mark.parametrize(
     "label",
-    ["..", "../../etc/passwd", "%2e%2e", "a#b", "(_)etc", "--upload-pack=touch /tmp/x", "-x", "a\x00b",
-     "a\\b", "x" * 300, "a,,b", "a,"],
+    [
+        "..",
+        "../../etc/passwd",
+        "%2e%2e",
+        "a#b",
+        "(_)etc",
+        "--upload-pack=touch /tmp/x",
+        "-x",
+        "a\x00b",
+        "a\\b",
+        "x" * 300,
+        "a,,b",
+        "a,",
+    ],
 )
 def test_hostile_labels_are_rejected(label: str) -> None:
     """Traversal, fragments, option injection, control characters and oversize labels are a 400."""
@@ -42,22 +54,41 @@ def test_hostile_names_are_rejected(name: str) -> None:
         parse_names(name)
 
 
-@pytest.mark.parametrize("profiles", ["bar,..,foo", "..", "%2e%2e", "bar%2Ffoo", "bar/foo", ",dev", "dev,",
-                                      "-dev", "dev-", "_dev", "dev$", "a b"])
+@pytest.mark.parametrize(
+    "profiles",
+    [
+        "bar,..,foo",
+        "..",
+        "%2e%2e",
+        "bar%2Ffoo",
+        "bar/foo",
+        ",dev",
+        "dev,",
+        "-dev",
+        "dev-",
+        "_dev",
+        "dev$",
+        "a b",
+    ],
+)
 def test_invalid_profiles_are_rejected(profiles: str) -> None:
     """Profiles are letters, digits and - _ . + @, starting and ending with a letter or digit."""
     with pytest.raises(InvalidRequest):
         parse_profiles(profiles)
 
 
-@pytest.mark.parametrize("profiles", ["dev", "dev,mysql", "eu-west-1", "v1.2", "a+b", "team@x", "prod_eu", "Größe"])
+@pytest.mark.parametrize(
+    "profiles", ["dev", "dev,mysql", "eu-west-1", "v1.2", "a+b", "team@x", "prod_eu", "Größe"]
+)
 def test_valid_profiles_are_accepted(profiles: str) -> None:
     """Ordinary profile names, including Unicode letters, pass."""
     assert parse_profiles(profiles) == tuple(profiles.split(","))
 
 
-@pytest.mark.parametrize("path", ["../secret", "a/../../b", "/etc/passwd", "WEB-INF/web.xml", "a//b", "./a",
-                                  "file:/etc/passwd", "a#b"])
+@pytest.mark.parametrize(
+    "path",
+    ["../secret", "a/../../b", "/etc/passwd", "WEB-INF/web.xml", "a//b", "./a", "file:/etc/passwd", "a#b"],
+)
 def test_hostile_resource_paths_are_rejected(path: str) -> None:
     """Resource paths cannot leave the repository or name special locations."""
     with pytest.raises(InvalidRequest):

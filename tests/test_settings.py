@@ -22,7 +22,13 @@ def parse(*argv: str) -> argparse.Namespace:
 def test_defaults() -> None:
     """Only --repo is required; the rest has documented defaults."""
     s = load_settings(parse("--repo", "/srv/repo.git"), environ={})
-    assert (s.repo, s.default_label, s.host, s.port, s.refresh_rate) == ("/srv/repo.git", "main", "127.0.0.1", 8888, 5.0)
+    assert (s.repo, s.default_label, s.host, s.port, s.refresh_rate) == (
+        "/srv/repo.git",
+        "main",
+        "127.0.0.1",
+        8888,
+        5.0,
+    )
     assert s.search_paths == ()
 
 
@@ -40,7 +46,9 @@ def test_flag_beats_env_beats_file_beats_default(tmp_path: Path) -> None:
 
 def test_comma_lists_from_env() -> None:
     """CONFIG_SERVER_SEARCH_PATHS is a comma list."""
-    s = load_settings(parse(), environ={"CONFIG_SERVER_REPO": "r", "CONFIG_SERVER_SEARCH_PATHS": "x, {application} ,"})
+    s = load_settings(
+        parse(), environ={"CONFIG_SERVER_REPO": "r", "CONFIG_SERVER_SEARCH_PATHS": "x, {application} ,"}
+    )
     assert s.search_paths == ("x", "{application}")
 
 
@@ -80,9 +88,24 @@ def test_help_documents_every_flag_without_secret_defaults() -> None:
     """config-server serve --help lists the flags and their environment variables."""
     out = subprocess.run(
         [sys.executable, "-m", "config_server", "serve", "--help"],
-        capture_output=True, text=True, check=True, env={"CONFIG_SERVER_VAULT_TOKEN": "s.leaky", "PATH": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"CONFIG_SERVER_VAULT_TOKEN": "s.leaky", "PATH": ""},
     ).stdout
-    for flag in ("--repo", "--search-paths", "--default-label", "--host", "--port", "--basedir", "--refresh-rate",
-                 "--overrides-file", "--config", "CONFIG_SERVER_REPO", "--vault-url", "--encrypt-key"):
+    for flag in (
+        "--repo",
+        "--search-paths",
+        "--default-label",
+        "--host",
+        "--port",
+        "--basedir",
+        "--refresh-rate",
+        "--overrides-file",
+        "--config",
+        "CONFIG_SERVER_REPO",
+        "--vault-url",
+        "--encrypt-key",
+    ):
         assert flag in out
     assert "s.leaky" not in out

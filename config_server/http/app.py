@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-
 from config_client.wire import PropertySource
-from config_server.errors import InvalidConfiguration
+
 from config_server import wiring
+from config_server.errors import InvalidConfiguration
 from config_server.http import encryption, monitor
 from config_server.http.environment import dispatch
 from config_server.http.errors import error_middleware

@@ -101,7 +101,9 @@ async def _rendering(
     # {name}-{profiles} splits at the LAST hyphen (reference §1.2).
     name, sep, profiles = stem.rpartition("-")
     if not sep or not name or not profiles:  # no {name}-{profiles} pattern: no such endpoint, as in Spring
-        raise NotFound(f"No endpoint for {request.rel_url.raw_path} (expected {{application}}-{{profiles}}.{ext})")
+        raise NotFound(
+            f"No endpoint for {request.rel_url.raw_path} (expected {{application}}-{{profiles}}.{ext})"
+        )
     req = env_request(name, profiles, label)
     reps = await state.service.environment(req, token=request.headers.get("X-Config-Token"))
     resolve = _truthy(request.query.get("resolvePlaceholders"), True)
@@ -124,7 +126,9 @@ async def _resource(
     if _truthy(request.query.get("resolvePlaceholders"), True):
         reps = await state.service.environment(req, token=request.headers.get("X-Config-Token"))
         text = resolve_placeholders(text, lookup_from_sources(reps.environment.property_sources))
-    return web.Response(body=text.encode(charset, errors="replace"), content_type="text/plain", charset=charset)
+    return web.Response(
+        body=text.encode(charset, errors="replace"), content_type="text/plain", charset=charset
+    )
 
 
 def _charset(header: str | None) -> str:

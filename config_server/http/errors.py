@@ -24,7 +24,9 @@ log = logging.getLogger("config_server.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def error_response(status: int, message: str, path: str, *, headers: dict[str, str] | None = None) -> web.Response:
+def error_response(
+    status: int, message: str, path: str, *, headers: dict[str, str] | None = None
+) -> web.Response:
     """A JSON error body in Spring Boot's shape."""
     try:
         reason = HTTPStatus(status).phrase
@@ -57,9 +59,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return error_response(exc.status, exc.reason, path, headers={
-            k: v for k, v in exc.headers.items() if k.lower() in ("allow", "www-authenticate")
-        })
+        return error_response(
+            exc.status,
+            exc.reason,
+            path,
+            headers={k: v for k, v in exc.headers.items() if k.lower() in ("allow", "www-authenticate")},
+        )
     except (ConnectionResetError, TimeoutError):
         raise
     except Exception:

@@ -6,11 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from config_client.wire import V2_MEDIA_TYPE
+
 from tests.http.conftest import Serve, raw_get, state
 from tests.support.gitrepo import GitRemote
 
 WORKED_EXAMPLE = {
-    "application.yml": "a: app-default\nshared: 1\n---\nspring.config.activate.on-profile: dev\na: app-dev-doc\n",
+    "application.yml": (
+        "a: app-default\nshared: 1\n---\nspring.config.activate.on-profile: dev\na: app-dev-doc\n"
+    ),
     "application-dev.yml": "a: app-dev-file\n",
     "foo.yml": "a: foo\nnested:\n  list: [x, y]\n  enabled: yes\n",
     "foo-dev.properties": "a=foo-dev\n",
@@ -33,7 +36,11 @@ async def test_environment_json_shape_and_precedence(git_remote: GitRemote, serv
     body = await resp.json()
     assert list(body) == ["name", "profiles", "label", "version", "state", "propertySources"]
     assert (body["name"], body["profiles"], body["label"], body["version"], body["state"]) == (
-        "foo", ["dev,mysql"], None, sha, ""
+        "foo",
+        ["dev,mysql"],
+        None,
+        sha,
+        "",
     )
     uri = git_remote.uri
     assert names(body) == [
@@ -121,7 +128,9 @@ async def test_main_falls_back_to_master(tmp_path: Path, serve: Serve) -> None:
     assert body["propertySources"][0]["source"]["a"] == "from-master"
 
 
-async def test_hostile_labels_are_400_and_run_nothing(git_remote: GitRemote, serve: Serve, tmp_path: Path) -> None:
+async def test_hostile_labels_are_400_and_run_nothing(
+    git_remote: GitRemote, serve: Serve, tmp_path: Path
+) -> None:
     """Option injection and traversal in labels, names and profiles are rejected before git sees them."""
     git_remote.write({"foo.yml": "a: 1\n"})
     client = await serve(git_remote)
@@ -166,12 +175,14 @@ async def test_broken_file_is_500_naming_file_and_line_and_breaks_nothing_else(
     git_remote: GitRemote, serve: Serve
 ) -> None:
     """Unparseable YAML fails only the requests that need it, with the file and line in the message."""
-    git_remote.write({"bad.yml": "a: 1\nb: [unclosed\nc: 3\n", "good.yml": "a: ok\n", "dup.yml": "a: 1\na: 2\n"})
+    git_remote.write(
+        {"bad.yml": "a: 1\nb: [unclosed\nc: 3\n", "good.yml": "a: ok\n", "dup.yml": "a: 1\na: 2\n"}
+    )
     client = await serve(git_remote)
     resp = await client.get("/bad/default")
     assert resp.status == 500
     body = await resp.json()
-    assert "bad.yml" in body["message"] and ":2" in body["message"] or "line" in body["message"]
+    assert ("bad.yml" in body["message"] and ":2" in body["message"]) or "line" in body["message"]
     assert "Traceback" not in await resp.text()
     dup = await (await client.get("/dup/default")).json()
     assert dup["status"] == 500 and "dup.yml" in dup["message"]
@@ -193,7 +204,9 @@ async def test_etag_and_if_none_match(git_remote: GitRemote, serve: Serve) -> No
     assert other.status == 200
 
 
-async def test_etag_ignores_commits_that_do_not_change_the_content(git_remote: GitRemote, serve: Serve) -> None:
+async def test_etag_ignores_commits_that_do_not_change_the_content(
+    git_remote: GitRemote, serve: Serve
+) -> None:
     """An unrelated commit changes version but not the ETag; a real change changes both."""
     git_remote.write({"foo.yml": "a: 1\n"})
     client = await serve(git_remote)

@@ -56,7 +56,9 @@ async def test_unrelated_commit_wakes_nobody(git_remote: GitRemote, serve: Serve
     git_remote.write({"foo.yml": "a: 1\n"})
     client = await serve(git_remote)
     etag = (await client.get("/foo/default")).headers["ETag"]
-    held = asyncio.ensure_future(client.get("/foo/default", headers={"If-None-Match": etag, "Prefer": "wait=2"}))
+    held = asyncio.ensure_future(
+        client.get("/foo/default", headers={"If-None-Match": etag, "Prefer": "wait=2"})
+    )
     await asyncio.sleep(0.2)
     await asyncio.to_thread(git_remote.write, {"bar.yml": "b: 1\n"})
     resp = await asyncio.wait_for(held, 10)
@@ -68,7 +70,9 @@ async def test_broken_push_never_wakes_watchers(git_remote: GitRemote, serve: Se
     git_remote.write({"foo.yml": "a: 1\n"})
     client = await serve(git_remote)
     etag = (await client.get("/foo/default")).headers["ETag"]
-    held = asyncio.ensure_future(client.get("/foo/default", headers={"If-None-Match": etag, "Prefer": "wait=2"}))
+    held = asyncio.ensure_future(
+        client.get("/foo/default", headers={"If-None-Match": etag, "Prefer": "wait=2"})
+    )
     await asyncio.sleep(0.2)
     await asyncio.to_thread(git_remote.write, {"foo.yml": "a: [broken\n"})
     resp = await asyncio.wait_for(held, 10)

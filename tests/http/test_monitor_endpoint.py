@@ -38,15 +38,18 @@ async def test_github_webhook_with_valid_signature(git_remote: GitRemote, serve:
     resp = await client.post(
         "/monitor",
         data=body,
-        headers={"Content-Type": "application/json", "X-GitHub-Event": "push",
-                 "X-Hub-Signature-256": sign("s3cret", body)},
+        headers={
+            "Content-Type": "application/json",
+            "X-GitHub-Event": "push",
+            "X-Hub-Signature-256": sign("s3cret", body),
+        },
     )
     assert resp.status == 200
     assert isinstance(await resp.json(), list)
 
 
 async def test_bad_or_missing_signature_is_rejected(git_remote: GitRemote, serve: Serve) -> None:
-    """Unsigned or wrongly signed webhooks are refused (401) with a JSON body, and the secret is not echoed."""
+    """Unsigned or wrongly signed webhooks are refused (401) with a JSON body; the secret is not echoed."""
     git_remote.write({"foo.yml": "a: 1\n"})
     client = await serve(git_remote, monitor_secret=Secret("s3cret"))
     body = (VECTORS / "github.json").read_bytes()
@@ -74,7 +77,8 @@ async def test_garbage_webhook_is_400(git_remote: GitRemote, serve: Serve) -> No
     """A body that is not JSON is a clear 400."""
     git_remote.write({"foo.yml": "a: 1\n"})
     client = await serve(git_remote)
-    resp = await client.post("/monitor", data=b"{not json", headers={"Content-Type": "application/json",
-                                                                       "X-GitHub-Event": "push"})
+    resp = await client.post(
+        "/monitor", data=b"{not json", headers={"Content-Type": "application/json", "X-GitHub-Event": "push"}
+    )
     assert resp.status == 400
     assert (await resp.json())["status"] == 400

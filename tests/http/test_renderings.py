@@ -67,6 +67,8 @@ async def test_rendering_etag_and_errors(git_remote: GitRemote, serve: Serve) ->
     git_remote.write(FILES)
     client = await serve(git_remote)
     resp = await client.get("/orders-prod.yml")
-    assert (await client.get("/orders-prod.yml", headers={"If-None-Match": resp.headers["ETag"]})).status == 304
+    assert (
+        await client.get("/orders-prod.yml", headers={"If-None-Match": resp.headers["ETag"]})
+    ).status == 304
     assert (await client.get("/orders.yml")).status == 404
     assert (await client.get("/nope/orders-prod.yml")).status == 404
