@@ -1,8 +1,9 @@
 """Live configuration: long-poll watchers woken when a fetch or a Vault change alters what they see.
 
 A watcher is a held ``GET`` with ``If-None-Match`` and ``Prefer: wait=N``. Watchers are grouped by
-a *watch key* (request, representation, caller token fingerprint); the ``WatchHub`` keeps one
-future per key, so 10,000 watchers of one service cost one recomputation and one wake-up.
+a *watch key* (request, representation, caller token fingerprint); the ``WatchHub`` wakes all of a
+key's watchers in one pass, so 10,000 watchers of one service cost one recomputation. A key's
+bookkeeping is dropped when its last watcher leaves.
 
 After a git fetch that moved refs (or on each Vault poll), only the watched keys are recomputed and
 their content ETags published: a commit that leaves a service's configuration unchanged leaves its
@@ -66,7 +67,12 @@ class LiveUpdates:
         self._watches[key] = _Watch(req, kind, token)
         if self.hub.current(key) is None:
             self.hub.publish(key, etag)
-        new = await self.hub.wait(key, etag, timeout)
+        try:
+            new = await self.hub.wait(key, etag, timeout)
+        finally:
+            if self.hub.watcher_count(key) == 0:  # the last watcher of this key left
+                self._watches.pop(key, None)
+                self.hub.forget(key)
         if new is None:
             return None
         try:

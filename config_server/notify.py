@@ -101,6 +101,12 @@ class WatchHub:
                 waiter.set_result(etag)
         return True
 
+    def forget(self, key: Hashable) -> None:
+        """Drop the remembered ETag of ``key`` if nobody watches it, so memory stays bounded by
+        the keys being watched rather than every key ever published."""
+        if key not in self._waiting:
+            self._etags.pop(key, None)
+
     def current(self, key: Hashable) -> str | None:
         """The last etag published for ``key``, or None if none was."""
         return self._etags.get(key)

@@ -319,3 +319,18 @@ def test_prefer_wait_cap_is_configurable() -> None:
     """The cap is the caller's (usually the hub's max_wait)."""
     assert parse_prefer_wait("wait=30", cap=5) == 5.0
     assert parse_prefer_wait("wait=3", cap=5) == 3.0
+
+
+async def test_forget_drops_the_etag_only_when_nobody_watches() -> None:
+    """forget() keeps memory bounded by watched keys; a watched key is kept."""
+    hub = WatchHub()
+    hub.publish("k", '"1"')
+    hub.forget("k")
+    assert hub.current("k") is None
+    hub.publish("k", '"1"')
+    waiter = asyncio.ensure_future(hub.wait("k", '"1"', 5))
+    await asyncio.sleep(0)
+    hub.forget("k")
+    assert hub.current("k") == '"1"'
+    hub.publish("k", '"2"')
+    assert await waiter == '"2"'

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tests.http.conftest import Serve
+from tests.http.conftest import Serve, state
 from tests.support.gitrepo import GitRemote
 
 
@@ -101,3 +101,17 @@ async def test_many_watchers_all_receive_one_change(git_remote: GitRemote, serve
     responses = await asyncio.wait_for(asyncio.gather(*watchers), 30)
     assert all(r.status == 200 for r in responses)
     assert len({r.headers["ETag"] for r in responses}) == 1
+
+
+async def test_watch_bookkeeping_is_dropped_when_watchers_leave(git_remote: GitRemote, serve: Serve) -> None:
+    """Memory is bounded by what is being watched: a finished watch leaves nothing behind."""
+    git_remote.write({"foo.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    for app in ("foo", "bar", "baz"):
+        etag = (await client.get(f"/{app}/default")).headers["ETag"]
+        resp = await client.get(f"/{app}/default", headers={"If-None-Match": etag, "Prefer": "wait=0.2"})
+        assert resp.status == 304
+    live = state(client).live
+    assert live is not None
+    assert live.hub.watcher_count() == 0
+    assert all(live.hub.current(key) is None for key in list(live._watches)) and not live._watches
