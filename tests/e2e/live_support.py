@@ -14,7 +14,8 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 from aiohttp import web
 from config_client import ChangeEvent
@@ -22,7 +23,7 @@ from config_client import ChangeEvent
 from config_server.http.app import STATE, State, create_app
 from config_server.settings import Settings
 
-__all__ = ["Answered", "ChangeLog", "LiveServer", "free_port", "wait_until"]
+__all__ = ["Answered", "ChangeLog", "LiveServer", "free_port", "local_settings", "wait_until"]
 
 T = TypeVar("T")
 
@@ -138,3 +139,9 @@ async def wait_until(check: Callable[[], T | None], timeout: float, *, step: flo
             if found:
                 return found
             await asyncio.sleep(step)
+
+
+def local_settings(remote_uri: str, basedir: Path, **overrides: Any) -> Settings:
+    """Settings for ``remote_uri`` with background fetches off (a local remote is still watched)."""
+    overrides.setdefault("refresh_rate", 3600)
+    return Settings(repo=remote_uri, basedir=basedir, **overrides)
