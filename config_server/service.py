@@ -132,7 +132,8 @@ class EnvironmentService:
         self._docs: LRU[tuple[str, str], list[Document] | InvalidConfiguration] = LRU(cache_size * 8)
         self._git_parts: LRU[tuple[Any, ...], _GitPart] = LRU(cache_size)
         self._reps: LRU[tuple[Any, ...], Representations] = LRU(cache_size)
-        self._flight: SingleFlight[tuple[Any, ...], Any] = SingleFlight()
+        self._env_flight: SingleFlight[tuple[Any, ...], Representations] = SingleFlight()
+        self._git_flight: SingleFlight[tuple[Any, ...], _GitPart] = SingleFlight()
 
     # --- environments -------------------------------------------------------------------------
 
@@ -148,7 +149,7 @@ class EnvironmentService:
             cached = self._reps.get(key)
             if cached is not None:
                 return cached
-            return await self._flight.do(("env", *key), lambda: self._build(req, commits, key, None))
+            return await self._env_flight.do(key, lambda: self._build(req, commits, key, None))
         return await self._build(req, commits, key, token)
 
     async def _build(
@@ -192,7 +193,7 @@ class EnvironmentService:
             self._git_parts.put(key, part)
             return part
 
-        return await self._flight.do(("git", *key), build)  # type: ignore[no-any-return]
+        return await self._git_flight.do(key, build)
 
     async def _git_sources(self, req: EnvRequest, label: str | None, commit: str) -> list[PropertySource]:
         tree = await self.git.tree(commit)
