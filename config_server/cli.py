@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from config_server.errors import ConfigServerError
+from config_server.errors import ConfigServerError, InvalidRequest
 from config_server.settings import Settings, SettingsError, add_arguments, load_settings
 
 __all__ = ["main"]
@@ -124,23 +124,36 @@ async def _crypto_async(args: argparse.Namespace, settings: Settings) -> int:
 def _reencrypt(path: Path, ring: object) -> int:
     from config_server.crypto.reencrypt import reencrypt_text
 
-    total = 0
+    if not path.exists():
+        raise InvalidRequest(f"No such file or directory: {path}")
     files = (
         [path]
         if path.is_file()
         else sorted(
             p
             for p in path.rglob("*")
-            if p.suffix in (".yml", ".yaml", ".properties", ".json") and ".git" not in p.parts
+            if p.suffix in (".yml", ".yaml", ".properties", ".json") and ".git" not in p.parts and p.is_file()
         )
     )
+    # Every file is re-encrypted in memory first: one value that cannot be decrypted stops the
+    # command before anything is written, so a working copy is never left half rotated.
+    changed: list[tuple[Path, str, str, int]] = []
     for file in files:
         encoding = "iso-8859-1" if file.suffix == ".properties" else "utf-8"
-        text = file.read_text(encoding=encoding)
-        new, count = reencrypt_text(text, ring, kind=file.suffix.lstrip("."), name=str(file))  # type: ignore[arg-type]
+        kind = file.suffix.lstrip(".")
+        try:
+            with file.open(encoding=encoding, newline="") as fh:  # keep CRLF line ends as they are
+                text = fh.read()
+        except OSError as exc:
+            raise InvalidRequest(f"Cannot read {file}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise InvalidRequest(f"Cannot read {file}: not {encoding} text") from None
+        new, count = reencrypt_text(text, ring, kind=kind, name=str(file))  # type: ignore[arg-type]
         if count:
-            file.write_text(new, encoding=encoding)
-            print(f"{file}: {count} value(s) re-encrypted")
-            total += count
-    print(f"{total} value(s) re-encrypted")
+            changed.append((file, new, encoding, count))
+    for file, new, encoding, count in changed:
+        with file.open("w", encoding=encoding, newline="") as fh:
+            fh.write(new)
+        print(f"{file}: {count} value(s) re-encrypted")
+    print(f"{sum(c for *_, c in changed)} value(s) re-encrypted")
     return 0
