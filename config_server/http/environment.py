@@ -36,6 +36,8 @@ __all__ = ["dispatch"]
 _EXT = re.compile(r"^(?P<stem>.+)\.(?P<ext>yml|yaml|properties|json)$")
 _PROFILE_WITH_EXT = re.compile(r".*\b\.(?:ya?ml|properties|json)\b.*")
 MAX_PATH = 2048
+# RFC 7234 warn-code 110: the secrets part is the last good Vault answer (see --vault-stale-ttl).
+STALE_WARNING = '110 - "Response is Stale: Vault unavailable, last known secrets served"'
 
 
 def _truthy(value: str | None, default: bool) -> bool:
@@ -91,7 +93,7 @@ async def _environment(
                 if newer is not None:
                     reps, rendered = newer, newer.get(kind)
     if reps.stale:
-        headers["Warning"] = '110 - "Response is Stale: Vault unavailable, last known secrets served"'
+        headers["Warning"] = STALE_WARNING
     return _respond(request, rendered, headers)
 
 
@@ -109,7 +111,7 @@ async def _rendering(
     resolve = _truthy(request.query.get("resolvePlaceholders"), True)
     base = "yml" if ext in ("yml", "yaml") else ext
     kind: Kind = base if resolve else f"{base}-raw"  # type: ignore[assignment]
-    return _respond(request, reps.get(kind), {})
+    return _respond(request, reps.get(kind), {"Warning": STALE_WARNING} if reps.stale else {})
 
 
 async def _resource(
@@ -123,11 +125,17 @@ async def _resource(
         return web.Response(body=data, content_type="application/octet-stream")
     charset = _charset(request.headers.get("Accept-Charset"))
     text = data.decode(charset, errors="replace")
+    headers: dict[str, str] = {}
     if _truthy(request.query.get("resolvePlaceholders"), True):
         reps = await state.service.environment(req, token=request.headers.get("X-Config-Token"))
         text = resolve_placeholders(text, lookup_from_sources(reps.environment.property_sources))
+        if reps.stale:
+            headers["Warning"] = STALE_WARNING
     return web.Response(
-        body=text.encode(charset, errors="replace"), content_type="text/plain", charset=charset
+        body=text.encode(charset, errors="replace"),
+        content_type="text/plain",
+        charset=charset,
+        headers=headers,
     )
 
 

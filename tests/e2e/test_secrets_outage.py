@@ -137,12 +137,17 @@ async def test_last_known_secrets_are_served_stale_for_a_bounded_time(
     """Within --vault-stale-ttl of a good read, an outage serves the last secrets with a Warning header."""
     client = await serve(repo, **settings(outage, vault_stale_ttl=1.0))
     fresh = await client.get("/orders/default")
+    for path in ("/orders-default.yml", "/orders-default.properties", "/orders/default/main/nginx.conf"):
+        assert "Warning" not in (await client.get(path)).headers
     assert "Warning" not in fresh.headers
     outage.seal()
     stale = await client.get("/orders/default")
     assert stale.status == 200
     assert stale.headers["Warning"] == STALE_WARNING
     assert (await stale.json())["propertySources"][0]["source"] == {"db.password": "pw-from-vault"}
+    for path in ("/orders-default.yml", "/orders-default.properties", "/orders/default/main/nginx.conf"):
+        rendered = await client.get(path)
+        assert (rendered.status, rendered.headers.get("Warning")) == (200, STALE_WARNING), path
     await asyncio.sleep(1.1)
     assert (await client.get("/orders/default")).status == 503
 
