@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import logging
 from pathlib import Path
@@ -60,10 +61,12 @@ async def test_symmetric_vector_is_decrypted_in_yaml_and_properties(
     serve: Serve, git_remote: GitRemote
 ) -> None:
     """The reference's symmetric ciphertext is served decrypted from .yml and .properties files."""
-    git_remote.write({
-        "orders.yml": f"db:\n  password: '{{cipher}}{SYMMETRIC_VECTOR}'\n  user: app\n",
-        "application.properties": f"shared.password={{cipher}}{SYMMETRIC_VECTOR.upper()}\n",
-    })
+    git_remote.write(
+        {
+            "orders.yml": f"db:\n  password: '{{cipher}}{SYMMETRIC_VECTOR}'\n  user: app\n",
+            "application.properties": f"shared.password={{cipher}}{SYMMETRIC_VECTOR.upper()}\n",
+        }
+    )
     client = await serve(git_remote, encrypt_key=Secret("mykey"))
     assert await source_of(client, "/orders/default") == {"db.user": "app", "db.password": "password"}
     assert await source_of(client, "/orders/default", 1) == {"shared.password": "password"}
@@ -81,8 +84,9 @@ async def test_symmetric_encrypt_is_springs_scheme(serve: Serve, git_remote: Git
     back = await client.post("/decrypt", data=out, headers=TEXT)
     assert await back.text() == "héllo wörld"
     # curl -d sends a form body ending in '=': Spring strips it, and so do we.
-    form = await client.post("/encrypt", data=b"plain=",
-                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    form = await client.post(
+        "/encrypt", data=b"plain=", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert spring_symmetric_decrypt("mykey", await form.text(), "cafebabe") == "plain"
 
 
@@ -103,8 +107,10 @@ async def test_jks_vector_key_endpoint_and_alias_selection(serve: Serve, git_rem
     assert await (await client.post("/decrypt", data=RSA_VECTOR, headers=TEXT)).text() == "foo"
     cert_only = await client.post("/decrypt", data="{key:myencryptionkey}" + mine, headers=TEXT)
     assert cert_only.status == 400
-    assert await cert_only.json() == {"status": "BAD_REQUEST",
-                                      "description": "Server-side decryption is not supported"}
+    assert await cert_only.json() == {
+        "status": "BAD_REQUEST",
+        "description": "Server-side decryption is not supported",
+    }
 
 
 async def test_transit_with_approle_login(
@@ -112,16 +118,24 @@ async def test_transit_with_approle_login(
 ) -> None:
     """{key:transit:cfg}: /encrypt gives vault:v1 text, git values decrypt through transit, with AppRole."""
     git_remote.write({"application.yml": "x: 1\n"})
-    client = await serve(git_remote, vault_url=bao.url, vault_role_id=approle.role_id,
-                         vault_secret_id=Secret(approle.secret_id))
+    client = await serve(
+        git_remote,
+        vault_url=bao.url,
+        vault_role_id=approle.role_id,
+        vault_secret_id=Secret(approle.secret_id),
+    )
     resp = await client.post("/encrypt", data=f"{{key:transit:{TRANSIT_KEY}}}s3cr3t", headers=TEXT)
     assert resp.status == 200
     value = await resp.text()
     assert value.startswith(f"{{key:transit:{TRANSIT_KEY}}}vault:v")
     assert "s3cr3t" not in value
     assert (await client.get("/encrypt/status")).status == 200
-    git_remote.write({"orders.properties": f"db.password={{cipher}}{value}\nbroken={{cipher}}{{key:transit:"
-                                           f"{TRANSIT_KEY}}}vault:v1:AAAA\n"})
+    git_remote.write(
+        {
+            "orders.properties": f"db.password={{cipher}}{value}\nbroken={{cipher}}{{key:transit:"
+            f"{TRANSIT_KEY}}}vault:v1:AAAA\n"
+        }
+    )
     await client.post("/monitor", data={"path": "orders.properties"})
     assert await source_of(client, "/orders/default") == {"db.password": "s3cr3t", "invalid.broken": "<n/a>"}
     assert await (await client.post("/decrypt", data=value, headers=TEXT)).text() == "s3cr3t"
@@ -131,8 +145,9 @@ async def test_transit_primary_and_rotation(serve: Serve, git_remote: GitRemote,
     """--encrypt-primary transit:NAME makes /encrypt use transit; old versions decrypt after rotation."""
     bao.enable_transit("rot")
     git_remote.write({"application.yml": "x: 1\n"})
-    client = await serve(git_remote, vault_url=bao.url, vault_token=Secret(bao.root_token),
-                         encrypt_primary="transit:rot")
+    client = await serve(
+        git_remote, vault_url=bao.url, vault_token=Secret(bao.root_token), encrypt_primary="transit:rot"
+    )
     v1 = await (await client.post("/encrypt", data="one", headers=TEXT)).text()
     assert v1.startswith("{key:transit:rot}vault:v1:")
     bao.rotate_transit_key("rot")
@@ -158,8 +173,12 @@ async def test_rotation_old_and_new_keys_at_once(serve: Serve, git_remote: GitRe
     assert new.startswith("{key:new}")
     assert spring_symmetric_decrypt("new-key", new.removeprefix("{key:new}")) == "fresh"
     spare = await (await client.post("/encrypt", data="{key:spare}other", headers=TEXT)).text()
-    git_remote.write({"orders.yml": f"old: '{{cipher}}{SYMMETRIC_VECTOR_OLD}'\nnew: '{{cipher}}{new}'\n"
-                                    f"spare: '{{cipher}}{spare}'\n"})
+    git_remote.write(
+        {
+            "orders.yml": f"old: '{{cipher}}{SYMMETRIC_VECTOR_OLD}'\nnew: '{{cipher}}{new}'\n"
+            f"spare: '{{cipher}}{spare}'\n"
+        }
+    )
     await client.post("/monitor", data={"path": "orders.yml"})
     assert await source_of(client, "/orders/default") == {"old": "stale", "new": "fresh", "spare": "other"}
 
@@ -179,8 +198,12 @@ async def test_undecryptable_values_become_invalid_and_are_logged_by_key(
     """A value that fails becomes invalid.<key>: <n/a>, the rest is served, the log names the key only."""
     bad = "{cipher}" + "ab" * 32
     unknown = "{cipher}{key:nope}" + SYMMETRIC_VECTOR
-    git_remote.write({"orders.yml": f"good: '{{cipher}}{SYMMETRIC_VECTOR}'\nbad: '{bad}'\n"
-                                    f"unknown: '{unknown}'\nplain: yes\n"})
+    git_remote.write(
+        {
+            "orders.yml": f"good: '{{cipher}}{SYMMETRIC_VECTOR}'\nbad: '{bad}'\n"
+            f"unknown: '{unknown}'\nplain: yes\n"
+        }
+    )
     client = await serve(git_remote, encrypt_key=Secret("mykey"))
     with caplog.at_level(logging.DEBUG):
         body = await source_of(client, "/orders/default")
@@ -196,27 +219,75 @@ async def test_undecryptable_values_become_invalid_and_are_logged_by_key(
 @pytest.mark.parametrize(
     ("settings", "method", "path", "body", "status", "expected"),
     [
-        ({}, "POST", "/encrypt", "x", 404,
-         {"status": "NO_KEY", "description": "No key was installed for encryption service"}),
-        ({}, "POST", "/decrypt", "x", 404,
-         {"status": "NO_KEY", "description": "No key was installed for encryption service"}),
-        ({}, "GET", "/encrypt/status", None, 404,
-         {"status": "NO_KEY", "description": "No key was installed for encryption service"}),
+        (
+            {},
+            "POST",
+            "/encrypt",
+            "x",
+            404,
+            {"status": "NO_KEY", "description": "No key was installed for encryption service"},
+        ),
+        (
+            {},
+            "POST",
+            "/decrypt",
+            "x",
+            404,
+            {"status": "NO_KEY", "description": "No key was installed for encryption service"},
+        ),
+        (
+            {},
+            "GET",
+            "/encrypt/status",
+            None,
+            404,
+            {"status": "NO_KEY", "description": "No key was installed for encryption service"},
+        ),
         ({}, "GET", "/key", None, 404, {"status": "NOT_FOUND", "description": "No public key available"}),
-        ({"encrypt_key": Secret("k")}, "GET", "/key", None, 404,
-         {"status": "NOT_FOUND", "description": "No public key available"}),
+        (
+            {"encrypt_key": Secret("k")},
+            "GET",
+            "/key",
+            None,
+            404,
+            {"status": "NOT_FOUND", "description": "No public key available"},
+        ),
         ({"encrypt_key": Secret("k")}, "GET", "/encrypt/status", None, 200, {"status": "OK"}),
-        ({"encrypt_key": Secret("k")}, "POST", "/decrypt", "zz-not-hex", 400,
-         {"status": "INVALID", "description": "Text not encrypted with this key"}),
-        ({"encrypt_key": Secret("k")}, "POST", "/decrypt", SYMMETRIC_VECTOR, 400,
-         {"status": "INVALID", "description": "Text not encrypted with this key"}),
-        (JKS_SETTINGS, "POST", "/decrypt", "AQ" + "A" * 40, 400,
-         {"status": "INVALID", "description": "Text not encrypted with this key"}),
+        (
+            {"encrypt_key": Secret("k")},
+            "POST",
+            "/decrypt",
+            "zz-not-hex",
+            400,
+            {"status": "INVALID", "description": "Text not encrypted with this key"},
+        ),
+        (
+            {"encrypt_key": Secret("k")},
+            "POST",
+            "/decrypt",
+            SYMMETRIC_VECTOR,
+            400,
+            {"status": "INVALID", "description": "Text not encrypted with this key"},
+        ),
+        (
+            JKS_SETTINGS,
+            "POST",
+            "/decrypt",
+            "AQ" + "A" * 40,
+            400,
+            {"status": "INVALID", "description": "Text not encrypted with this key"},
+        ),
     ],
 )
 async def test_encryption_endpoint_statuses(
-    serve: Serve, git_remote: GitRemote, settings: dict[str, Any], method: str, path: str, body: str | None,
-    status: int, expected: dict[str, str],
+    serve: Serve,
+    git_remote: GitRemote,
+    settings: dict[str, Any],
+    method: str,
+    path: str,
+    body: str | None,
+    status: int,
+    expected: dict[str, str],
 ) -> None:
     """The encryption endpoints answer the reference's status codes and JSON bodies."""
     git_remote.write({"application.yml": "x: 1\n"})
@@ -257,21 +328,35 @@ def test_cli_encrypt_decrypt_with_the_server_key_settings(
     assert spring_symmetric_decrypt("mykey", out.strip().removeprefix("{cipher}")) == "hello"
     monkeypatch.setenv("CONFIG_SERVER_ENCRYPT_KEY", "mykey")
     assert cli(capsys, "decrypt", "{cipher}" + SYMMETRIC_VECTOR)[:2] == (0, "password\n")
-    code, out, _ = cli(capsys, "decrypt", RSA_VECTOR, "--encrypt-keystore", str(JKS),
-                       "--encrypt-keystore-password", "letmein", "--encrypt-key-alias", "mytestkey",
-                       "--encrypt-key-secret", "changeme")
+    code, out, _ = cli(
+        capsys,
+        "decrypt",
+        RSA_VECTOR,
+        "--encrypt-keystore",
+        str(JKS),
+        "--encrypt-keystore-password",
+        "letmein",
+        "--encrypt-key-alias",
+        "mytestkey",
+        "--encrypt-key-secret",
+        "changeme",
+    )
     assert (code, out) == (0, "foo\n")
     code, out, err = cli(capsys, "decrypt", "garbage")
     assert (code, out) == (1, "")
     assert err.startswith("config-server: ") and "garbage" not in err
 
 
-def test_cli_transit_with_approle(
-    capsys: pytest.CaptureFixture[str], bao: OpenBao, approle: AppRole
-) -> None:
+def test_cli_transit_with_approle(capsys: pytest.CaptureFixture[str], bao: OpenBao, approle: AppRole) -> None:
     """config-server encrypt '{key:transit:cfg}...' logs in with AppRole and gives a {cipher} value."""
-    login = ["--vault-url", bao.url, "--vault-role-id", approle.role_id,
-             "--vault-secret-id", approle.secret_id]
+    login = [
+        "--vault-url",
+        bao.url,
+        "--vault-role-id",
+        approle.role_id,
+        "--vault-secret-id",
+        approle.secret_id,
+    ]
     code, out, _ = cli(capsys, "encrypt", f"{{key:transit:{TRANSIT_KEY}}}t0p", *login)
     assert code == 0 and out.startswith(f"{{cipher}}{{key:transit:{TRANSIT_KEY}}}vault:v")
     assert cli(capsys, "decrypt", out.strip(), *login)[:2] == (0, "t0p\n")
@@ -282,13 +367,23 @@ async def test_cli_reencrypt_a_working_copy_then_serve_it(
 ) -> None:
     """reencrypt moves a working copy's {cipher} values to the primary key; pushed, they still serve."""
     old = SYMMETRIC_VECTOR_OLD
-    git_remote.write({
-        "orders.yml": f"# keep me\ndb:\n  password: '{{cipher}}{old}'\n  user: app\n",
-        "teams/pay.properties": f"api.key={{cipher}}{old}\n",
-        "plain.json": '{"a": 1}\n',
-    })
-    args = ["reencrypt", str(git_remote.work), "--encrypt-key", "old-key", "--encrypt-keys", "new=new-key",
-            "--encrypt-primary", "new"]
+    git_remote.write(
+        {
+            "orders.yml": f"# keep me\ndb:\n  password: '{{cipher}}{old}'\n  user: app\n",
+            "teams/pay.properties": f"api.key={{cipher}}{old}\n",
+            "plain.json": '{"a": 1}\n',
+        }
+    )
+    args = [
+        "reencrypt",
+        str(git_remote.work),
+        "--encrypt-key",
+        "old-key",
+        "--encrypt-keys",
+        "new=new-key",
+        "--encrypt-primary",
+        "new",
+    ]
     code, out, _ = await asyncio.to_thread(cli, capsys, *args)
     assert code == 0
     assert out.splitlines()[-1] == "2 value(s) re-encrypted"
@@ -302,7 +397,59 @@ async def test_cli_reencrypt_a_working_copy_then_serve_it(
 
     subprocess.run(["git", "commit", "-qam", "rotate"], cwd=git_remote.work, check=True)
     git_remote.push()
-    client = await serve(git_remote, encrypt_key=Secret("retired-and-gone"),
-                         encrypt_keys=Secret("new=new-key"), search_paths=("teams",))
+    client = await serve(
+        git_remote,
+        encrypt_key=Secret("retired-and-gone"),
+        encrypt_keys=Secret("new=new-key"),
+        search_paths=("teams",),
+    )
     assert await source_of(client, "/pay/default") == {"api.key": "stale"}
     assert await source_of(client, "/orders/default") == {"db.user": "app", "db.password": "stale"}
+
+
+def _rsa_material(tmp_path: Path, kind: str) -> tuple[dict[str, Any], str]:
+    """Server settings for a fresh RSA key stored as ``kind``, and its OpenSSH public key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ssh = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    if kind == "pkcs12":
+        path = tmp_path / "keys.p12"
+        path.write_bytes(
+            pkcs12.serialize_key_and_certificates(
+                b"configkey", key, None, None, serialization.BestAvailableEncryption(b"p12-pass")
+            )
+        )
+        return {
+            "encrypt_keystore": path,
+            "encrypt_keystore_password": Secret("p12-pass"),
+            "encrypt_key_alias": "configkey",
+        }, ssh.decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    if kind == "inline-pem":
+        return {"encrypt_key": Secret(pem.decode())}, ssh.decode()
+    path = tmp_path / "key.pem"
+    path.write_bytes(pem)
+    return {"encrypt_keystore": path}, ssh.decode()
+
+
+@pytest.mark.parametrize("kind", ["pem", "pkcs12", "inline-pem"])
+async def test_rsa_keys_from_pem_and_pkcs12(
+    serve: Serve, git_remote: GitRemote, tmp_path: Path, kind: str
+) -> None:
+    """RSA keys from a PEM file, a PKCS#12 keystore or an inline PEM encrypt.key serve {cipher} values."""
+    settings, ssh = _rsa_material(tmp_path, kind)
+    git_remote.write({"application.yml": "x: 1\n"})
+    client = await serve(git_remote, **settings)
+    assert await (await client.get("/key")).text() == f"{ssh} application"
+    value = await (await client.post("/encrypt", data="rsa-secret", headers=TEXT)).text()
+    assert base64.b64decode(value)[:2] == b"\x01\x00"  # uint16 length of a 2048-bit RSA block (§5.5)
+    git_remote.write({"orders.yml": f"s: '{{cipher}}{value}'\n"})
+    await client.post("/monitor", data={"path": "orders.yml"})
+    assert await source_of(client, "/orders/default") == {"s": "rsa-secret"}

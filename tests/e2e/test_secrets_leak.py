@@ -461,3 +461,29 @@ def test_cli_commands_leak_nothing_but_their_answer(
     rewritten = (git_remote.work / "orders.yml").read_text()
     assert rewritten.count("{cipher}{key:new}") == 4
     assert leaks(rewritten, seeds) == []
+
+
+def test_settings_repr_hides_every_secret() -> None:
+    """The settings object built from flags and environment shows no secret in its repr or str."""
+    from config_server.cli import _parser
+    from config_server.settings import load_settings
+
+    seeds = Seeds()
+    seeds.server_token = token()
+    args = _parser().parse_args(
+        [
+            "serve",
+            "--repo",
+            "x",
+            "--encrypt-keys",
+            f"new={seeds.rotation_key}",
+            "--monitor-secret",
+            seeds.monitor_secret,
+            "--vault-url",
+            "http://v:8200",
+        ]
+    )
+    env = server_env(seeds, "token") | {"CONFIG_SERVER_ENCRYPT_KEY_SECRET": KEY_PASSWORD}
+    settings = load_settings(args, environ=env)
+    assert settings.vault_token is not None and settings.vault_token.reveal() == seeds.server_token
+    assert leaks(repr(settings) + str(settings), seeds) == []

@@ -50,16 +50,23 @@ def outage(private_bao: OpenBao) -> Iterator[OpenBao]:
 
 @pytest.fixture
 def repo(git_remote: GitRemote) -> GitRemote:
-    git_remote.write({
-        "application.yml": "greeting: hello\n",
-        "nginx.conf": "listen ${server.port:80};\n",
-    })
+    git_remote.write(
+        {
+            "application.yml": "greeting: hello\n",
+            "nginx.conf": "listen ${server.port:80};\n",
+        }
+    )
     return git_remote
 
 
 def settings(bao: OpenBao, **extra: object) -> dict[str, object]:
-    return {"vault_url": bao.url, "vault_token": Secret(bao.root_token), "encrypt_key": Secret(KEY),
-            "vault_stale_ttl": 0.0, **extra}
+    return {
+        "vault_url": bao.url,
+        "vault_token": Secret(bao.root_token),
+        "encrypt_key": Secret(KEY),
+        "vault_stale_ttl": 0.0,
+        **extra,
+    }
 
 
 async def test_sealed_vault_is_503_and_health_degraded(
@@ -158,8 +165,9 @@ async def test_transit_value_in_git_fails_the_request_while_vault_is_down(
     """A {cipher} transit value is never turned into <n/a> by an outage: the request is 503."""
     client = await serve(repo, **settings(outage, vault_stale_ttl=30.0))
     assert (await client.get("/orders/default")).status == 200  # KV secrets now cached (stale-able)
-    value = await (await client.post("/encrypt", data="{key:transit:cfg}pw",
-                                     headers={"Content-Type": "text/plain"})).text()
+    value = await (
+        await client.post("/encrypt", data="{key:transit:cfg}pw", headers={"Content-Type": "text/plain"})
+    ).text()
     repo.write({"orders.yml": f"db:\n  transit: '{{cipher}}{value}'\n"})
     assert (await client.post("/monitor", data={"path": "orders.yml"})).status == 200
     outage.seal()

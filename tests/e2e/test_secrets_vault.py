@@ -38,18 +38,36 @@ def names(body: dict[str, Any]) -> list[str]:
     ],
 )
 async def test_vault_keys_and_order_match_reference(
-    serve: Serve, git_remote: GitRemote, bao: OpenBao, kv_version: int, app: str, profiles: str,
+    serve: Serve,
+    git_remote: GitRemote,
+    bao: OpenBao,
+    kv_version: int,
+    app: str,
+    profiles: str,
     expected: list[str],
 ) -> None:
     """Keys read and their order are §7's, named vault:{key}, above git, on KV v2 and v1."""
     mount = unique(f"kv{kv_version}")
     bao.mount_kv(mount, version=kv_version)
-    for key in ("orders", "payments", "application", "orders,dev", "application,dev", "orders,prod",
-                "application,prod", "other"):
+    for key in (
+        "orders",
+        "payments",
+        "application",
+        "orders,dev",
+        "application,dev",
+        "orders,prod",
+        "application,prod",
+        "other",
+    ):
         write(bao, mount, key, {"from": key}, version=kv_version)
     git_remote.write({"application.yml": "from: git\n"})
-    client = await serve(git_remote, vault_url=bao.url, vault_kv_mount=mount, vault_kv_version=kv_version,
-                         vault_token=root_token(bao))
+    client = await serve(
+        git_remote,
+        vault_url=bao.url,
+        vault_kv_mount=mount,
+        vault_kv_version=kv_version,
+        vault_token=root_token(bao),
+    )
     resp = await client.get(f"/{app}/{profiles}")
     assert resp.status == 200
     body = await resp.json()
@@ -63,8 +81,9 @@ async def test_vault_order_after_puts_git_first(
     """--vault-order after ranks the Vault sources below the git sources."""
     bao.write_kv2("orders", {"db.password": "from-vault"}, mount=mount)
     git_remote.write({"orders.yml": "db:\n  password: from-git\n"})
-    client = await serve(git_remote, vault_url=bao.url, vault_kv_mount=mount, vault_token=root_token(bao),
-                         vault_order="after")
+    client = await serve(
+        git_remote, vault_url=bao.url, vault_kv_mount=mount, vault_token=root_token(bao), vault_order="after"
+    )
     body = await (await client.get("/orders/default")).json()
     assert names(body) == [f"{git_remote.uri}/orders.yml", "vault:orders"]
     yml = await (await client.get("/orders-default.properties")).text()
@@ -79,8 +98,12 @@ async def test_nested_secret_is_flattened_and_sorted(
     git_remote.write({"application.yml": "x: 1\n"})
     client = await serve(git_remote, vault_url=bao.url, vault_kv_mount=mount, vault_token=root_token(bao))
     body = await (await client.get("/orders/default")).json()
-    assert body["propertySources"][0]["source"] == {"db.hosts[0]": "a", "db.hosts[1]": "b", "db.user": "u",
-                                                    "z": 1}
+    assert body["propertySources"][0]["source"] == {
+        "db.hosts[0]": "a",
+        "db.hosts[1]": "b",
+        "db.user": "u",
+        "z": 1,
+    }
 
 
 async def test_server_logs_in_with_approle(
@@ -89,8 +112,13 @@ async def test_server_logs_in_with_approle(
     """With --vault-role-id/--vault-secret-id the server reads Vault with its AppRole token."""
     bao.write_kv2("orders", {"api.key": "k-123"}, mount=mount)
     git_remote.write({"application.yml": "x: 1\n"})
-    client = await serve(git_remote, vault_url=bao.url, vault_kv_mount=mount, vault_role_id=approle.role_id,
-                         vault_secret_id=Secret(approle.secret_id))
+    client = await serve(
+        git_remote,
+        vault_url=bao.url,
+        vault_kv_mount=mount,
+        vault_role_id=approle.role_id,
+        vault_secret_id=Secret(approle.secret_id),
+    )
     body = await (await client.get("/orders/default")).json()
     assert body["propertySources"][0] == {"name": "vault:orders", "source": {"api.key": "k-123"}}
     health = await (await client.get("/actuator/health")).json()
@@ -102,12 +130,15 @@ async def test_server_logs_in_with_approle(
 def orders_token(bao: OpenBao, mount: str) -> str:
     """A token whose policy lets it read only the orders and shared application keys of ``mount``."""
     policy = unique("orders")
-    bao.write_policy(policy, f"""
+    bao.write_policy(
+        policy,
+        f"""
 path "{mount}/data/orders" {{ capabilities = ["read"] }}
 path "{mount}/data/orders,*" {{ capabilities = ["read"] }}
 path "{mount}/data/application" {{ capabilities = ["read"] }}
 path "{mount}/data/application,*" {{ capabilities = ["read"] }}
-""")
+""",
+    )
     return bao.create_token(policies=[policy])
 
 
@@ -193,8 +224,9 @@ async def test_watcher_is_woken_by_a_new_kv_version(
 
     bao.write_kv2("orders", {"k": "old"}, mount=mount)
     git_remote.write({"application.yml": "x: 1\n"})
-    client = await serve(git_remote, vault_url=bao.url, vault_kv_mount=mount, vault_token=root_token(bao),
-                         vault_poll=0.2)
+    client = await serve(
+        git_remote, vault_url=bao.url, vault_kv_mount=mount, vault_token=root_token(bao), vault_poll=0.2
+    )
     etag = (await client.get("/orders/default")).headers["ETag"]
     waiting = asyncio.ensure_future(
         client.get("/orders/default", headers={"If-None-Match": etag, "Prefer": "wait=10"})
@@ -204,3 +236,53 @@ async def test_watcher_is_woken_by_a_new_kv_version(
     resp = await asyncio.wait_for(waiting, 5)
     assert resp.status == 200
     assert (await resp.json())["propertySources"][0]["source"] == {"k": "new"}
+
+
+async def test_server_token_is_renewed_and_approle_logs_in_again(
+    serve: Serve, git_remote: GitRemote, bao: OpenBao, mount: str
+) -> None:
+    """Short-lived tokens: a static token is renewed, an AppRole past its max TTL logs in again."""
+    import asyncio
+
+    from tests.http.conftest import state
+
+    bao.write_kv2("orders", {"k": "v"}, mount=mount)
+    git_remote.write({"application.yml": "x: 1\n"})
+    static = bao.create_token(policies=["config-server", "default"], ttl="2s")
+    role_id, secret_id = bao.create_approle(
+        unique("short"), policies=["config-server"], token_ttl="1s", token_max_ttl="2s"
+    )
+    by_token = await serve(git_remote, vault_url=bao.url, vault_kv_mount=mount, vault_token=Secret(static))
+    by_role = await serve(
+        git_remote,
+        vault_url=bao.url,
+        vault_kv_mount=mount,
+        vault_role_id=role_id,
+        vault_secret_id=Secret(secret_id),
+        basedir=git_remote.root / "clone2",
+    )
+    for _ in range(14):  # 3.5 s: past both TTLs and the AppRole's max TTL
+        for client in (by_token, by_role):
+            resp = await client.get("/orders/default")
+            assert resp.status == 200, await resp.text()
+        await asyncio.sleep(0.25)
+    assert state(by_token).vault.logins == 1
+    assert state(by_role).vault.logins >= 2
+    # Still alive 3.5 s into a 2 s TTL: lookup of an expired token is refused.
+    assert bao.client().auth.token.lookup(static)["data"]["id"] == static
+
+
+async def test_vault_namespace(serve: Serve, git_remote: GitRemote, bao: OpenBao) -> None:
+    """--vault-namespace reads the KV mount inside that namespace."""
+    namespace = unique("team")
+    bao.create_namespace(namespace)
+    bao.mount_kv("secret", version=2, namespace=namespace)
+    bao.write_kv2("orders", {"where": "namespace"}, namespace=namespace)
+    bao.write_kv2("orders", {"where": "root"})
+    git_remote.write({"application.yml": "x: 1\n"})
+    client = await serve(
+        git_remote, vault_url=bao.url, vault_namespace=namespace, vault_token=root_token(bao)
+    )
+    assert (await (await client.get("/orders/default")).json())["propertySources"][0]["source"] == {
+        "where": "namespace"
+    }
