@@ -453,3 +453,18 @@ async def test_rsa_keys_from_pem_and_pkcs12(
     git_remote.write({"orders.yml": f"s: '{{cipher}}{value}'\n"})
     await client.post("/monitor", data={"path": "orders.yml"})
     assert await source_of(client, "/orders/default") == {"s": "rsa-secret"}
+
+
+def test_cli_reencrypt_keeps_line_ends_and_refuses_bad_paths(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """reencrypt leaves CRLF line ends as they were; a missing path is a clear error, not a traceback."""
+    keys = ["--encrypt-key", "old-key", "--encrypt-keys", "new=new-key", "--encrypt-primary", "new"]
+    file = tmp_path / "app.properties"
+    file.write_bytes(f"# c\r\na=1\r\nb={{cipher}}{SYMMETRIC_VECTOR_OLD}\r\n".encode())
+    assert cli(capsys, "reencrypt", str(file), *keys)[0] == 0
+    lines = file.read_bytes().split(b"\r\n")
+    assert lines[:2] == [b"# c", b"a=1"] and lines[2].startswith(b"b={cipher}{key:new}") and lines[3] == b""
+    code, out, err = cli(capsys, "reencrypt", str(tmp_path / "missing"), *keys)
+    assert (code, out) == (1, "")
+    assert err == f"config-server: No such file or directory: {tmp_path / 'missing'}\n"
