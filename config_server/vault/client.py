@@ -385,7 +385,14 @@ class VaultClientManager:
         if s.auth_method == "token":
             assert s.token is not None
             client = self._new_client(s.token.reveal())
-            data = (await self.run(client.auth.token.lookup_self))["data"]
+            try:
+                data = (await self.run(client.auth.token.lookup_self))["data"]
+            except Forbidden:
+                client.adapter.close()
+                raise Forbidden(
+                    "Vault refused the server's token: it must be valid and allowed "
+                    "auth/token/lookup-self and renew-self (Vault's default policy)"
+                ) from None
             ttl, renewable = float(data.get("ttl") or 0), bool(data.get("renewable"))
         else:
             assert s.role_id is not None

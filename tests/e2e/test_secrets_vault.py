@@ -286,3 +286,18 @@ async def test_vault_namespace(serve: Serve, git_remote: GitRemote, bao: OpenBao
     assert (await (await client.get("/orders/default")).json())["propertySources"][0]["source"] == {
         "where": "namespace"
     }
+
+
+@pytest.mark.parametrize("policies", [["kv-only"], None], ids=["no-default-policy", "unknown-token"])
+async def test_server_token_vault_refuses_stops_start_up_clearly(
+    serve: Serve, git_remote: GitRemote, bao: OpenBao, policies: list[str] | None
+) -> None:
+    """A server token Vault refuses at start-up is a configuration error that says what to fix."""
+    from config_server.errors import Forbidden
+
+    git_remote.write({"application.yml": "x: 1\n"})
+    bao.write_policy("kv-only", 'path "secret/*" { capabilities = ["read"] }')
+    bad = bao.create_token(policies=policies) if policies else "s.unknown-token"
+    with pytest.raises(Forbidden, match="allowed auth/token/lookup-self and renew-self") as caught:
+        await serve(git_remote, vault_url=bao.url, vault_token=Secret(bad))
+    assert bad not in repr(caught.value) and bad not in str(caught.value)
