@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -138,7 +139,8 @@ class Transport:
         if state:
             headers["X-Config-State"] = state  # Spring's send-state (Vault/Consul watch index)
         if wait:
-            headers["Prefer"] = f"wait={int(wait)}"
+            # RFC 7240 waits are whole seconds; rounding 0.5 down to "wait=0" would ask for no hold.
+            headers["Prefer"] = f"wait={max(1, math.ceil(wait))}"
         # The read timeout must outlast the server's hold, or every long poll would time out.
         timeout = aiohttp.ClientTimeout(
             total=(wait or 0) + self._request_timeout, connect=self._connect_timeout

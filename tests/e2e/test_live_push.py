@@ -181,3 +181,9 @@ async def test_a_thousand_watchers_all_receive_one_change(server: LiveServer, gi
         assert all(c["greeting"] == "everyone" for c in clients)
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
+
+
+async def test_a_sub_second_long_poll_wait_is_still_held(server: LiveServer) -> None:
+    """long_poll_wait=0.5 asks for a one-second hold (whole seconds), never for wait=0."""
+    async with AsyncConfigClient(server.url, application="orders", long_poll_wait=0.5):
+        await wait_until(lambda: watching(server), 3)  # with wait=0 the server would hold nothing
