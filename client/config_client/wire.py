@@ -9,7 +9,8 @@ V1 JSON (``application/json``)::
      "state": "", "propertySources": [{"name": "...", "source": {"a.b": 1}}]}
 
 V2 JSON (``application/vnd.spring-cloud.config-server.v2+json``) wraps each value as
-``{"value": v, "origin": "line:col"}`` where an origin is known.
+``{"value": v, "origin": "line:col"}`` where an origin is known; other values (decrypted ones,
+Vault's) stay plain, as in Spring.
 """
 
 from __future__ import annotations
@@ -59,12 +60,14 @@ class PropertySource:
     def to_json(self, *, origins: bool) -> dict[str, Any]:
         """The source as Spring serialises it (V2 when ``origins``)."""
         if origins:
-            src: dict[str, Any] = {}
-            for k, v in self.source.items():
-                item: dict[str, Any] = {"value": _json_scalar(v.value)}
-                if v.origin is not None:
-                    item["origin"] = v.origin
-                src[k] = item
+            # Spring wraps only values whose origin is known; decrypted values and backends
+            # without origin tracking (Vault) stay plain values in the V2 shape.
+            src: dict[str, Any] = {
+                k: {"value": _json_scalar(v.value), "origin": v.origin}
+                if v.origin is not None
+                else _json_scalar(v.value)
+                for k, v in self.source.items()
+            }
         else:
             src = {k: _json_scalar(v.value) for k, v in self.source.items()}
         return {"name": self.name, "source": src}

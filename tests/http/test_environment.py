@@ -251,3 +251,43 @@ async def test_remote_gone_keeps_serving_last_state(git_remote: GitRemote, serve
     resp = await client.get("/foo/default")
     assert resp.status == 200
     assert (await resp.json())["propertySources"][0]["source"]["a"] == 1
+
+
+async def test_v2_keeps_values_without_origin_plain(git_remote: GitRemote, serve: Serve) -> None:
+    """In V2, values with no known origin (overrides have one; decrypted values do not) stay plain."""
+    from config_server.crypto.symmetric import SymmetricEncryptor
+    from config_server.secret import Secret
+
+    cipher = SymmetricEncryptor("k3y").encrypt("s3cret")
+    git_remote.write({"foo.yml": f"user: bob\npassword: '{{cipher}}{cipher}'\n"})
+    client = await serve(git_remote, encrypt_key=Secret("k3y"))
+    body = await (await client.get("/foo/default", headers={"Accept": V2_MEDIA_TYPE})).json()
+    bob = {"value": "bob", "origin": "1:7"}
+    assert body["propertySources"][0]["source"] == {"user": bob, "password": "s3cret"}
+
+
+async def test_several_applications_at_once(git_remote: GitRemote, serve: Serve) -> None:
+    """/foo,bar/default loads application, foo and bar; the later application wins."""
+    git_remote.write({"application.yml": "a: app\n", "foo.yml": "a: foo\n", "bar.yml": "a: bar\n"})
+    client = await serve(git_remote)
+    body = await (await client.get("/foo,bar/default")).json()
+    uri = git_remote.uri
+    assert names(body) == [f"{uri}/bar.yml", f"{uri}/foo.yml", f"{uri}/application.yml"]
+    assert body["name"] == "foo,bar"
+
+
+async def test_default_profile_loads_default_files(git_remote: GitRemote, serve: Serve) -> None:
+    """The default profile is a profile like any other: application-default.yml is loaded."""
+    git_remote.write({"application.yml": "a: 1\n", "application-default.yml": "a: 2\n"})
+    client = await serve(git_remote)
+    body = await (await client.get("/foo/default")).json()
+    assert [ps["source"]["a"] for ps in body["propertySources"]] == [2, 1]
+
+
+async def test_wrong_method_is_405_json(git_remote: GitRemote, serve: Serve) -> None:
+    """Methods other than GET on the environment answer 405 with a JSON body."""
+    git_remote.write({"foo.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    resp = await client.delete("/foo/default")
+    assert resp.status == 405
+    assert (await resp.json())["status"] == 405
