@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(settings: Settings) -> int:
     from aiohttp import web
 
-    from config_server.http.app import create_app
+    from config_server.http.app import RUNNER_OPTIONS, create_app
 
     web.run_app(
         create_app(settings),
@@ -81,6 +81,7 @@ def _serve(settings: Settings) -> int:
         port=settings.port,
         print=lambda msg: logging.getLogger("config_server").info(msg.strip()),
         access_log=None,
+        **RUNNER_OPTIONS,
     )
     return 0
 

@@ -40,7 +40,9 @@ class _Watch:
 class LiveUpdates:
     """Holds long polls and wakes them when configuration content changes."""
 
-    def __init__(self, service: EnvironmentService, *, max_wait: float = 120.0, vault_poll: float = 0.0) -> None:
+    def __init__(
+        self, service: EnvironmentService, *, max_wait: float = 120.0, vault_poll: float = 0.0
+    ) -> None:
         self.service = service
         self.hub = WatchHub(max_wait=max_wait)
         self.max_wait = max_wait
@@ -104,8 +106,12 @@ class LiveUpdates:
             try:
                 reps = await self.service.environment(watch.request, token=watch.token)
             except ConfigServerError as exc:
-                log.warning("not waking watchers of %s/%s: %s", watch.request.name, watch.request.profiles_raw,
-                            exc.message)
+                log.warning(
+                    "not waking watchers of %s/%s: %s",
+                    watch.request.name,
+                    watch.request.profiles_raw,
+                    exc.message,
+                )
                 continue
             self.hub.publish(key, reps.get(watch.kind).etag)
 

@@ -64,28 +64,28 @@ class LRU(Generic[K, V]):
 
 
 class SingleFlight(Generic[K, V]):
-    """Concurrent calls with the same key share one running computation."""
+    """Concurrent calls with the same key share one running computation.
+
+    The computation runs as its own task and callers await it shielded, so a caller that goes
+    away (a client disconnecting cancels its handler) never cancels the work the others wait for.
+    """
 
     def __init__(self) -> None:
-        self._running: dict[K, asyncio.Future[V]] = {}
+        self._running: dict[K, asyncio.Task[V]] = {}
 
     async def do(self, key: K, fn: Callable[[], Awaitable[V]]) -> V:
-        fut = self._running.get(key)
-        if fut is not None:
-            return await asyncio.shield(fut)
-        fut = asyncio.get_running_loop().create_future()
-        self._running[key] = fut
-        try:
-            result = await fn()
-        except BaseException as exc:
-            fut.set_exception(exc)
-            fut.exception()  # mark retrieved: waiters re-raise it themselves
-            raise
-        else:
-            fut.set_result(result)
-            return result
-        finally:
+        task = self._running.get(key)
+        if task is None:
+            task = asyncio.ensure_future(fn())
+            self._running[key] = task
+            task.add_done_callback(lambda t: self._finished(key, t))
+        return await asyncio.shield(task)
+
+    def _finished(self, key: K, task: asyncio.Task[V]) -> None:
+        if self._running.get(key) is task:
             del self._running[key]
+        if not task.cancelled():
+            task.exception()  # retrieved here: every waiter re-raises it itself
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,13 @@ class State:
 
 STATE = web.AppKey("state", State)
 
+RUNNER_OPTIONS: dict[str, Any] = {
+    # A client that disconnects cancels its handler, so an abandoned long poll frees its watcher at
+    # once instead of holding it (and being recomputed for) the rest of its wait.
+    "handler_cancellation": True,
+}
+"""Options for aiohttp's runner (``web.run_app`` / ``AppRunner``) that the app relies on."""
+
 
 def load_overrides(settings: Settings) -> PropertySource | None:
     """The ``overrides`` source from ``--overrides-file`` (YAML, .properties or JSON)."""

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from config_client import ChangeEvent
 
-from config_server.http.app import STATE, State, create_app
+from config_server.http.app import RUNNER_OPTIONS, STATE, State, create_app
 from config_server.settings import Settings
 
 __all__ = ["Answered", "ChangeLog", "LiveServer", "free_port", "local_settings", "wait_until"]
@@ -80,7 +80,9 @@ class LiveServer:
             return self
         app = create_app(self.settings)
         app.on_response_prepare.append(self._record)
-        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.1)
+        runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, shutdown_timeout=0.1, **RUNNER_OPTIONS
+        )
         await runner.setup()
         deadline = time.monotonic() + 5
         while True:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from config_server.http.app import STATE, State, create_app
+from config_server.http.app import RUNNER_OPTIONS, STATE, State, create_app
 from config_server.settings import Settings
 from tests.support.gitrepo import GitRemote
 
@@ -23,7 +23,8 @@ def serve(aiohttp_client: Any, tmp_path: Path) -> Serve:
     async def start(remote: GitRemote, **settings: Any) -> TestClient[Any, Any]:
         settings.setdefault("refresh_rate", 3600)
         settings.setdefault("basedir", tmp_path / "clone")
-        return await aiohttp_client(create_app(Settings(repo=remote.uri, **settings)))  # type: ignore[no-any-return]
+        app = create_app(Settings(repo=remote.uri, **settings))
+        return await aiohttp_client(app, server_kwargs=RUNNER_OPTIONS)  # type: ignore[no-any-return]
 
     return start
 

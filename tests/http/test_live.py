@@ -115,3 +115,49 @@ async def test_watch_bookkeeping_is_dropped_when_watchers_leave(git_remote: GitR
     assert live is not None
     assert live.hub.watcher_count() == 0
     assert all(live.hub.current(key) is None for key in list(live._watches)) and not live._watches
+
+
+async def test_a_client_that_disconnects_frees_its_watcher(git_remote: GitRemote, serve: Serve) -> None:
+    """Closing the connection during a long poll removes the watcher at once, not after the wait."""
+    git_remote.write({"foo.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    etag = (await client.get("/foo/default")).headers["ETag"]
+    held = asyncio.ensure_future(
+        client.get("/foo/default", headers={"If-None-Match": etag, "Prefer": "wait=60"})
+    )
+    live = state(client).live
+    assert live is not None
+    for _ in range(50):
+        await asyncio.sleep(0.05)
+        if live.hub.watcher_count() == 1:
+            break
+    assert live.hub.watcher_count() == 1
+    held.cancel()  # the client gives up: aiohttp closes the connection
+    for _ in range(40):
+        await asyncio.sleep(0.05)
+        if live.hub.watcher_count() == 0:
+            break
+    assert live.hub.watcher_count() == 0
+    assert not live._watches
+
+
+async def test_a_cancelled_caller_does_not_cancel_shared_work() -> None:
+    """Single flight: the first caller going away leaves the computation running for the others."""
+    from config_server.service import SingleFlight
+
+    flight: SingleFlight[str, int] = SingleFlight()
+    calls = 0
+
+    async def work() -> int:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.1)
+        return 42
+
+    first = asyncio.ensure_future(flight.do("k", work))
+    await asyncio.sleep(0)
+    second = asyncio.ensure_future(flight.do("k", work))
+    await asyncio.sleep(0.01)
+    first.cancel()
+    assert await second == 42
+    assert calls == 1
