@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8888
 DATA := .data
 
-.PHONY: run test lint bench bench-propagation clean
+.PHONY: install run test lint bench bench-propagation clean
 
 $(BIN)/python:
 	@$(PY) -m venv $(VENV)
@@ -38,7 +38,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
-	$(BIN)/ruff check config_server client tests
+	$(BIN)/ruff check config_server client tests bench examples scripts
+	$(BIN)/ruff format --check config_server client tests bench examples scripts
 	$(BIN)/mypy config_server client/config_client
 
 bench: bench-propagation

@@ -124,10 +124,22 @@ def server(repo: Repository, root: Path) -> Iterator[tuple[str, int]]:
     """The config server as a subprocess; yields its URL and process id."""
     port = free_port()
     cmd = [
-        sys.executable, "-m", "config_server", "serve",
-        "--repo", str(repo.bare), "--basedir", str(root / "clone"),
-        "--port", str(port), "--refresh-rate", "3600", "--log-level", "WARNING",
-        "--search-paths", "",
+        sys.executable,
+        "-m",
+        "config_server",
+        "serve",
+        "--repo",
+        str(repo.bare),
+        "--basedir",
+        str(root / "clone"),
+        "--port",
+        str(port),
+        "--refresh-rate",
+        "3600",
+        "--log-level",
+        "WARNING",
+        "--search-paths",
+        "",
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=sys.stderr)
     url = f"http://127.0.0.1:{port}"
@@ -165,8 +177,15 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def measure(
-    url: str, pid: int, repo: Repository, *, mode: str, watchers: int, rounds: int,
-    poll_interval: float, first_value: int,
+    url: str,
+    pid: int,
+    repo: Repository,
+    *,
+    mode: str,
+    watchers: int,
+    rounds: int,
+    poll_interval: float,
+    first_value: int,
 ) -> Result:
     seen: dict[int, list[float]] = {}
 
@@ -178,8 +197,13 @@ async def measure(
     polling = mode == "polling"
     clients = [
         AsyncConfigClient(
-            url, application="orders", long_poll_wait=0 if polling else 60, poll_interval=poll_interval,
-            env_overrides=False, retry_max_attempts=10, retry_initial=0.2,
+            url,
+            application="orders",
+            long_poll_wait=0 if polling else 60,
+            poll_interval=poll_interval,
+            env_overrides=False,
+            retry_max_attempts=10,
+            retry_initial=0.2,
         )
         for _ in range(watchers)
     ]
@@ -212,9 +236,16 @@ async def measure(
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
     return Result(
-        mode=mode, watchers=watchers, rounds=rounds, samples=len(latencies), missed=missed,
-        p50=percentile(latencies, 50), p95=percentile(latencies, 95), p99=percentile(latencies, 99),
-        max=max(latencies, default=float("nan")), server_cpu_percent=cpu,
+        mode=mode,
+        watchers=watchers,
+        rounds=rounds,
+        samples=len(latencies),
+        missed=missed,
+        p50=percentile(latencies, 50),
+        p95=percentile(latencies, 95),
+        p99=percentile(latencies, 99),
+        max=max(latencies, default=float("nan")),
+        server_cpu_percent=cpu,
     )
 
 
@@ -249,10 +280,18 @@ async def run(args: argparse.Namespace) -> list[Result]:
             for mode in args.modes:
                 for n in args.watchers:
                     print(f"... {mode}, {n} watcher(s), {args.rounds} rounds", file=sys.stderr, flush=True)
-                    results.append(await measure(
-                        url, pid, repo, mode=mode, watchers=n, rounds=args.rounds,
-                        poll_interval=args.poll_interval, first_value=value,
-                    ))
+                    results.append(
+                        await measure(
+                            url,
+                            pid,
+                            repo,
+                            mode=mode,
+                            watchers=n,
+                            rounds=args.rounds,
+                            poll_interval=args.poll_interval,
+                            first_value=value,
+                        )
+                    )
                     value += args.rounds
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -278,8 +317,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--watchers and --rounds must be positive, --poll-interval > 0")
     logging.basicConfig(level=logging.ERROR)
     results = asyncio.run(run(args))
-    print(f"\n{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-          f"{time.strftime('%Y-%m-%d')}\n")
+    print(
+        f"\n{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d')}\n"
+    )
     print(table(results))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")

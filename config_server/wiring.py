@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from config_client.wire import PropertySource
+
 from config_server.errors import KeyFormatError
 from config_server.service import SecretsPart
 from config_server.settings import Settings
@@ -137,7 +138,9 @@ async def attach_secrets(state: State) -> None:
         source = VaultSource(manager, manager.settings)
         transit = VaultTransit(manager)
 
-        async def read_secrets(apps: Sequence[str], profiles: Sequence[str], token: str | None) -> SecretsPart:
+        async def read_secrets(
+            apps: Sequence[str], profiles: Sequence[str], token: str | None
+        ) -> SecretsPart:
             result = await source.read(apps, profiles, token=token)
             return SecretsPart(result.sources, stale=result.stale)
 

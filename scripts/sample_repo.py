@@ -16,8 +16,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def git(*args: str, cwd: Path) -> None:
-    env_args = ["-c", "user.name=config-server", "-c", "user.email=config-server@localhost",
-                "-c", "init.defaultBranch=main"]
+    env_args = [
+        "-c",
+        "user.name=config-server",
+        "-c",
+        "user.email=config-server@localhost",
+        "-c",
+        "init.defaultBranch=main",
+    ]
     subprocess.run(["git", *env_args, *args], cwd=cwd, check=True, capture_output=True)
 
 

@@ -37,8 +37,12 @@ async def test_new_secret_version_reaches_the_watcher(
     bao.write_kv2("orders", {"db.password": "one"}, mount=mount)
     git_remote.write({"orders.yml": "db.url: jdbc:x\n"})
     settings = local_settings(
-        git_remote.uri, tmp_path / "clone",
-        vault_url=bao.url, vault_token=Secret(bao.root_token), vault_kv_mount=mount, vault_poll=VAULT_POLL,
+        git_remote.uri,
+        tmp_path / "clone",
+        vault_url=bao.url,
+        vault_token=Secret(bao.root_token),
+        vault_kv_mount=mount,
+        vault_poll=VAULT_POLL,
     )
     server = await LiveServer(settings).start()
     changes = ChangeLog()

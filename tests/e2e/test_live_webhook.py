@@ -40,9 +40,18 @@ def daemon_uri(git_remote: GitRemote) -> Iterator[str]:
     """``git://`` URL of the test's bare remote, served read-only by ``git daemon`` on loopback."""
     port = free_port()
     proc = subprocess.Popen(
-        ["git", "daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1", f"--port={port}",
-         f"--base-path={git_remote.root}", str(git_remote.root)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "git",
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            f"--base-path={git_remote.root}",
+            str(git_remote.root),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 10

@@ -81,7 +81,7 @@ def test_json_without_properties_gives_no_documents(text: str) -> None:
         ('{"a": 1,}', 1, 9),
         ('{\n  "a": 1\n  "b": 2\n}', 3, 3),
         ("{'a': 1}", 1, 2),
-        ('{a: 1}', 1, 2),
+        ("{a: 1}", 1, 2),
         ('{"a": 1} // comment', 1, 10),
         ('{"a": 1}\n---\n{"b": 2}', 2, 1),
         ("", 1, 1),

@@ -387,8 +387,7 @@ def test_the_loader_class_types_like_boot_and_leaves_safe_loader_alone() -> None
 def test_two_thousand_lines_parse_quickly() -> None:
     """A 2,000-line file parses in well under 100 ms."""
     blocks = [
-        f"service{i}:\n  url: http://host-{i}:8080/path\n  enabled: true\n  retries: {i}\n"
-        f"  tags: [a, b]\n"
+        f"service{i}:\n  url: http://host-{i}:8080/path\n  enabled: true\n  retries: {i}\n  tags: [a, b]\n"
         for i in range(400)
     ]
     data = "".join(blocks).encode()
