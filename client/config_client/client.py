@@ -129,7 +129,7 @@ class AsyncConfigClient:
             config_token=config_token,
         )
         self.url = environment_url(base, application, profile_list, label)
-        ssl_context = ssl.create_default_context(cafile=os.fspath(ca_file)) if ca_file is not None else None
+        ssl_context = _ssl_context(ca_file) if ca_file is not None else None
         self._transport = Transport(
             url=self.url,
             headers={**extra, **credentials.headers()},
@@ -413,6 +413,15 @@ def _amend(error: ConfigClientError, note: str) -> ConfigClientError:
     if isinstance(error, RequestRejected):
         return type(error)(message, status=error.status)
     return type(error)(message)
+
+
+def _ssl_context(ca_file: str | os.PathLike[str]) -> ssl.SSLContext:
+    """A verifying TLS context that trusts the CAs in ``ca_file`` (PEM); raises ``ValueError``."""
+    path = os.fspath(ca_file)
+    try:
+        return ssl.create_default_context(cafile=path)
+    except OSError as exc:  # missing or unreadable file, or ssl.SSLError: no certificate in it
+        raise ValueError(f"ca_file {path!r} is not a readable PEM file of CA certificates") from exc
 
 
 def _check_names(application: str, profiles: list[str], label: str | None) -> None:
