@@ -7,8 +7,10 @@ Errors here use Spring's encryption-controller shape ``{"status": "NO_KEY", "des
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import logging
 import re
@@ -22,6 +24,7 @@ from config_server.errors import CryptoError, DecryptionFailed, KeyFormatError, 
 from config_server.names import parse_names, parse_profiles
 
 if TYPE_CHECKING:
+    from config_server.crypto.keyring import KeyRing
     from config_server.http.app import State
 
 __all__ = ["add_routes"]
@@ -32,22 +35,24 @@ Guard = Callable[[web.Request], Awaitable[None]]
 MAX_BODY = 64 * 1024
 
 
-def _crypto_error(exc: CryptoError) -> web.Response:
-    if isinstance(exc, NoKey):
-        status, code, text = 404, "NO_KEY", "No key was installed for encryption service"
-        if "public key" in exc.message.lower():
-            code, text = "NOT_FOUND", "No public key available"
-    elif isinstance(exc, KeyFormatError):
-        status, code, text = 400, "BAD_REQUEST", exc.message
-    elif isinstance(exc, DecryptionFailed) and "not supported" in exc.message.lower():
-        status, code, text = 400, "BAD_REQUEST", "Server-side decryption is not supported"
-    else:
-        status, code, text = 400, "INVALID", "Text not encrypted with this key"
+def _spring_error(status: int, code: str, description: str) -> web.Response:
     return web.Response(
         status=status,
-        body=json.dumps({"status": code, "description": text}).encode(),
+        body=json.dumps({"status": code, "description": description}).encode(),
         content_type="application/json",
     )
+
+
+def _crypto_error(exc: CryptoError) -> web.Response:
+    if isinstance(exc, NoKey):
+        if "public key" in exc.message.lower():
+            return _spring_error(404, "NOT_FOUND", "No public key available")
+        return _spring_error(404, "NO_KEY", "No key was installed for encryption service")
+    if isinstance(exc, KeyFormatError):
+        return _spring_error(400, "BAD_REQUEST", exc.message)
+    if isinstance(exc, DecryptionFailed) and "not supported" in exc.message.lower():
+        return _spring_error(400, "BAD_REQUEST", "Server-side decryption is not supported")
+    return _spring_error(400, "INVALID", "Text not encrypted with this key")
 
 
 def _no_key() -> web.Response:
@@ -105,60 +110,46 @@ def _check_scope(request: web.Request) -> None:
 def add_routes(app: web.Application, state_key: web.AppKey[State], guard: Guard | None = None) -> None:
     """Register the encryption endpoints; ``guard`` (if any) runs first on each request."""
 
-    async def _guarded(request: web.Request) -> None:
+    async def keyring(request: web.Request) -> KeyRing | None:
         if guard is not None:
             await guard(request)
         _check_scope(request)
+        ring: KeyRing | None = request.app[state_key].keyring
+        return ring
+
+    async def transform(request: web.Request, *, decrypting: bool) -> web.Response:
+        ring = await keyring(request)
+        if ring is None:
+            return _no_key()
+        text = await _body(request, decrypting=decrypting)
+        operation = ring.decrypt if decrypting else ring.encrypt
+        try:
+            # Transit calls Vault over blocking HTTP; local keys are pure CPU work on a small text.
+            out = await asyncio.to_thread(operation, text) if _is_transit(text) else operation(text)
+        except CryptoError as exc:
+            log.info("%s request failed: %s", operation.__name__, type(exc).__name__)
+            return _crypto_error(exc)
+        if not decrypting and out == text:
+            return _spring_error(404, "INVALID", "The encryption algorithm is not strong enough")
+        return web.Response(text=out, content_type="text/plain")
 
     async def encrypt(request: web.Request) -> web.Response:
-        await _guarded(request)
-        ring = request.app[state_key].keyring
-        if ring is None:
-            return _no_key()
-        text = await _body(request, decrypting=False)
-        try:
-            out = ring.encrypt(text) if not _is_transit(text) else await _in_thread(ring.encrypt, text)
-        except CryptoError as exc:
-            return _crypto_error(exc)
-        if out == text:
-            return web.Response(
-                status=404,
-                body=json.dumps(
-                    {"status": "INVALID", "description": "The encryption algorithm is not strong enough"}
-                ).encode(),
-                content_type="application/json",
-            )
-        return web.Response(text=out, content_type="text/plain")
+        return await transform(request, decrypting=False)
 
     async def decrypt(request: web.Request) -> web.Response:
-        await _guarded(request)
-        ring = request.app[state_key].keyring
-        if ring is None:
-            return _no_key()
-        text = await _body(request, decrypting=True)
-        try:
-            out = ring.decrypt(text) if not _is_transit(text) else await _in_thread(ring.decrypt, text)
-        except CryptoError as exc:
-            log.info("decrypt request failed: %s", type(exc).__name__)
-            return _crypto_error(exc)
-        return web.Response(text=out, content_type="text/plain")
+        return await transform(request, decrypting=True)
 
     async def status(request: web.Request) -> web.Response:
-        await _guarded(request)
-        ring = request.app[state_key].keyring
-        if ring is None:
+        if await keyring(request) is None:
             return _no_key()
         return web.json_response({"status": "OK"})
 
     async def key(request: web.Request) -> web.Response:
-        await _guarded(request)
-        ring = request.app[state_key].keyring
-        if ring is None:
-            return _crypto_error(NoKey("No public key available"))
-        try:
-            return web.Response(text=ring.public_key(), content_type="text/plain")
-        except CryptoError:
-            return _crypto_error(NoKey("No public key available"))
+        ring = await keyring(request)
+        if ring is not None:
+            with contextlib.suppress(CryptoError):  # a symmetric key has no public half
+                return web.Response(text=ring.public_key(), content_type="text/plain")
+        return _spring_error(404, "NOT_FOUND", "No public key available")
 
     app.router.add_post("/encrypt", encrypt)
     app.router.add_post("/encrypt/{name}/{profiles}", encrypt)
@@ -171,9 +162,3 @@ def add_routes(app: web.Application, state_key: web.AppKey[State], guard: Guard 
 
 def _is_transit(text: str) -> bool:
     return "{key:transit:" in text
-
-
-async def _in_thread(fn: Callable[[str], str], text: str) -> str:
-    import asyncio
-
-    return await asyncio.to_thread(fn, text)
