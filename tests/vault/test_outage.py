@@ -134,11 +134,12 @@ async def test_transit_on_sealed_vault_is_unavailable(sealed: OpenBao, manager: 
 async def test_stopped_vault_is_unavailable_and_login_is_retried(caplog: pytest.LogCaptureFixture) -> None:
     """With Vault stopped reads are Unavailable; the manager logs in once Vault is back."""
     caplog.set_level(logging.WARNING, logger="config_server.vault")
-    bao = OpenBao().start()
+    # Starting and stopping a dev server blocks for a while: keep it off the event loop.
+    bao = await asyncio.to_thread(OpenBao().start)
     try:
-        bao.write_kv2("myapp", {"a": 1})
+        await asyncio.to_thread(bao.write_kv2, "myapp", {"a": 1})
         settings = VaultSettings(url=bao.url, token=Secret(bao.root_token), stale_ttl=0, timeout=1)
-        bao.stop()
+        await asyncio.to_thread(bao.stop)
         manager = VaultClientManager(settings)
         await manager.start()  # does not fail: Vault may come up later
         try:
@@ -146,7 +147,7 @@ async def test_stopped_vault_is_unavailable_and_login_is_retried(caplog: pytest.
             with pytest.raises(Unavailable):
                 await vault.read(["myapp"], [])
             assert "Vault login failed: Vault is unavailable: cannot connect" in caplog.text
-            bao.start(port=bao.port)  # a restarted dev server is empty but knows the root token
+            await asyncio.to_thread(bao.start, port=bao.port)  # a restarted dev server is empty but knows the root token
             for _ in range(50):
                 if manager.logins:
                     break
