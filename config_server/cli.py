@@ -25,11 +25,11 @@ def _parser() -> argparse.ArgumentParser:
         description="A configuration server for microservices that speaks the Spring Cloud Config protocol.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    # Each option's help states its own default: argparse's defaults are all None so that the
+    # environment and the --config file can be told apart from an explicit flag.
     serve = sub.add_parser(
         "serve",
         help="serve configuration over HTTP",
-        formatter_class=fmt,
         description="Serve configuration from a git repository (and Vault) over HTTP. "
         "Each flag can also be set with the environment variable shown, or in the "
         "--config file; flag beats environment beats file beats default.",

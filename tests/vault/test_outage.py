@@ -147,7 +147,8 @@ async def test_stopped_vault_is_unavailable_and_login_is_retried(caplog: pytest.
             with pytest.raises(Unavailable):
                 await vault.read(["myapp"], [])
             assert "Vault login failed: Vault is unavailable: cannot connect" in caplog.text
-            await asyncio.to_thread(bao.start, port=bao.port)  # a restarted dev server is empty but knows the root token
+            # A restarted dev server is empty but knows the root token.
+            await asyncio.to_thread(bao.start, port=bao.port)
             for _ in range(50):
                 if manager.logins:
                     break
