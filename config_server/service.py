@@ -125,6 +125,7 @@ class EnvironmentService:
     ) -> None:
         self.git = git
         self.search_paths = tuple(search_paths)
+        self._label_paths = any("{label}" in path for path in self.search_paths)
         self.overrides = overrides
         self.secrets = secrets
         self.secrets_first = secrets_first
@@ -179,7 +180,9 @@ class EnvironmentService:
         return reps
 
     async def _git_part(self, req: EnvRequest, commits: tuple[str, ...]) -> _GitPart:
-        key = (commits, req.applications, req.profiles)
+        # Two labels at one commit share their sources, unless a search path names {label}.
+        labels = tuple(self.git.label_name(lab) for lab in req.labels) if self._label_paths else None
+        key = (commits, req.applications, req.profiles, labels)
         found = self._git_parts.get(key)
         if found is not None:
             return found
@@ -208,7 +211,7 @@ class EnvironmentService:
             self.search_paths,
             applications=req.applications,
             profiles=req.profiles,
-            label=label,
+            label=self.git.label_name(label),
             dirs=tree.dirs,
         )
 

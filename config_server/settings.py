@@ -42,6 +42,16 @@ def _list(value: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in value.split(",") if p.strip())
 
 
+def _label(value: str) -> str:
+    from config_server.errors import InvalidRequest
+    from config_server.sources.gitrefs import check_label
+
+    try:
+        return check_label(value)
+    except InvalidRequest as exc:
+        raise ValueError(exc.message) from None
+
+
 def _choice(*allowed: str) -> Callable[[str], str]:
     def conv(value: str) -> str:
         if value not in allowed:
@@ -89,7 +99,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "default_label",
         "label served when a request has none (falls back to master when main is absent)",
-        default="main",
+        _label,
+        "main",
         metavar="NAME",
     ),
     Option("host", "address to listen on", default="127.0.0.1"),
@@ -327,7 +338,12 @@ def _read_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise SettingsError(f"cannot read --config {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise SettingsError(f"--config {path} is not valid YAML: {exc}") from None
+        # PyYAML's message quotes the offending line, which may hold a key or token: name the
+        # place and the kind of problem only.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise SettingsError(f"--config {path} is not valid YAML{where}: {problem}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -64,6 +64,22 @@ def test_bad_values_name_the_option() -> None:
         load_settings(parse("--repo", "r"), environ={"CONFIG_SERVER_PORT": "eighty"})
 
 
+def test_bad_default_label_is_a_settings_error() -> None:
+    """A default label git could read as an option is refused before anything starts."""
+    with pytest.raises(SettingsError, match="--default-label"):
+        load_settings(parse("--repo", "r", "--default-label=--upload-pack=x"), environ={})
+
+
+def test_broken_settings_file_names_the_place_but_never_echoes_it(tmp_path: Path) -> None:
+    """Invalid YAML in --config gives file, line and column; the line (maybe a key) is not quoted."""
+    cfg = tmp_path / "s.yml"
+    cfg.write_text('repo: r\nencrypt-key: "TOPSECRET-KEY-123\n')
+    with pytest.raises(SettingsError) as info:
+        load_settings(parse("--config", str(cfg)), environ={})
+    assert "line 3, column 1" in str(info.value)
+    assert "TOPSECRET" not in str(info.value)
+
+
 def test_unknown_file_keys_are_rejected(tmp_path: Path) -> None:
     """A typo in the settings file is an error, not silently ignored."""
     cfg = tmp_path / "s.yml"

@@ -60,14 +60,20 @@ def load_overrides(settings: Settings) -> PropertySource | None:
     if path is None:
         return None
     from config_server.formats import parse_document_file
+    from config_server.formats.flatten import scalar_text
 
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidConfiguration(str(path), f"cannot read overrides file: {exc.strerror}") from None
+    try:
+        documents = parse_document_file(str(path), data)
+    except ValueError as exc:  # an extension no parser knows
+        raise InvalidConfiguration(str(path), str(exc)) from None
     values: dict[str, Any] = {}
-    for doc in parse_document_file(str(path), data):
-        values.update({k: v.value for k, v in doc.properties.items()})
+    for doc in documents:
+        # Spring binds overrides to a Map<String, String>: every value is served as text.
+        values.update({k: scalar_text(v.value) for k, v in doc.properties.items()})
     return overrides_source(values)
 
 

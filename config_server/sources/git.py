@@ -180,6 +180,10 @@ class GitSource:
             await self._notify(moved)
         return moved
 
+    def label_name(self, label: str | None) -> str:
+        """The label a request means (None: the default label, after its ``master`` fallback)."""
+        return self.repository.label_name(label)
+
     async def resolve(self, label: str | None) -> str:
         """The commit a label names (None: the default label), from the last fetched state.
 

@@ -176,6 +176,16 @@ class GitRepository:
             found = refs.lookup("master")
         return found
 
+    def label_name(self, label: str | None) -> str:
+        """The label a request means: ``label`` itself, else the default label (``master`` when a
+        default ``main`` falls back to it). No I/O; safe from any thread."""
+        if label is not None:
+            return label
+        if self._falls_back(self.default_label) and self._refs.lookup("main") is None:
+            if self._refs.lookup("master") is not None:
+                return "master"
+        return self.default_label
+
     def resolve(self, label: str | None) -> str:
         """The commit id a label names: a branch, else a tag, else a (>= 7 digit) commit id.
 

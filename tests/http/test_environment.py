@@ -107,6 +107,32 @@ async def test_comma_labels_put_the_last_label_first(git_remote: GitRemote, serv
     assert body["version"] == f"{one},{two}"
 
 
+async def test_label_search_path_follows_each_label(git_remote: GitRemote, serve: Serve) -> None:
+    """{label} in a search path expands per request, even for two labels at the same commit."""
+    git_remote.write({"foo.yml": "z: root\n", "main/foo.yml": "z: main-dir\n", "v1/foo.yml": "z: v1-dir\n"})
+    git_remote.tag("v1")
+    client = await serve(git_remote, search_paths=("{label}",))
+    for label, expected in [("v1", "v1-dir"), ("main", "main-dir"), ("v1", "v1-dir")]:
+        body = await (await client.get(f"/foo/default/{label}")).json()
+        assert body["propertySources"][0]["source"]["z"] == expected, label
+
+
+async def test_label_search_path_without_a_label_is_the_default_label(
+    git_remote: GitRemote, serve: Serve, tmp_path: Path
+) -> None:
+    """With no label in the request, {label} is the default label (master after the fallback)."""
+    git_remote.write({"foo.yml": "z: root\n", "main/foo.yml": "z: main-dir\n", "main/only.txt": "in main/"})
+    client = await serve(git_remote, search_paths=("{label}",))
+    body = await (await client.get("/foo/default")).json()
+    assert [ps["source"]["z"] for ps in body["propertySources"]] == ["main-dir", "root"]
+    assert await (await client.get("/foo/default/only.txt?useDefaultLabel")).text() == "in main/"
+    remote = GitRemote(tmp_path / "m", branch="master")
+    remote.write({"foo.yml": "z: root\n", "master/foo.yml": "z: master-dir\n"})
+    other = await serve(remote, search_paths=("{label}",), basedir=tmp_path / "clone-m")
+    body = await (await other.get("/foo/default")).json()
+    assert body["propertySources"][0]["source"]["z"] == "master-dir"
+
+
 async def test_unknown_label_is_404_naming_it(git_remote: GitRemote, serve: Serve) -> None:
     """An unknown branch/tag/commit answers 404 with a JSON body that names the label."""
     git_remote.write({"foo.yml": "a: 1\n"})
@@ -233,13 +259,19 @@ async def test_push_is_served_after_a_fetch(git_remote: GitRemote, serve: Serve)
 
 
 async def test_overrides_come_first(git_remote: GitRemote, serve: Serve, tmp_path: Path) -> None:
-    """--overrides-file adds an 'overrides' source above everything, with \\${ un-escaped."""
+    """--overrides-file adds an 'overrides' source above everything, with \\${ un-escaped.
+
+    Values are text, as Spring's Map<String, String> of overrides serves them.
+    """
     git_remote.write({"foo.yml": "a: 1\n"})
     overrides = tmp_path / "overrides.yml"
-    overrides.write_text("forced: true\nraw: \\${HOME}\n")
+    overrides.write_text("forced: true\nraw: \\${HOME}\npool: 8\n")
     client = await serve(git_remote, overrides_file=overrides)
     body = await (await client.get("/foo/default")).json()
-    assert body["propertySources"][0] == {"name": "overrides", "source": {"forced": True, "raw": "${HOME}"}}
+    assert body["propertySources"][0] == {
+        "name": "overrides",
+        "source": {"forced": "true", "raw": "${HOME}", "pool": "8"},
+    }
 
 
 async def test_remote_gone_keeps_serving_last_state(git_remote: GitRemote, serve: Serve) -> None:
