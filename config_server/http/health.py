@@ -28,7 +28,7 @@ def _iso(dt: datetime | None) -> str | None:
 async def health(request: web.Request, state: State) -> web.Response:
     status = state.git.status
     age = status.age_seconds()
-    git_up = status.last_success is not None
+    git_up = state.git.has_data
     components: dict[str, Any] = {
         "git": {
             "status": "UP" if git_up else "DOWN",

@@ -121,6 +121,11 @@ class GitSource:
         """When the remote was last fetched and the last error (a snapshot; safe to read anytime)."""
         return self.repository.status
 
+    @property
+    def has_data(self) -> bool:
+        """Whether there is a fetched branch or tag to serve (even with the remote unreachable)."""
+        return self.repository.has_data
+
     def add_listener(self, callback: Listener) -> None:
         """Call ``callback(moved)`` after every fetch that moved refs (sync or async; errors logged)."""
         self._listeners.append(callback)

@@ -8,7 +8,9 @@ branches. Every GitPython error is translated here, once, into the server's exce
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import posixpath
 import shutil
 import time
@@ -133,7 +135,14 @@ class GitRepository:
             if not (self._refs.branches or self._refs.tags):
                 raise Unavailable(f"Cannot clone {self.display_uri}: {exc.message}") from exc
             _log.warning("git remote %s unreachable; serving the existing clone: %s", self.display_uri, exc)
+            # The data is as old as the last fetch of an earlier run, which the marker's mtime keeps.
+            self.status = GitStatus(self._marker_time(), self.status.last_attempt, self.status.last_error)
         self._repo = self._open_reader()
+
+    @property
+    def has_data(self) -> bool:
+        """Whether there is anything to serve (a fetched branch or tag), reachable remote or not."""
+        return bool(self._refs.branches or self._refs.tags)
 
     def fetch(self) -> dict[str, tuple[str | None, str | None]]:
         """Fetch from the remote (pruning) and return the refs that moved: name → (old, new).
@@ -159,6 +168,8 @@ class GitRepository:
             raise
         moved, self._refs = self._refs.moved(after), after
         self.status = GitStatus(datetime.now(UTC), attempt, None)
+        with contextlib.suppress(OSError):
+            os.utime(self.basedir / MARKER)  # when the data was last fetched, for the next start
         return moved
 
     # -- reads (one thread) ----------------------------------------------------------------------
@@ -345,6 +356,12 @@ class GitRepository:
     def _read_refs(self, admin: git.Git) -> RefSnapshot:
         out = self._git(admin, "for-each-ref", f"--format={_REF_FORMAT}", *_REF_ROOTS, stdout_as_string=False)
         return RefSnapshot.parse(out.decode("utf-8", "surrogateescape"))  # ref names are bytes to git
+
+    def _marker_time(self) -> datetime | None:
+        try:
+            return datetime.fromtimestamp((self.basedir / MARKER).stat().st_mtime, UTC)
+        except OSError:
+            return None
 
     def _prepare_basedir(self) -> None:
         """Make ``basedir`` hold a bare repository of ours for this URI, without losing user data."""

@@ -32,3 +32,24 @@ async def test_health_reports_fetch_failure_and_age(git_remote: GitRemote, serve
     assert body["status"] == "UP"
     assert body["components"]["git"]["details"]["lastError"]
     assert body["components"]["git"]["details"]["ageSeconds"] is not None
+
+
+async def test_restart_with_remote_gone_serves_the_clone_and_stays_up(
+    git_remote: GitRemote, serve: Serve
+) -> None:
+    """Restarted on its old clone while the remote is unreachable: UP, data served, age from the
+    earlier run's last fetch, and the error shown."""
+    git_remote.write({"a.yml": "a: 1\n"})
+    first = await serve(git_remote)
+    fetched = (await (await first.get("/actuator/health")).json())["components"]["git"]["details"]
+    await first.close()
+    git_remote.bare.rename(git_remote.bare.with_name("moved.git"))
+    client = await serve(git_remote)
+    resp = await client.get("/actuator/health")
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["status"] == "UP" and body["components"]["git"]["status"] == "UP"
+    details = body["components"]["git"]["details"]
+    assert details["lastSuccessfulFetch"] == fetched["lastSuccessfulFetch"]
+    assert details["ageSeconds"] is not None and details["lastError"]
+    assert (await (await client.get("/a/default")).json())["propertySources"][0]["source"] == {"a": 1}

@@ -285,13 +285,18 @@ def test_open_without_remote_or_clone_is_unavailable(tmp_path: Path, open_repo: 
 def test_open_with_unreachable_remote_serves_the_existing_clone(
     git_remote: GitRemote, open_repo: OpenRepo, tmp_path: Path
 ) -> None:
-    """A restart while the remote is down reuses the clone and records the error."""
+    """A restart while the remote is down reuses the clone, records the error, and dates the
+    data from the earlier run's last fetch."""
     commit = git_remote.write({"a": "1"})
-    open_repo(git_remote.uri).close()
+    first = open_repo(git_remote.uri)
+    fetched = first.status.last_success
+    first.close()
     git_remote.bare.rename(tmp_path / "away.git")
     repo = open_repo(git_remote.uri)
-    assert repo.resolve(None) == commit
-    assert repo.status.last_error and repo.status.last_success is None
+    assert repo.resolve(None) == commit and repo.has_data
+    assert repo.status.last_error
+    assert fetched is not None and repo.status.last_success is not None
+    assert abs((repo.status.last_success - fetched).total_seconds()) < 1
 
 
 def test_credentials_never_appear_in_errors(tmp_path: Path, open_repo: OpenRepo) -> None:
