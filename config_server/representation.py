@@ -61,7 +61,7 @@ class Representations:
             return self._memo.setdefault(kind, rendered)
 
     @property
-    def content_etag(self) -> str:
+    def contentetag_of(self) -> str:
         """The V1 ETag: what long-poll watchers compare."""
         return self.get("v1").etag
 
@@ -71,7 +71,7 @@ class Representations:
             origins = kind == "v2"
             body = _dumps(env.to_json(origins=origins))
             content = _dumps(replace(env, version=None, state=None).to_json(origins=origins))
-            return Rendered(body, _etag(kind, content), CONTENT_TYPES[kind])
+            return Rendered(body, etag_of(kind, content), CONTENT_TYPES[kind])
         from config_server.formats import render  # the renderers are only needed for these kinds
 
         resolve = not kind.endswith("-raw")
@@ -84,13 +84,14 @@ class Representations:
         else:
             text = render.render_json(sources, resolve=resolve)
         body = text.encode("utf-8", errors="replace")  # lone surrogates from \uD800 escapes
-        return Rendered(body, _etag(kind, body), CONTENT_TYPES[base])
+        return Rendered(body, etag_of(kind, body), CONTENT_TYPES[base])
 
 
 def _dumps(obj: object) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8", errors="replace")
 
 
-def _etag(kind: str, content: bytes) -> str:
+def etag_of(kind: str, content: bytes) -> str:
+    """A strong ETag for ``content`` served as ``kind`` (the same bytes as another kind differ)."""
     digest = hashlib.sha256(kind.encode() + b"\0" + content).hexdigest()[:40]
     return f'"{digest}"'

@@ -26,7 +26,7 @@ from config_server.errors import InvalidRequest, NotFound
 from config_server.formats.placeholders import lookup_from_sources, resolve_placeholders
 from config_server.http.conditional import etag_matches, wants_v2
 from config_server.names import env_request, parse_resource_path
-from config_server.representation import Kind, Rendered
+from config_server.representation import Kind, Rendered, etag_of
 
 if TYPE_CHECKING:
     from config_server.http.app import State
@@ -122,7 +122,8 @@ async def _resource(
     data, _found = await state.service.resource(req, path)
     accept = request.headers.get("Accept", "")
     if "application/octet-stream" in accept:
-        return web.Response(body=data, content_type="application/octet-stream")
+        raw = Rendered(data, etag_of("resource-raw", data), "application/octet-stream")
+        return _respond(request, raw, {})
     charset = _charset(request.headers.get("Accept-Charset"))
     text = data.decode(charset, errors="replace")
     headers: dict[str, str] = {}
@@ -131,12 +132,9 @@ async def _resource(
         text = resolve_placeholders(text, lookup_from_sources(reps.environment.property_sources))
         if reps.stale:
             headers["Warning"] = STALE_WARNING
-    return web.Response(
-        body=text.encode(charset, errors="replace"),
-        content_type="text/plain",
-        charset=charset,
-        headers=headers,
-    )
+    body = text.encode(charset, errors="replace")
+    rendered = Rendered(body, etag_of(f"resource-{charset}", body), f"text/plain; charset={charset}")
+    return _respond(request, rendered, headers)
 
 
 def _charset(header: str | None) -> str:

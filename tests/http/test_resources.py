@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.http.conftest import Serve, raw_get
+from tests.http.conftest import Serve, raw_get, state
 from tests.support.gitrepo import GitRemote
 
 FILES = {
@@ -58,3 +58,22 @@ async def test_missing_and_hostile_paths(git_remote: GitRemote, serve: Serve) ->
     assert (await client.get("/gateway/default/main/..%2F..%2Fetc%2Fpasswd")).status == 400
     assert (await raw_get(client, "/gateway/default/main/a/../../b")).status == 400
     assert (await client.get("/gateway/default/nobranch/nginx.conf")).status == 404
+
+
+async def test_resources_carry_a_content_etag_and_answer_304(git_remote: GitRemote, serve: Serve) -> None:
+    """A resource's ETag follows its served bytes: 304 while they stand, a new tag when a
+    placeholder's value changes, and raw bytes have a tag of their own."""
+    git_remote.write(FILES)
+    client = await serve(git_remote)
+    path = "/gateway/default/main/nginx.conf"
+    first = await client.get(path)
+    etag = first.headers["ETag"]
+    assert first.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert (await client.get(path, headers={"If-None-Match": etag})).status == 304
+    raw = await client.get(path, headers={"Accept": "application/octet-stream"})
+    assert raw.headers["ETag"] != etag
+    git_remote.write({"application.yml": "server:\n  port: 9090\n"})
+    await state(client).git.refresh()
+    again = await client.get(path, headers={"If-None-Match": etag})
+    assert again.status == 200 and again.headers["ETag"] != etag
+    assert (await again.text()).startswith("listen 9090;")
