@@ -171,6 +171,9 @@ async def test_hostile_labels_are_400_and_run_nothing(
         "/foo/bar%2Ffoo",
         "/foo/dev,..,x",
         "/foo/default/a%00b",
+        "/foo/default/main%0a",
+        "/foo%0a/default",
+        "/foo/de%0av",
     ):
         resp = await raw_get(client, path)
         assert resp.status == 400, (path, resp.status)
