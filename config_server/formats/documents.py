@@ -10,6 +10,7 @@ from types import MappingProxyType
 from config_client.wire import PropertyValue
 
 from config_server.errors import InvalidConfiguration
+from config_server.profiles import MalformedProfileExpression, matches
 from config_server.formats.flatten import scalar_text
 
 __all__ = ["ON_PROFILE_KEY", "Document", "build_document"]
@@ -42,6 +43,7 @@ def build_document(path: str, properties: dict[str, PropertyValue]) -> Document:
     is used.
     """
     expressions: list[str] = []
+    on_profile_line: int | None = None
     for key, value in properties.items():
         if _LEGACY_KEY.match(key):
             line = _line(value.origin)
@@ -54,6 +56,13 @@ def build_document(path: str, properties: dict[str, PropertyValue]) -> Document:
         if key == ON_PROFILE_KEY or _ON_PROFILE_ITEM.match(key):
             text = scalar_text(value.value)
             expressions.extend(item.strip() for item in text.split(",") if item.strip())
+            on_profile_line = on_profile_line or _line(value.origin)
+    if expressions:
+        try:  # check the syntax now, while the line is known; evaluation comes per request
+            for expression in expressions:
+                matches(expression, ())
+        except MalformedProfileExpression as exc:
+            raise InvalidConfiguration(path, str(exc), line=on_profile_line) from None
     return Document(MappingProxyType(dict(properties)), tuple(expressions) or None)
 
 

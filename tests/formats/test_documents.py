@@ -112,3 +112,18 @@ def test_other_spring_profiles_keys_are_ordinary(text: str) -> None:
     """spring.profiles.active/include/default/group.* and look-alikes are ordinary keys."""
     (document,) = parse_document_file("a.yml", text.encode())
     assert document.on_profile is None
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "line"),
+    [
+        ("bad.yml", b"a: 1\n---\nx: 2\nspring.config.activate.on-profile: a & b | c\n", 4),
+        ("bad.properties", b"a=1\n#---\nspring.config.activate.on-profile=(dev\n", 3),
+    ],
+)
+def test_malformed_on_profile_names_file_and_line(path: str, data: bytes, line: int) -> None:
+    """A profile expression that cannot be parsed fails the file at once, naming its line."""
+    with pytest.raises(InvalidConfiguration) as info:
+        parse_document_file(path, data)
+    assert info.value.path == path and info.value.line == line
+    assert "Malformed profile expression" in info.value.message
