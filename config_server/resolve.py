@@ -9,6 +9,12 @@ first:
 2. non-profile files ``{name}.{ext}``: later location first, application before ``application``,
    same extension order.
 
+Profiles: the requested ones, unless the first is ``default`` (Boot's ``IGNORE_PROFILES``), are
+widened by ``spring.profiles.include`` and ``spring.profiles.group.<name>`` found in the always-active
+documents of the non-profile files, as Boot does: included profiles come before the requested ones
+(so they rank lower), and each profile is followed by its group's members. ``spring.profiles.active``
+in a file changes nothing, because the server sets the active profiles above every file.
+
 Inside a multi-document file later documents come first, and a document whose
 ``spring.config.activate.on-profile`` does not match the active profiles is left out: it stays in its
 file's slot (an ``on-profile: dev`` document in ``application.yml`` never beats ``foo.yml``).
@@ -29,6 +35,7 @@ from typing import TYPE_CHECKING
 from config_client.wire import PropertySource
 
 from config_server.errors import InvalidConfiguration
+from config_server.formats.flatten import scalar_text
 from config_server.profiles import MalformedProfileExpression, matches_any
 
 if TYPE_CHECKING:
@@ -40,6 +47,7 @@ __all__ = [
     "assemble",
     "candidates",
     "config_names",
+    "expand_profiles",
     "resource_candidates",
     "search_locations",
 ]
@@ -143,6 +151,50 @@ def candidates(names: Sequence[str], profiles: Sequence[str], locations: Sequenc
             seen.add(c.path)
             unique.append(c)
     return unique
+
+
+INCLUDE_KEY = "spring.profiles.include"
+GROUP_PREFIX = "spring.profiles.group."
+_INDEXED = re.compile(r"^(?P<key>.+?)(?:\[\d+\])?$")
+
+
+def expand_profiles(requested: Sequence[str], base_documents: Sequence[Document]) -> list[str]:
+    """The active profiles Boot ends up with for ``requested`` (reference §3.1, §3.4).
+
+    ``base_documents`` are the documents of the existing non-profile files, highest precedence
+    first. Only documents without ``on-profile`` count, and nothing changes when the first
+    requested profile is ``default``. A group defined in several places takes the highest one.
+    """
+    if not requested or requested[0] == "default":
+        return list(requested)
+    includes: list[str] = []
+    groups: dict[str, list[str]] = {}
+    for doc in base_documents:
+        if doc.on_profile is not None:
+            continue
+        found: dict[str, list[str]] = {}
+        for key, value in doc.properties.items():
+            if not key.startswith("spring.profiles."):
+                continue
+            m = _INDEXED.match(key)
+            base = m.group("key") if m else key
+            names = [p.strip() for p in scalar_text(value.value).split(",") if p.strip()]
+            if base == INCLUDE_KEY:
+                includes.extend(names)
+            elif base.startswith(GROUP_PREFIX) and len(base) > len(GROUP_PREFIX):
+                found.setdefault(base[len(GROUP_PREFIX) :], []).extend(names)
+        for name, members in found.items():
+            groups.setdefault(name, members)
+    if not includes and not groups:
+        return list(requested)
+    stack = list(reversed(list(dict.fromkeys([*includes, *requested]))))
+    expanded: dict[str, None] = {}
+    while stack:
+        current = stack.pop()
+        if current not in expanded:
+            expanded[current] = None
+            stack.extend(reversed(groups.get(current, [])))
+    return list(expanded)
 
 
 def assemble(

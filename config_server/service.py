@@ -204,7 +204,14 @@ class EnvironmentService:
         locations = self._locations(req, label, tree)
         ordered = [c for c in resolve.candidates(names, req.profiles, locations) if c.path in tree.files]
         documents = {c.path: await self.documents(tree, c.path) for c in ordered}
-        return resolve.assemble(ordered, documents, profiles=req.profiles, uri=self.git.display_uri)
+        base = [doc for c in ordered if c.profile is None for doc in reversed(documents[c.path])]
+        profiles = resolve.expand_profiles(req.profiles, base)
+        if profiles != list(req.profiles):  # spring.profiles.include / group widened them
+            ordered = [c for c in resolve.candidates(names, profiles, locations) if c.path in tree.files]
+            for c in ordered:
+                if c.path not in documents:
+                    documents[c.path] = await self.documents(tree, c.path)
+        return resolve.assemble(ordered, documents, profiles=profiles, uri=self.git.display_uri)
 
     def _locations(self, req: EnvRequest, label: str | None, tree: Tree) -> list[str]:
         return resolve.search_locations(

@@ -12,6 +12,7 @@ from config_server.resolve import (
     assemble,
     candidates,
     config_names,
+    expand_profiles,
     resource_candidates,
     search_locations,
 )
@@ -149,3 +150,54 @@ def test_resource_lookup_tries_profile_variants_first_in_each_location() -> None
         "sub/nginx.conf",
     ]
     assert resource_candidates("dir/README", ["dev"], [""]) == ["dir/README-dev", "dir/README"]
+
+
+def props(on_profile: tuple[str, ...] | None = None, **values: object) -> Document:
+    """A document with literal (dotted) keys."""
+    return Document({k: PropertyValue(v) for k, v in values.items()}, on_profile)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("requested", "documents", "expected"),
+    [
+        # nothing to widen
+        (["dev"], [props(a=1)], ["dev"]),
+        # included profiles come first, so the requested ones still win
+        (["dev"], [props(**{"spring.profiles.include": "common, metrics"})], ["common", "metrics", "dev"]),
+        (["dev"], [props(**{"spring.profiles.include[0]": "common"})], ["common", "dev"]),
+        # includes from several files, highest first, each once
+        (
+            ["dev"],
+            [props(**{"spring.profiles.include": "a"}), props(**{"spring.profiles.include": "b,a"})],
+            ["a", "b", "dev"],
+        ),
+        # a group is followed by its members, recursively and once
+        (
+            ["prod"],
+            [props(**{"spring.profiles.group.prod[0]": "proddb", "spring.profiles.group.prod[1]": "mq"})],
+            ["prod", "proddb", "mq"],
+        ),
+        (
+            ["prod"],
+            [props(**{"spring.profiles.group.prod": "db", "spring.profiles.group.db": "pg,prod"})],
+            ["prod", "db", "pg"],
+        ),
+        # the highest file's definition of a group wins
+        (
+            ["prod"],
+            [props(**{"spring.profiles.group.prod": "x"}), props(**{"spring.profiles.group.prod": "y"})],
+            ["prod", "x"],
+        ),
+        # default first: Boot ignores profile properties (IGNORE_PROFILES)
+        (["default"], [props(**{"spring.profiles.include": "common"})], ["default"]),
+        # documents activated by on-profile do not take part
+        (["dev"], [props(("dev",), **{"spring.profiles.include": "common"})], ["dev"]),
+        # spring.profiles.active in a file is overruled by the request
+        (["dev"], [props(**{"spring.profiles.active": "prod"})], ["dev"]),
+    ],
+)
+def test_include_and_groups_widen_the_profiles(
+    requested: list[str], documents: list[Document], expected: list[str]
+) -> None:
+    """spring.profiles.include and spring.profiles.group.* as Boot applies them (reference §3.1)."""
+    assert expand_profiles(requested, documents) == expected

@@ -10,8 +10,8 @@ from types import MappingProxyType
 from config_client.wire import PropertyValue
 
 from config_server.errors import InvalidConfiguration
-from config_server.profiles import MalformedProfileExpression, matches
 from config_server.formats.flatten import scalar_text
+from config_server.profiles import MalformedProfileExpression, matches
 
 __all__ = ["ON_PROFILE_KEY", "Document", "build_document"]
 

@@ -192,9 +192,9 @@ class GitRepository:
         default ``main`` falls back to it). No I/O; safe from any thread."""
         if label is not None:
             return label
-        if self._falls_back(self.default_label) and self._refs.lookup("main") is None:
-            if self._refs.lookup("master") is not None:
-                return "master"
+        refs = self._refs
+        if self._falls_back(self.default_label) and refs.lookup("main") is None and refs.lookup("master"):
+            return "master"
         return self.default_label
 
     def resolve(self, label: str | None) -> str:

@@ -326,3 +326,27 @@ async def test_wrong_method_is_405_json(git_remote: GitRemote, serve: Serve) -> 
     resp = await client.delete("/foo/default")
     assert resp.status == 405
     assert (await resp.json())["status"] == 405
+
+
+async def test_profile_groups_and_includes_load_their_files(git_remote: GitRemote, serve: Serve) -> None:
+    """A group named in application.yml loads its members' files; default ignores it (Boot)."""
+    git_remote.write(
+        {
+            "application.yml": "spring.profiles.group.prod: proddb\nspring.profiles.include: common\n",
+            "application-common.yml": "a: common\n",
+            "application-proddb.yml": "a: proddb\n",
+            "foo-prod.yml": "a: prod\n",
+        }
+    )
+    client = await serve(git_remote)
+    body = await (await client.get("/foo/prod")).json()
+    uri = git_remote.uri
+    assert names(body) == [
+        f"{uri}/application-proddb.yml",
+        f"{uri}/foo-prod.yml",
+        f"{uri}/application-common.yml",
+        f"{uri}/application.yml",
+    ]
+    assert body["profiles"] == ["prod"]
+    default = await (await client.get("/foo/default")).json()
+    assert names(default) == [f"{uri}/application.yml"]
