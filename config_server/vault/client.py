@@ -31,6 +31,7 @@ import contextlib
 import functools
 import hashlib
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -62,6 +63,7 @@ T = TypeVar("T")
 
 _RENEW_AT = 2 / 3  # renew when this fraction of the TTL has passed
 _MAX_BACKOFF = 30.0
+_POLICY_RECHECK = 10.0  # seconds a "the policy forbids it" verdict stands before asking Vault again
 _MAX_TOKEN_LENGTH = 4096
 
 
@@ -233,6 +235,8 @@ class VaultClientManager:
         self._logins = 0
         self._callers: OrderedDict[str, tuple[hvac.Client, float]] = OrderedDict()
         self._callers_lock = threading.Lock()
+        self._wake = asyncio.Event()  # set to make the renewal task log in again at once
+        self._policy_checked = -math.inf  # when a refusal last turned out to be the policy's
 
     def __repr__(self) -> str:
         return f"VaultClientManager(url={self.settings.url!r}, auth={self.settings.auth_method!r})"
@@ -310,6 +314,35 @@ class VaultClientManager:
             while len(self._callers) > self._token_cache_size:
                 self._callers.popitem(last=False)
             return client
+
+    async def server_refused(self) -> ConfigServerError:
+        """The error for a read that Vault refused the server's own token.
+
+        Vault answers 403 both to a token it no longer accepts (revoked, expired early) and to a
+        valid token whose policy forbids the path, so ask it (``lookup-self``). A dead token is
+        dropped, so health shows Vault DOWN and the renewal task logs in again at once (AppRole),
+        and the request is ``Unavailable`` (503: clients keep their last good configuration). A
+        live token gives ``Forbidden`` (403) naming the policy as the cause.
+        """
+        policy = Forbidden("Vault denied the server's token these secrets: check its policy")
+        login = self._login
+        if login is None:
+            return Unavailable("Vault is unavailable: the server is not logged in")
+        if time.monotonic() - self._policy_checked < _POLICY_RECHECK:
+            return policy
+        try:
+            await self.run(login.client.auth.token.lookup_self)
+        except Forbidden:
+            if self._login is login:
+                self._login = None
+                self._last_error = "Vault no longer accepts the server's token"
+                log.warning("Vault no longer accepts the server's token; logging in again")
+                self._wake.set()
+            return Unavailable("Vault is unavailable: it no longer accepts the server's token")
+        except ConfigServerError as exc:
+            return exc
+        self._policy_checked = time.monotonic()
+        return policy
 
     async def run(self, fn: Callable[[], T]) -> T:
         """Run the blocking ``fn`` in the Vault executor, translating hvac/requests errors."""
@@ -417,7 +450,9 @@ class VaultClientManager:
         self._login = _Login(client, ttl, renewable, time.monotonic(), granted=ttl)
         self._logins += 1
         self._failures, self._last_error = 0, None
-        log.info("Logged in to Vault with %s (token TTL %ss)", s.auth_method, int(ttl) or "none")
+        log.info(
+            "Logged in to Vault with %s (token TTL %s)", s.auth_method, f"{int(ttl)}s" if ttl else "none"
+        )
 
     async def _renew(self) -> None:
         login = self._login
@@ -469,7 +504,9 @@ class VaultClientManager:
 
     async def _maintain(self) -> None:
         while True:
-            await asyncio.sleep(self._next_delay())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._next_delay())
+            self._wake.clear()
             login = self._login
             if login is not None and login.ttl and time.monotonic() > login.obtained_at + login.ttl:
                 self._login = login = None  # expired while Vault was unreachable: log in afresh

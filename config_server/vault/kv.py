@@ -43,7 +43,7 @@ import hvac
 import hvac.exceptions
 from config_client.wire import PropertySource, PropertyValue
 
-from config_server.errors import InvalidRequest, Unavailable
+from config_server.errors import Forbidden, InvalidRequest, Unavailable
 from config_server.formats import flatten
 from config_server.vault.client import VaultClientManager, VaultSettings, check_token, token_fingerprint
 
@@ -160,6 +160,13 @@ class VaultSource:
             secrets = await self._gather(
                 [functools.partial(self._read_secret, client_of, key) for key in keys]
             )
+        except Forbidden:
+            if token is None:
+                raise await self._manager.server_refused() from None
+            raise Forbidden(
+                "Vault refused the X-Config-Token: it is not valid, or its policy does not allow "
+                f"reading {', '.join(keys)}"
+            ) from None
         except Unavailable:
             stale = self._cached(cache_key)
             if stale is None:

@@ -156,7 +156,10 @@ async def test_config_token_reads_as_the_caller(
     theirs = await client.get("/payments/default", headers={"X-Config-Token": orders_token})
     assert theirs.status == 403
     body = await theirs.json()
-    assert body["message"] == "Vault refused the token"
+    assert body["message"] == (
+        "Vault refused the X-Config-Token: it is not valid, or its policy does not allow "
+        "reading payments, application"
+    )
     assert "payments-pw" not in await theirs.text()
     # The server's own identity still reads payments for callers that send no token.
     assert (await client.get("/payments/default")).status == 200

@@ -28,7 +28,7 @@ async def eventually_reads(vault: VaultSource, app: str, *, within: float) -> li
     while True:
         try:
             return [ps.name for ps in await vault.property_sources([app], [])]
-        except Forbidden:
+        except (Forbidden, Unavailable):
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.1)
@@ -95,11 +95,52 @@ async def test_failed_renewal_logs_in_again_with_approle(openbao: OpenBao, mount
         vault = VaultSource(manager, settings)
         first_token = manager.server_client().token
         openbao.client().auth.token.revoke(first_token)
-        with pytest.raises(Forbidden):
+        with pytest.raises(Unavailable, match="no longer accepts the server's token"):
             await vault.property_sources(["myapp"], [])
         assert await eventually_reads(vault, "myapp", within=5) == ["vault:myapp"]
         assert manager.logins == 2
         assert manager.server_client().token != first_token
+    finally:
+        await manager.close()
+
+
+async def test_revoked_long_lived_token_is_unavailable_and_replaced_at_once(
+    openbao: OpenBao, mount: str
+) -> None:
+    """A server token revoked long before renewal is due: the read that meets it is 503, health
+    says Vault is DOWN, and the AppRole login is made again at once, not at two thirds of the TTL."""
+    openbao.write_kv2("myapp", {"a": 1}, mount=mount)
+    role_id, secret_id = openbao.create_approle(
+        unique("cfg"), policies=[reader_policy(openbao, mount)], token_ttl="768h", token_max_ttl="768h"
+    )
+    settings = VaultSettings(url=openbao.url, kv_mount=mount, role_id=role_id, secret_id=Secret(secret_id))
+    manager = VaultClientManager(settings)
+    await manager.start()
+    try:
+        vault = VaultSource(manager, settings)
+        await asyncio.to_thread(openbao.client().auth.token.revoke, manager.server_client().token)
+        with pytest.raises(Unavailable):
+            await vault.property_sources(["myapp"], [])
+        assert await eventually_reads(vault, "myapp", within=5) == ["vault:myapp"]
+        assert manager.logins == 2
+        assert (await manager.health())["status"] == "UP"
+    finally:
+        await manager.close()
+
+
+async def test_server_token_denied_by_policy_is_forbidden(openbao: OpenBao, mount: str) -> None:
+    """A valid server token whose policy does not cover a key stays logged in: 403 naming the policy."""
+    openbao.write_kv2("myapp", {"a": 1}, mount=mount)
+    token = openbao.create_token(policies=["default"])
+    settings = VaultSettings(url=openbao.url, kv_mount=mount, token=Secret(token))
+    manager = VaultClientManager(settings)
+    await manager.start()
+    try:
+        vault = VaultSource(manager, settings)
+        for _ in range(2):  # the second verdict comes from the recheck window, without asking Vault
+            with pytest.raises(Forbidden, match="check its policy"):
+                await vault.property_sources(["myapp"], [])
+        assert manager.logins == 1 and (await manager.health())["status"] == "UP"
     finally:
         await manager.close()
 

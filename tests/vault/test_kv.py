@@ -211,13 +211,13 @@ async def test_caller_token_is_forbidden_another_application(
 ) -> None:
     """The same token asking for another application's secrets is Forbidden (403)."""
     token = myapp_token(openbao, mount)
-    with pytest.raises(Forbidden, match="Vault refused the token"):
+    with pytest.raises(Forbidden, match="Vault refused the X-Config-Token"):
         await callers_only.property_sources(["yourapp"], [], token=token)
 
 
 async def test_garbage_token_is_forbidden(callers_only: VaultSource) -> None:
     """A well-formed token Vault does not know is Forbidden."""
-    with pytest.raises(Forbidden, match="Vault refused the token"):
+    with pytest.raises(Forbidden, match="Vault refused the X-Config-Token"):
         await callers_only.property_sources(["myapp"], [], token="hvs.not-a-real-token")
 
 
