@@ -136,7 +136,13 @@ async def attach_secrets(state: State) -> None:
         manager = await start_vault(settings)
         state.vault = manager
         source = VaultSource(manager, manager.settings)
-        transit = VaultTransit(manager)
+        # Transit runs as the server, never as a caller: decrypted git values are cached per
+        # commit and shared by every caller. Without a server login there is no transit key, so
+        # such values become invalid.<key> (and /encrypt with {key:transit:...} is NO_KEY).
+        if manager.settings.auth_method != "none":
+            transit = VaultTransit(manager)
+        else:
+            log.info("Vault transit is off: it needs the server's own Vault login (token or AppRole)")
 
         async def read_secrets(
             apps: Sequence[str], profiles: Sequence[str], token: str | None

@@ -8,7 +8,8 @@ Calls run with the server's own Vault identity and *block*: call them from an ex
 
 Errors: text that is not ``vault:v<N>:…`` ciphertext, or that Vault cannot decrypt with the key,
 is ``DecryptionFailed``; a key Vault does not have (or a name that cannot be one) is ``NoKey``; a
-key whose type cannot encrypt is ``KeyFormatError``;
+key whose type cannot encrypt is ``KeyFormatError``; no engine at the mount is ``DecryptionFailed``
+(decrypting: the value becomes ``invalid.<key>``) or ``NoKey`` (encrypting);
 a refused token ``Forbidden``; Vault down or sealed ``Unavailable``. No message contains the
 plaintext or the ciphertext.
 
@@ -51,6 +52,8 @@ class VaultTransit:
                 )
             except hvac.exceptions.InvalidRequest as exc:
                 raise _refusal(key_name, exc, decrypting=False) from exc
+            except hvac.exceptions.InvalidPath as exc:
+                raise NoKey(self._no_engine()) from exc
             ciphertext = resp["data"]["ciphertext"]
         return str(ciphertext)
 
@@ -66,11 +69,18 @@ class VaultTransit:
                 )
             except hvac.exceptions.InvalidRequest as exc:
                 raise _refusal(key_name, exc, decrypting=True) from exc
+            except hvac.exceptions.InvalidPath as exc:
+                raise DecryptionFailed(self._no_engine()) from exc
             encoded = resp["data"]["plaintext"]
         try:
             return base64.b64decode(encoded, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError, TypeError) as exc:
             raise DecryptionFailed(f"Vault transit key {key_name!r} did not give back UTF-8 text") from exc
+
+    def _no_engine(self) -> str:
+        # A 404 here is a missing (or differently mounted) engine, never a missing label: it must
+        # not become the request's 404.
+        return f"Vault has no transit engine at {self._mount}/ (not enabled, or in another namespace)"
 
     @staticmethod
     def _check_key_name(key_name: str) -> None:

@@ -158,6 +158,46 @@ async def test_transit_primary_and_rotation(serve: Serve, git_remote: GitRemote,
     assert await source_of(client, "/orders/default") == {"one": "one", "two": "two"}
 
 
+async def test_transit_needs_the_servers_own_login(
+    serve: Serve, git_remote: GitRemote, bao: OpenBao
+) -> None:
+    """With only callers' tokens (no server login) there is no transit key: a transit value is
+    invalid.<key> for every caller, and /encrypt with a transit key is NO_KEY."""
+    bao.enable_transit("solo")
+    value = await asyncio.to_thread(bao.client().secrets.transit.encrypt_data, "solo", "eA==")
+    ciphertext = value["data"]["ciphertext"]
+    git_remote.write({"orders.yml": f"a: 1\nkey: '{{cipher}}{{key:transit:solo}}{ciphertext}'\n"})
+    client = await serve(git_remote, vault_url=bao.url)
+    resp = await client.get("/orders/default", headers={"X-Config-Token": bao.root_token})
+    assert resp.status == 200
+    assert (await resp.json())["propertySources"][-1]["source"] == {"a": 1, "invalid.key": "<n/a>"}
+    enc = await client.post("/encrypt", data="{key:transit:solo}x", headers=TEXT)
+    assert enc.status == 404 and (await enc.json())["status"] == "NO_KEY"
+
+
+async def test_encrypting_with_a_frozen_vault_never_stalls_other_requests(
+    serve: Serve, git_remote: GitRemote, bao: OpenBao
+) -> None:
+    """A transit primary encrypts in a worker thread: while Vault hangs, /encrypt/status still
+    answers at once (the autouse guard also fails the test if the loop blocks)."""
+    bao.enable_transit("slow")
+    git_remote.write({"application.yml": "x: 1\n"})
+    client = await serve(
+        git_remote, vault_url=bao.url, vault_token=Secret(bao.root_token), encrypt_primary="transit:slow"
+    )
+    assert (await client.post("/encrypt", data="warm", headers=TEXT)).status == 200
+    bao.pause()
+    try:
+        pending = asyncio.ensure_future(client.post("/encrypt", data="plain", headers=TEXT))
+        await asyncio.sleep(0.2)
+        started = asyncio.get_running_loop().time()
+        assert (await client.get("/encrypt/status")).status == 200
+        assert asyncio.get_running_loop().time() - started < 0.5
+    finally:
+        bao.resume()
+    assert (await pending).status == 200
+
+
 ROTATION: dict[str, Any] = {
     "encrypt_key": Secret("old-key"),
     "encrypt_keys": Secret("new=new-key,spare=spare-key"),

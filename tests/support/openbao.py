@@ -19,6 +19,7 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -108,6 +109,16 @@ class OpenBao:
     def stop(self) -> None:
         """Stop the server: terminate, then kill if it has not exited after a few seconds."""
         self._terminate()
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections are accepted by the kernel but never answered."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused server run again (SIGCONT)."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGCONT)
 
     def close(self) -> None:
         """Stop the server and remove its log directory."""

@@ -115,3 +115,13 @@ async def test_server_token_without_transit_rights_is_forbidden(openbao: OpenBao
             await asyncio.to_thread(VaultTransit(manager).encrypt, key, "x")
     finally:
         await manager.close()
+
+
+async def test_no_engine_at_the_mount_is_a_crypto_error(root_manager: VaultClientManager) -> None:
+    """An engine that is not mounted is a decryption failure (or NoKey to encrypt), never a 404
+    that would fail the whole environment as if its label were missing."""
+    transit = VaultTransit(root_manager, mount=unique("nowhere"))
+    with pytest.raises(DecryptionFailed, match="no transit engine"):
+        await asyncio.to_thread(transit.decrypt, "k", "vault:v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+    with pytest.raises(NoKey, match="no transit engine"):
+        await asyncio.to_thread(transit.encrypt, "k", "x")
