@@ -158,9 +158,7 @@ async def test_transit_primary_and_rotation(serve: Serve, git_remote: GitRemote,
     assert await source_of(client, "/orders/default") == {"one": "one", "two": "two"}
 
 
-async def test_transit_needs_the_servers_own_login(
-    serve: Serve, git_remote: GitRemote, bao: OpenBao
-) -> None:
+async def test_transit_needs_the_servers_own_login(serve: Serve, git_remote: GitRemote, bao: OpenBao) -> None:
     """With only callers' tokens (no server login) there is no transit key: a transit value is
     invalid.<key> for every caller, and /encrypt with a transit key is NO_KEY."""
     bao.enable_transit("solo")
