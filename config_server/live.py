@@ -48,6 +48,10 @@ class LiveUpdates:
         self.max_wait = max_wait
         self.vault_poll = vault_poll
         self._watches: dict[tuple[object, ...], _Watch] = {}
+        self._interest: dict[tuple[object, ...], int] = {}  # requests inside wait(), per key
+        # The representations last computed per watched key: woken watchers answer from them, so
+        # a change costs one computation per key (and one Vault read) however many watch it.
+        self._latest: dict[tuple[object, ...], Representations] = {}
         self._recompute_lock = asyncio.Lock()
         self._pending = False
         self._poller: asyncio.Task[None] | None = None
@@ -66,21 +70,51 @@ class LiveUpdates:
     ) -> Representations | None:
         """Hold until the content ETag differs from ``etag`` (the new representations) or time out (None)."""
         key = self._key(req, kind, token)
-        self._watches[key] = _Watch(req, kind, token)
-        if self.hub.current(key) is None:
-            self.hub.publish(key, etag)
+        watch = self._watches[key] = _Watch(req, kind, token)
+        self._interest[key] = self._interest.get(key, 0) + 1
+        latest: Representations | None = None
         try:
+            if self.hub.current(key) is None:
+                self.hub.publish(key, etag)
+                # ``etag`` may come from a computation that began before the latest fetch, and
+                # that fetch found no watcher of this key to recompute: look once more.
+                await self._refresh(key, watch)
             new = await self.hub.wait(key, etag, timeout)
+            if new is not None:
+                latest = self._latest.get(key)
         finally:
-            if self.hub.watcher_count(key) == 0:  # the last watcher of this key left
-                self._watches.pop(key, None)
+            left = self._interest[key] - 1
+            if left:
+                self._interest[key] = left
+            else:  # the last watcher of this key left
+                del self._interest[key], self._watches[key]
+                self._latest.pop(key, None)
                 self.hub.forget(key)
         if new is None:
             return None
+        if latest is not None and latest.get(kind).etag == new:
+            return latest
         try:
             return await self.service.environment(req, token=token)
         except ConfigServerError:
             return None
+
+    async def _refresh(self, key: tuple[object, ...], watch: _Watch) -> None:
+        """Compute ``watch``'s environment now and publish its ETag (waking its watchers if it
+        changed); a failure (broken push, Vault down) publishes nothing and is logged."""
+        try:
+            reps = await self.service.environment(watch.request, token=watch.token)
+        except ConfigServerError as exc:
+            log.warning(
+                "not waking watchers of %s/%s: %s",
+                watch.request.name,
+                watch.request.profiles_raw,
+                exc.message,
+            )
+            return
+        if key in self._watches:  # nobody left while it computed (else nothing to keep)
+            self._latest[key] = reps
+            self.hub.publish(key, reps.get(watch.kind).etag)
 
     async def changed(self, _moved: object = None) -> None:
         """Recompute every watched key and publish its ETag (called after fetches and Vault polls).
@@ -98,22 +132,9 @@ class LiveUpdates:
                     break
 
     async def _recompute(self) -> None:
-        watched = set(self.hub.watched_keys())
-        for key in list(self._watches):
-            if key not in watched:
-                del self._watches[key]
         for key, watch in list(self._watches.items()):
-            try:
-                reps = await self.service.environment(watch.request, token=watch.token)
-            except ConfigServerError as exc:
-                log.warning(
-                    "not waking watchers of %s/%s: %s",
-                    watch.request.name,
-                    watch.request.profiles_raw,
-                    exc.message,
-                )
-                continue
-            self.hub.publish(key, reps.get(watch.kind).etag)
+            if key in self._watches:  # its watchers may have left meanwhile
+                await self._refresh(key, watch)
 
     async def start(self) -> None:
         if self.vault_poll > 0:

@@ -85,7 +85,8 @@ async def _environment(
     if_none_match = request.headers.get("If-None-Match")
     headers: dict[str, str] = {}
     if state.live is not None:
-        wait = state.live.requested_wait(request.headers.get("Prefer"))
+        # Preferences may come in several header lines (RFC 7240 §2): read them as one list.
+        wait = state.live.requested_wait(", ".join(request.headers.getall("Prefer", ())) or None)
         if wait is not None:
             headers["Preference-Applied"] = f"wait={wait:g}"
             if etag_matches(if_none_match, rendered.etag):

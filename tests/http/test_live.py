@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
+from multidict import CIMultiDict
+
+from config_server.service import SecretsPart
 from tests.http.conftest import Serve, state
 from tests.support.gitrepo import GitRemote
 
@@ -161,3 +165,73 @@ async def test_a_cancelled_caller_does_not_cancel_shared_work() -> None:
     first.cancel()
     assert await second == 42
     assert calls == 1
+
+
+async def test_a_push_during_the_first_computation_still_wakes_the_watch(
+    git_remote: GitRemote, serve: Serve
+) -> None:
+    """A fetch that lands while a watch's first response is computed (so that fetch saw no
+    watcher to recompute) still reaches the watch at once, not at the end of its wait."""
+    git_remote.write({"foo.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    service = state(client).service
+    etag = (await client.get("/foo/default")).headers["ETag"]
+    original = service.environment
+    pushed = False
+
+    async def push_meanwhile(req: Any, *, token: str | None = None) -> Any:
+        nonlocal pushed
+        reps = await original(req, token=token)
+        if not pushed:  # the watch's own computation: old commit, then the push and its fetch
+            pushed = True
+            await asyncio.to_thread(git_remote.write, {"foo.yml": "a: 2\n"})
+            await state(client).git.refresh()
+        return reps
+
+    service.environment = push_meanwhile  # type: ignore[method-assign]
+    start = time.monotonic()
+    resp = await client.get("/foo/default", headers={"If-None-Match": etag, "Prefer": "wait=20"})
+    assert resp.status == 200 and resp.headers["ETag"] != etag
+    assert (await resp.json())["propertySources"][0]["source"]["a"] == 2
+    assert time.monotonic() - start < 10
+
+
+async def test_a_change_is_computed_once_per_key_not_per_watcher(git_remote: GitRemote, serve: Serve) -> None:
+    """With a source that is never cached (Vault), 80 watchers of one key cost one read per change.
+
+    (80: under the test client's 100 connections, so all of them are held at once.)
+    """
+    git_remote.write({"foo.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    reads = 0
+
+    async def secrets(apps: Any, profiles: Any, token: str | None) -> SecretsPart:
+        nonlocal reads
+        reads += 1
+        return SecretsPart(())
+
+    state(client).service.secrets = secrets
+    etag = (await client.get("/foo/default")).headers["ETag"]
+    headers = {"If-None-Match": etag, "Prefer": "wait=30"}
+    watchers = [asyncio.ensure_future(client.get("/foo/default", headers=headers)) for _ in range(80)]
+    live = state(client).live
+    assert live is not None
+    while live.hub.watcher_count() < 80:
+        await asyncio.sleep(0.05)
+    before = reads
+    await asyncio.to_thread(git_remote.write, {"foo.yml": "a: 2\n"})
+    responses = await asyncio.wait_for(asyncio.gather(*watchers), 30)
+    assert all(r.status == 200 for r in responses)
+    assert reads - before <= 2, reads - before
+
+
+async def test_prefer_wait_in_a_second_header_line_is_honoured(git_remote: GitRemote, serve: Serve) -> None:
+    """Prefer may come as several header lines (RFC 7240): wait=1 in the second one still holds."""
+    git_remote.write({"foo.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    etag = (await client.get("/foo/default")).headers["ETag"]
+    headers = CIMultiDict([("If-None-Match", etag), ("Prefer", "respond-async"), ("Prefer", "wait=1")])
+    start = time.monotonic()
+    resp = await client.get("/foo/default", headers=headers)
+    assert resp.status == 304 and resp.headers["Preference-Applied"] == "wait=1"
+    assert time.monotonic() - start >= 0.9
