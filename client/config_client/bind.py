@@ -54,7 +54,9 @@ def bind(target: type[T], values: Mapping[str, Scalar], *, prefix: str = "") -> 
     index = _Index(values)
     path = _canon_path(parse_key(prefix)) if prefix else ()
     errors: list[tuple[str, str]] = []
-    result = _Binder(index, errors).dataclass(target, path, prefix)
+    # force: an absent prefix is an empty section, so defaults apply and each required field is
+    # reported by its own dotted key rather than the prefix as a whole.
+    result = _Binder(index, errors).dataclass(target, path, prefix, force=True)
     if errors or result is _MISSING:
         raise BindError(target.__qualname__, errors or [(prefix or "<root>", "missing")])
     instance: T = result

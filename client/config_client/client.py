@@ -204,7 +204,11 @@ class AsyncConfigClient:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def __aenter__(self) -> AsyncConfigClient:
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            await self.aclose()  # no __aexit__ follows a failed __aenter__
+            raise
         return self
 
     async def __aexit__(

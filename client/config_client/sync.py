@@ -135,7 +135,11 @@ class ConfigClient:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def __enter__(self) -> ConfigClient:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()  # no __exit__ follows a failed __enter__: free the thread and session now
+            raise
         return self
 
     def __exit__(

@@ -152,6 +152,20 @@ def test_prefix_binds_a_subtree() -> None:
     assert bind(Db, {"orders.db.url": "u"}, prefix="orders.db") == Db("u")
 
 
+def test_an_absent_prefix_is_an_empty_section() -> None:
+    """A prefix with no keys gives the defaults, and names each missing required field."""
+
+    @dataclass
+    class Greeting:
+        text: str = "hello"
+        times: int = 1
+
+    assert bind(Greeting, {}, prefix="orders") == Greeting()
+    with pytest.raises(BindError) as info:
+        bind(Db, {"other.url": "u"}, prefix="orders.db")
+    assert "orders.db.url" in str(info.value)
+
+
 def test_every_problem_is_reported_with_its_dotted_key() -> None:
     """Missing and invalid keys are all listed, each under its dotted path."""
     values: dict[str, Scalar] = {

@@ -143,6 +143,17 @@ async def test_fail_fast_raises_unavailable_after_the_retries(unused_tcp_port: i
     await client.aclose()
 
 
+async def test_a_failed_async_with_frees_the_client(unused_tcp_port: int) -> None:
+    """When ``async with`` cannot start (fail_fast, server down) the client is closed anyway."""
+    client = AsyncConfigClient(
+        f"http://127.0.0.1:{unused_tcp_port}", application="orders", fail_fast=True, retry_max_attempts=1
+    )
+    with pytest.raises(ConfigUnavailable):
+        async with client:
+            pytest.fail("the block must not run")
+    assert client._transport._session is None  # closed and dropped
+
+
 async def test_server_down_at_start_falls_back_to_the_cache(spring: SpringServer, tmp_path: Path) -> None:
     """A successful load writes the cache; with the server down a new client starts from it."""
     first = client_for(spring, cache_dir=tmp_path)

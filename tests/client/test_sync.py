@@ -6,7 +6,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from config_client import ChangeEvent, ConfigClient
+import pytest
+from config_client import ChangeEvent, ConfigClient, ConfigUnavailable
 
 from tests.client.spring_server import SpringServer
 
@@ -55,3 +56,15 @@ def test_close_is_prompt_mid_long_poll_and_stops_the_thread(long_poll_spring: Sp
     assert time.monotonic() - started < 1.0
     assert not any(t.name == "config-client" and t.is_alive() for t in threading.enumerate())
     client.close()  # idempotent
+
+
+def test_a_failed_with_block_stops_its_thread(unused_tcp_port: int) -> None:
+    """When ``with`` cannot start (fail_fast, server down) no thread or session is left behind."""
+    before = {t.name for t in threading.enumerate()}
+    with pytest.raises(ConfigUnavailable):  # noqa: SIM117
+        with ConfigClient(
+            f"http://127.0.0.1:{unused_tcp_port}", application="orders", fail_fast=True, retry_max_attempts=1
+        ):
+            pytest.fail("the block must not run")
+    time.sleep(0.1)
+    assert not [t for t in threading.enumerate() if t.name not in before and t.is_alive()]
