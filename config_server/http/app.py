@@ -19,7 +19,7 @@ from config_server import wiring
 from config_server.errors import InvalidConfiguration
 from config_server.http import encryption, monitor
 from config_server.http.environment import dispatch
-from config_server.http.errors import error_middleware
+from config_server.http.errors import error_middleware, quiet_raw_requests
 from config_server.http.health import health
 from config_server.live import LiveUpdates
 from config_server.service import EnvironmentService, overrides_source
@@ -79,6 +79,7 @@ def load_overrides(settings: Settings) -> PropertySource | None:
 
 def create_app(settings: Settings) -> web.Application:
     """Build the server application for ``settings`` (resources start with the app)."""
+    quiet_raw_requests()
     app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:

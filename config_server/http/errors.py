@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from config_server.errors import ConfigServerError
 
-__all__ = ["error_middleware", "error_response"]
+__all__ = ["RawRequestFilter", "error_middleware", "error_response", "quiet_raw_requests"]
 
 log = logging.getLogger("config_server.http")
 
@@ -70,3 +71,26 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         log.exception("unhandled error on %s %s", request.method, path)
         return error_response(500, "Internal error", path)
+
+
+class RawRequestFilter(logging.Filter):
+    """Keep the bytes of an unparseable request out of the log.
+
+    aiohttp logs a request its parser rejects (a control character in a header, a line over
+    8 KiB) with a traceback whose message quotes the offending bytes, and a header line may
+    carry an ``X-Config-Token`` or a password. Keep the kind of error; drop the bytes.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.msg, record.args = "unparseable HTTP request: %s (HTTP %s)", (type(exc).__name__, exc.code)
+            record.exc_info = record.exc_text = None
+        return True
+
+
+def quiet_raw_requests() -> None:
+    """Install :class:`RawRequestFilter` on aiohttp's server logger (once)."""
+    logger = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, RawRequestFilter) for f in logger.filters):
+        logger.addFilter(RawRequestFilter())

@@ -15,6 +15,7 @@ import hmac
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -54,6 +55,7 @@ class Seeds:
     bogus_token: str = field(default_factory=lambda: "hvs." + token())
     malformed_token: str = field(default_factory=lambda: token() + " injected")
     broken_cipher: str = field(default_factory=lambda: secrets.token_hex(48))
+    raw_header_token: str = field(default_factory=token)  # sent in headers aiohttp cannot parse
     server_token: str = ""
     role_id: str = ""
     secret_id: str = ""
@@ -138,6 +140,13 @@ class Server:
     out: Path
     err: Path
     written: list[str] = field(default_factory=list)  # health and error bodies
+
+    def raw(self, request: bytes) -> bytes:
+        """Send bytes no HTTP library would send; the answer goes to the sender only (not kept)."""
+        host, port = self.base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            conn.sendall(request)
+            return conn.recv(65536)
 
     def call(self, method: str, path: str, **kwargs: object) -> requests.Response:
         resp = requests.request(method, self.base + path, timeout=10, **kwargs)  # type: ignore[arg-type]
@@ -241,6 +250,13 @@ def drive(server: Server, bao: OpenBao, seeds: Seeds) -> None:
         server.call("GET", "/orders-default.yml", headers={"X-Config-Token": seeds.bogus_token}).status_code
         == 403
     )
+    # Requests the HTTP parser refuses: a control character in a header, a header line over 8 KiB.
+    for header in (
+        f"X-Config-Token: {seeds.raw_header_token}\x01x",
+        f"Authorization: Bearer {seeds.raw_header_token}{'x' * 9000}",
+    ):
+        answer = server.raw(f"GET /orders/default HTTP/1.1\r\nHost: x\r\n{header}\r\n\r\n".encode())
+        assert answer.split(b" ", 2)[1] == b"400", answer[:80]
     malformed = server.call("GET", "/orders/default", headers={"X-Config-Token": seeds.malformed_token})
     assert malformed.status_code == 400
     assert server.call("GET", "/orders/default/main/x.conf", headers=caller).status_code == 404
