@@ -61,7 +61,7 @@ def _extra_keys(settings: Settings) -> dict[str, str]:
 def build_keyring(settings: Settings, *, transit: Any = None) -> KeyRing | None:
     """The key ring for ``settings``; None when no key at all is configured (and no transit)."""
     from config_server.crypto.keyring import KeyRing
-    from config_server.crypto.keystore import load_rsa_keys, parse_rsa_keys
+    from config_server.crypto.keystore import DEFAULT_ALIAS, load_rsa_keys, parse_rsa_keys
     from config_server.crypto.rsa import RsaEncryptor
     from config_server.crypto.symmetric import SymmetricEncryptor
 
@@ -81,8 +81,14 @@ def build_keyring(settings: Settings, *, transit: Any = None) -> KeyRing | None:
         else:
             keys["default"] = SymmetricEncryptor(key, settings.encrypt_salt)
         default = primary = "default"
+
+    def add(alias: str, encryptor: Any) -> None:
+        if alias.casefold() in (a.casefold() for a in keys):
+            raise KeyFormatError(f"the key alias '{alias}' is given twice (aliases ignore case)")
+        keys[alias] = encryptor
+
     for alias, key in _extra_keys(settings).items():
-        keys[alias] = SymmetricEncryptor(key, settings.encrypt_salt)
+        add(alias, SymmetricEncryptor(key, settings.encrypt_salt))
     if settings.encrypt_keystore is not None:
         password = settings.encrypt_keystore_password.reveal() if settings.encrypt_keystore_password else None
         secret = settings.encrypt_key_secret.reveal() if settings.encrypt_key_secret else None
@@ -93,12 +99,19 @@ def build_keyring(settings: Settings, *, transit: Any = None) -> KeyRing | None:
             type=settings.encrypt_keystore_type,
             alias=settings.encrypt_key_alias,
         )
+        if settings.encrypt_key_alias is None and list(loaded) == [DEFAULT_ALIAS] and DEFAULT_ALIAS in keys:
+            # A PEM (or unnamed PKCS#12) key has no alias of its own: beside --encrypt-key, which
+            # is "default", it is "rsa", so both stay usable.
+            loaded = {"rsa": loaded[DEFAULT_ALIAS]}
         for alias, material in loaded.items():
-            keys[alias] = RsaEncryptor.from_key(
-                material,
-                algorithm=settings.encrypt_rsa_algorithm,
-                strong=settings.encrypt_rsa_strong,
-                salt=settings.encrypt_rsa_salt,
+            add(
+                alias,
+                RsaEncryptor.from_key(
+                    material,
+                    algorithm=settings.encrypt_rsa_algorithm,
+                    strong=settings.encrypt_rsa_strong,
+                    salt=settings.encrypt_rsa_salt,
+                ),
             )
         chosen = settings.encrypt_key_alias or next(iter(loaded), None)
         if chosen is not None:

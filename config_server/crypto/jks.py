@@ -42,13 +42,17 @@ _PRIVATE_KEY, _TRUSTED_CERT = 1, 2
 _DIGEST = 20
 
 
-def read_jks(data: bytes, password: str, key_passwords: Sequence[str]) -> dict[str, RsaKey]:
+def read_jks(
+    data: bytes, password: str, key_passwords: Sequence[str], *, required: str | None = None
+) -> dict[str, RsaKey]:
     """Every entry of a JKS keystore, by alias; raises KeyFormatError on any problem.
 
     The store digest is checked first, so a wrong store password and a damaged file both fail
     before anything is parsed. Each private key is recovered with the first of
-    ``key_passwords`` that opens it (Spring's key password defaults to the store password);
-    a key none of them opens is an error naming its alias.
+    ``key_passwords`` that opens it (Spring's key password defaults to the store password).
+    A key none of them opens is an error naming its alias if it is the ``required`` alias (or
+    when none is required); another alias's key, kept under a password of its own, is read as
+    its certificate only (it can encrypt, not decrypt).
     """
     if data[:4] == JCEKS_MAGIC:
         raise KeyFormatError(JCEKS_UNSUPPORTED)
@@ -70,9 +74,13 @@ def read_jks(data: bytes, password: str, key_passwords: Sequence[str]) -> dict[s
         reader.take(8)  # creation timestamp
         if tag == _PRIVATE_KEY:
             protected = reader.take(reader.u4())
-            for _ in range(reader.u4()):
-                reader.cert(version)  # the chain: the public key comes from the private key itself
-            entries[alias] = _private_entry(alias, protected, key_passwords)
+            chain = [reader.cert(version) for _ in range(reader.u4())]
+            try:
+                entries[alias] = _private_entry(alias, protected, key_passwords)
+            except KeyFormatError:
+                if required is None or alias.casefold() == required.casefold() or not chain:
+                    raise
+                entries[alias] = RsaKey(public_key=_rsa_public(alias, chain[0]))
         elif tag == _TRUSTED_CERT:
             entries[alias] = RsaKey(public_key=_rsa_public(alias, reader.cert(version)))
         else:

@@ -82,7 +82,7 @@ def parse_rsa_keys(
         if password is None:
             raise KeyFormatError("A JKS keystore needs its store password")
         candidates = [p for p in (key_password, password) if p is not None]
-        return read_jks(data, password, list(dict.fromkeys(candidates)))
+        return read_jks(data, password, list(dict.fromkeys(candidates)), required=alias)
     if found == "pkcs12":
         return _read_pkcs12(data, password, alias or DEFAULT_ALIAS)
     return {alias or DEFAULT_ALIAS: _read_pem(data, key_password if key_password is not None else password)}

@@ -113,6 +113,31 @@ def test_agrees_with_pyjks(
     assert keys["partner"].public_key.public_numbers() == other_rsa_key.public_key().public_numbers()
 
 
+def test_keys_under_their_own_passwords_open_the_chosen_one(
+    tmp_path: Path, rsa_key: rsa.RSAPrivateKey, other_rsa_key: rsa.RSAPrivateKey
+) -> None:
+    """A JKS whose keys have different passwords: the chosen alias opens with the key secret,
+    the others are read as their certificates (encrypt-only); the chosen one must open."""
+    import jks
+
+    entries = []
+    for alias, key, secret in (("keya", rsa_key, "pass-a"), ("keyb", other_rsa_key, "pass-b")):
+        der = key.private_bytes(E.DER, P.PKCS8, serialization.NoEncryption())
+        entry = jks.PrivateKeyEntry.new(alias, [self_signed(key).public_bytes(E.DER)], der, "pkcs8")
+        entry.encrypt(secret)
+        entries.append(entry)
+    path = tmp_path / "two-passwords.jks"
+    jks.KeyStore.new("jks", entries).save(str(path), "store-pass")
+    keys = load_rsa_keys(path, password="store-pass", key_password="pass-a", alias="keya")
+    assert keys["keya"].can_decrypt and _round_trips(keys["keya"])
+    assert not keys["keyb"].can_decrypt
+    assert keys["keyb"].public_key.public_numbers() == other_rsa_key.public_key().public_numbers()
+    with pytest.raises(KeyFormatError, match="keyb"):
+        load_rsa_keys(path, password="store-pass", key_password="pass-a", alias="keyb")
+    with pytest.raises(KeyFormatError, match="keyb"):  # no alias chosen: every key must open
+        load_rsa_keys(path, password="store-pass", key_password="pass-a")
+
+
 # --- PKCS#12 ------------------------------------------------------------------------------------
 
 
