@@ -141,12 +141,39 @@ class LiveUpdates:
             self._poller = asyncio.create_task(self._poll_loop(), name="vault-poll")
 
     async def _poll_loop(self) -> None:
+        versions: dict[tuple[object, ...], dict[str, int]] = {}
         while True:
             await asyncio.sleep(self.vault_poll)
             try:
-                await self.changed()
+                versions = await self.poll_vault(versions)
             except Exception:  # never let the poller die
                 log.exception("vault poll failed")
+
+    async def poll_vault(
+        self, seen: dict[tuple[object, ...], dict[str, int]]
+    ) -> dict[tuple[object, ...], dict[str, int]]:
+        """One Vault poll: recompute the watched environments whose secrets changed.
+
+        The KV metadata (current versions) of each watched environment's keys is read as the
+        server; only environments whose versions differ from ``seen`` are recomputed. Where the
+        versions cannot be read (no server login, Vault down, a policy without metadata access)
+        the environment is recomputed, which reads the secrets themselves. Returns the versions
+        to pass to the next poll.
+        """
+        reader = self.service.secret_versions
+        now: dict[tuple[object, ...], dict[str, int]] = {}
+        stale: list[tuple[tuple[object, ...], _Watch]] = []
+        for key, watch in list(self._watches.items()):
+            ident = (watch.request.applications, watch.request.profiles)
+            if ident not in now and reader is not None:
+                with contextlib.suppress(ConfigServerError):
+                    now[ident] = await reader(watch.request.applications, watch.request.profiles)
+            if ident not in now or seen.get(ident) != now[ident]:
+                stale.append((key, watch))
+        for key, watch in stale:
+            if key in self._watches:
+                await self._refresh(key, watch)
+        return now
 
     async def close(self) -> None:
         if self._poller is not None:

@@ -97,6 +97,8 @@ class SecretsPart:
 
 
 SecretsReader = Callable[[Sequence[str], Sequence[str], "str | None"], Awaitable[SecretsPart]]
+# ``{key: version}`` of the secrets an environment reads, as the server: cheap change detection.
+VersionsReader = Callable[[Sequence[str], Sequence[str]], Awaitable[dict[str, int]]]
 Decryptor = Callable[[Sequence[PropertySource]], Awaitable[tuple[PropertySource, ...]]]
 
 
@@ -128,6 +130,7 @@ class EnvironmentService:
         self._label_paths = any("{label}" in path for path in self.search_paths)
         self.overrides = overrides
         self.secrets = secrets
+        self.secret_versions: VersionsReader | None = None
         self.secrets_first = secrets_first
         self.decrypt = decrypt
         self._docs: LRU[tuple[str, str], list[Document] | InvalidConfiguration] = LRU(cache_size * 8)

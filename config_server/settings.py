@@ -154,7 +154,8 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "vault_poll",
-        "seconds between polls of Vault metadata for changes (0: never)",
+        "seconds between polls of the Vault KV metadata of watched environments; a new "
+        "version recomputes and wakes them (0: never)",
         float,
         10.0,
         metavar="SECONDS",

@@ -164,6 +164,8 @@ async def attach_secrets(state: State) -> None:
             return SecretsPart(result.sources, stale=result.stale)
 
         state.service.secrets = read_secrets
+        if manager.settings.auth_method != "none":  # metadata is read as the server
+            state.service.secret_versions = source.versions
     ring = build_keyring(settings, transit=transit)
     state.keyring = ring
     from config_server.crypto.environment import decrypt_sources

@@ -53,8 +53,20 @@ async def test_new_secret_version_reaches_the_watcher(
             live = server.state.live
             assert live is not None
             await wait_until(live.hub.watcher_count, 5)
-            await asyncio.sleep(VAULT_POLL * 2)  # unchanged Vault polls wake nobody
-            assert changes.events == []
+            await asyncio.sleep(VAULT_POLL * 2)  # let the first poll learn the versions
+            service = server.state.service
+            assert service.secrets is not None
+            reads = 0
+            read_secrets = service.secrets
+
+            async def counting(*args: object) -> object:
+                nonlocal reads
+                reads += 1
+                return await read_secrets(*args)  # type: ignore[arg-type]
+
+            service.secrets = counting  # type: ignore[assignment]
+            await asyncio.sleep(VAULT_POLL * 3)  # unchanged versions: no secret is read, nobody woken
+            assert changes.events == [] and reads == 0
 
             await asyncio.to_thread(bao.write_kv2, "orders", {"db.password": "two"}, mount=mount)
             written = time.monotonic()
