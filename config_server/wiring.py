@@ -124,7 +124,14 @@ def build_keyring(settings: Settings, *, transit: Any = None) -> KeyRing | None:
             raise KeyFormatError(f"--encrypt-primary names an unknown key alias '{primary}'")
     if not keys and transit is None:
         return None
-    return KeyRing(keys=keys, default=default, primary=primary, transit=transit)
+    return KeyRing(
+        keys=keys,
+        default=default,
+        primary=primary,
+        transit=transit,
+        # Only --encrypt-key, as in a plain Spring setup, where {key:...} names select nothing.
+        single_key_ignores_names=settings.encrypt_keystore is None and not settings.encrypt_keys,
+    )
 
 
 async def start_vault(settings: Settings) -> Any:

@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from config_server.errors import KeyFormatError
+from config_server.errors import DecryptionFailed, KeyFormatError
 from config_server.secret import Secret
 from config_server.settings import Settings
 from config_server.wiring import build_keyring
@@ -38,3 +38,15 @@ def test_an_alias_given_twice_is_refused() -> None:
     """A rotation key named like another key is a start-up error, never a silent replacement."""
     with pytest.raises(KeyFormatError, match="given twice"):
         build_keyring(Settings(repo="-", encrypt_key=Secret("a"), encrypt_keys=Secret("Default=b")))
+
+
+def test_a_single_symmetric_key_ignores_key_names_like_spring() -> None:
+    """With only --encrypt-key, {key:anything} decrypts with it (Spring's single-key locator);
+    with rotation keys configured, an unknown name is an error."""
+    single = build_keyring(Settings(repo="-", encrypt_key=Secret("mykey")))
+    assert single is not None
+    assert single.decrypt("{key:whatever}" + SPRING_SYMMETRIC_VECTOR) == "password"
+    ring = build_keyring(Settings(repo="-", encrypt_key=Secret("mykey"), encrypt_keys=Secret("new=k2")))
+    assert ring is not None
+    with pytest.raises(DecryptionFailed, match="whatever"):
+        ring.decrypt("{key:whatever}" + SPRING_SYMMETRIC_VECTOR)

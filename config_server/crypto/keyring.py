@@ -89,7 +89,7 @@ class KeyRing:
     operation. Immutable and thread-safe provided the encryptors are.
     """
 
-    __slots__ = ("_default", "_keys", "_names", "_primary", "_transit")
+    __slots__ = ("_default", "_keys", "_lenient", "_names", "_primary", "_transit")
 
     def __init__(
         self,
@@ -98,7 +98,10 @@ class KeyRing:
         default: str | None,
         primary: str | None,
         transit: TransitCipher | None = None,
+        single_key_ignores_names: bool = False,
     ) -> None:
+        """``single_key_ignores_names``: with one local key, decrypt text naming an unknown
+        ``{key:...}`` with it anyway, as Spring's single-key setup (plain ``encrypt.key``) does."""
         self._keys: dict[str, TextEncryptor] = {}
         self._names: dict[str, str] = {}
         for alias, encryptor in keys.items():
@@ -108,6 +111,7 @@ class KeyRing:
             self._keys[folded] = encryptor
             self._names[folded] = alias
         self._transit = transit
+        self._lenient = single_key_ignores_names and len(self._keys) == 1
         self._default = self._check(default, "default")
         self._primary = self._check(primary if primary is not None else default, "primary")
 
@@ -187,6 +191,8 @@ class KeyRing:
                 alias[len(TRANSIT_PREFIX) :], parsed.payload
             )
         encryptor = self._keys.get(alias.casefold())
+        if encryptor is None and self._lenient:
+            encryptor = next(iter(self._keys.values()))
         if encryptor is None:
             raise DecryptionFailed(f"No key named '{alias}' in the key ring")
         if not encryptor.can_decrypt:

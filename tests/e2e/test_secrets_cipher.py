@@ -242,7 +242,8 @@ async def test_undecryptable_values_become_invalid_and_are_logged_by_key(
             f"unknown: '{unknown}'\nplain: yes\n"
         }
     )
-    client = await serve(git_remote, encrypt_key=Secret("mykey"))
+    # Two keys: a single --encrypt-key would ignore {key:nope}, as Spring's single-key setup does.
+    client = await serve(git_remote, encrypt_key=Secret("mykey"), encrypt_keys=Secret("other=k2"))
     with caplog.at_level(logging.DEBUG):
         body = await source_of(client, "/orders/default")
     assert body == {"plain": True, "good": "password", "invalid.bad": "<n/a>", "invalid.unknown": "<n/a>"}
