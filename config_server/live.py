@@ -101,7 +101,10 @@ class LiveUpdates:
 
     async def _refresh(self, key: tuple[object, ...], watch: _Watch) -> None:
         """Compute ``watch``'s environment now and publish its ETag (waking its watchers if it
-        changed); a failure (broken push, Vault down) publishes nothing and is logged."""
+        changed); a failure (broken push, Vault down) publishes nothing and is logged. A key
+        nobody watches any more (its watchers left meanwhile) is skipped."""
+        if key not in self._watches:
+            return
         try:
             reps = await self.service.environment(watch.request, token=watch.token)
         except ConfigServerError as exc:
@@ -133,8 +136,7 @@ class LiveUpdates:
 
     async def _recompute(self) -> None:
         for key, watch in list(self._watches.items()):
-            if key in self._watches:  # its watchers may have left meanwhile
-                await self._refresh(key, watch)
+            await self._refresh(key, watch)
 
     async def start(self) -> None:
         if self.vault_poll > 0:
@@ -167,12 +169,11 @@ class LiveUpdates:
             ident = (watch.request.applications, watch.request.profiles)
             if ident not in now and reader is not None:
                 with contextlib.suppress(ConfigServerError):
-                    now[ident] = await reader(watch.request.applications, watch.request.profiles)
+                    now[ident] = await reader(*ident)
             if ident not in now or seen.get(ident) != now[ident]:
                 stale.append((key, watch))
         for key, watch in stale:
-            if key in self._watches:
-                await self._refresh(key, watch)
+            await self._refresh(key, watch)
         return now
 
     async def close(self) -> None:

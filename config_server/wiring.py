@@ -83,8 +83,9 @@ def build_keyring(settings: Settings, *, transit: Any = None) -> KeyRing | None:
         default = primary = "default"
 
     def add(alias: str, encryptor: Any) -> None:
-        if alias.casefold() in (a.casefold() for a in keys):
-            raise KeyFormatError(f"the key alias '{alias}' is given twice (aliases ignore case)")
+        # A dict would replace the first key silently; KeyRing refuses spellings differing in case.
+        if alias in keys:
+            raise KeyFormatError(f"the key alias '{alias}' is given twice")
         keys[alias] = encryptor
 
     for alias, key in _extra_keys(settings).items():

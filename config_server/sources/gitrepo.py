@@ -132,7 +132,7 @@ class GitRepository:
         try:
             self.fetch()
         except Unavailable as exc:
-            if not (self._refs.branches or self._refs.tags):
+            if not self.has_data:
                 raise Unavailable(f"Cannot clone {self.display_uri}: {exc.message}") from exc
             _log.warning("git remote %s unreachable; serving the existing clone: %s", self.display_uri, exc)
             # The data is as old as the last fetch of an earlier run, which the marker's mtime keeps.
@@ -180,22 +180,16 @@ class GitRepository:
         No I/O; safe from any thread. Returns None when no branch or tag matches (the label may
         still be a commit id: see ``resolve``). Raises ``InvalidRequest`` for a malformed label.
         """
-        name = check_label(self.default_label if label is None else label)
-        refs = self._refs
-        found = refs.lookup(name)
-        if found is None and self._falls_back(name):
-            found = refs.lookup("master")
-        return found
+        return self._refs.lookup(check_label(self.label_name(label)))
 
     def label_name(self, label: str | None) -> str:
-        """The label a request means: ``label`` itself, else the default label (``master`` when a
-        default ``main`` falls back to it). No I/O; safe from any thread."""
-        if label is not None:
-            return label
+        """The label a request means: ``label``, else the default label; ``main`` is ``master``
+        when ``main`` is the default and only ``master`` exists. No I/O; safe from any thread."""
+        name = self.default_label if label is None else label
         refs = self._refs
-        if self._falls_back(self.default_label) and refs.lookup("main") is None and refs.lookup("master"):
+        if self._falls_back(name) and refs.lookup("main") is None and refs.lookup("master"):
             return "master"
-        return self.default_label
+        return name
 
     def resolve(self, label: str | None) -> str:
         """The commit id a label names: a branch, else a tag, else a (>= 7 digit) commit id.
