@@ -25,9 +25,9 @@ from config_server import resolve
 from config_server.errors import ConfigServerError, InvalidConfiguration, ResourceNotFound
 from config_server.formats import parse_document_file
 from config_server.formats.documents import Document
+from config_server.formats.representations import Representations
 from config_server.names import EnvRequest
-from config_server.representation import Representations
-from config_server.sources.git import GitSource, Tree
+from config_server.sources.git.source import GitSource, Tree
 
 __all__ = ["LRU", "EnvironmentService", "SecretsPart"]
 

@@ -44,7 +44,7 @@ def _list(value: str) -> tuple[str, ...]:
 
 def _label(value: str) -> str:
     from config_server.errors import InvalidRequest
-    from config_server.sources.gitrefs import check_label
+    from config_server.sources.git.refs import check_label
 
     try:
         return check_label(value)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["attach_secrets", "build_keyring", "detach_secrets", "vault_settings"]
 
-log = logging.getLogger("config_server.secrets")
+log = logging.getLogger(__name__)
 
 
 def vault_settings(settings: Settings) -> Any:

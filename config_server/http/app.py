@@ -21,14 +21,14 @@ from config_server.http import encryption, monitor
 from config_server.http.environment import dispatch
 from config_server.http.errors import error_middleware, quiet_raw_requests
 from config_server.http.health import health
-from config_server.live import LiveUpdates
+from config_server.live.updates import LiveUpdates
 from config_server.service import EnvironmentService, overrides_source
 from config_server.settings import Settings
-from config_server.sources.git import GitSource
+from config_server.sources.git.source import GitSource
 
 __all__ = ["STATE", "State", "create_app"]
 
-log = logging.getLogger("config_server")
+log = logging.getLogger(__name__)
 
 
 @dataclass

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["add_routes"]
 
-log = logging.getLogger("config_server.encryption")
+log = logging.getLogger(__name__)
 
 Guard = Callable[[web.Request], Awaitable[None]]
 MAX_BODY = 64 * 1024

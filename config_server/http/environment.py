@@ -24,9 +24,9 @@ from aiohttp import web
 
 from config_server.errors import InvalidRequest, NotFound
 from config_server.formats.placeholders import lookup_from_sources, resolve_placeholders
-from config_server.http.conditional import etag_matches, wants_v2
+from config_server.formats.representations import Kind, Rendered, etag_of
+from config_server.http.headers import etag_matches, parse_prefer_wait, wants_v2
 from config_server.names import env_request, parse_resource_path
-from config_server.representation import Kind, Rendered, etag_of
 
 if TYPE_CHECKING:
     from config_server.http.app import State
@@ -86,7 +86,7 @@ async def _environment(
     headers: dict[str, str] = {}
     if state.live is not None:
         # Preferences may come in several header lines (RFC 7240 §2): read them as one list.
-        wait = state.live.requested_wait(", ".join(request.headers.getall("Prefer", ())) or None)
+        wait = parse_prefer_wait(", ".join(request.headers.getall("Prefer", ())), cap=state.live.max_wait)
         if wait is not None:
             headers["Preference-Applied"] = f"wait={wait:g}"
             if etag_matches(if_none_match, rendered.etag):

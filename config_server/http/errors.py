@@ -20,7 +20,7 @@ from config_server.errors import ConfigServerError
 
 __all__ = ["RawRequestFilter", "error_middleware", "error_response", "quiet_raw_requests"]
 
-log = logging.getLogger("config_server.http")
+log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

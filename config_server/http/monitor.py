@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from config_server.errors import InvalidRequest
-from config_server.monitor import parse_push, service_names, verify_signature
+from config_server.live.webhooks import parse_push, service_names, verify_signature
 
 if TYPE_CHECKING:
     from config_server.http.app import State
 
 __all__ = ["add_routes"]
 
-log = logging.getLogger("config_server.monitor")
+log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 
 

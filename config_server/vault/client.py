@@ -57,7 +57,7 @@ __all__ = [
     "translate_errors",
 ]
 
-log = logging.getLogger("config_server.vault")
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 

@@ -49,7 +49,7 @@ from config_server.vault.client import VaultClientManager, VaultSettings, check_
 
 __all__ = ["VaultResult", "VaultSource", "flatten_secret", "vault_keys"]
 
-log = logging.getLogger("config_server.vault")
+log = logging.getLogger(__name__)
 
 _CACHE_SIZE = 1024
 _SEGMENT = re.compile(r"[A-Za-z0-9_\-.@+=:~]+")

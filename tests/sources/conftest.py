@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from config_server.sources.gitrepo import GitRepository
+from config_server.sources.git.repository import GitRepository
 
 OpenRepo = Callable[..., GitRepository]
 

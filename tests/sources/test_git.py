@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from config_server.errors import InvalidRequest, LabelNotFound, Unavailable
-from config_server.sources.git import GitSource, Moved
+from config_server.sources.git.source import GitSource, Moved
 from tests.support.gitrepo import GitRemote, git
 
 MakeSource = Callable[..., Awaitable[GitSource]]

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from config_server.errors import InvalidRequest
-from config_server.sources.gitrefs import (
+from config_server.sources.git.refs import (
     RefSnapshot,
     check_label,
     commit_prefix,

@@ -21,7 +21,7 @@ from config_server.errors import (
     ResourceNotFound,
     Unavailable,
 )
-from config_server.sources.gitrepo import MARKER, GitRepository, GitStatus
+from config_server.sources.git.repository import MARKER, GitRepository, GitStatus
 from tests.sources.conftest import OpenRepo
 from tests.support.gitrepo import GitRemote, git
 

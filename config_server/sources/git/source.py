@@ -28,8 +28,8 @@ from typing import Generic, TypeVar
 from watchfiles import Change, awatch
 
 from config_server.errors import ConfigServerError, InvalidRequest
-from config_server.sources.gitrefs import is_full_sha
-from config_server.sources.gitrepo import GitRepository, GitStatus, Tree
+from config_server.sources.git.refs import is_full_sha
+from config_server.sources.git.repository import GitRepository, GitStatus, Tree
 
 __all__ = ["GitRepository", "GitSource", "GitStatus", "Listener", "Moved", "Tree"]
 

@@ -20,9 +20,9 @@ import logging
 from dataclasses import dataclass
 
 from config_server.errors import ConfigServerError
+from config_server.formats.representations import Kind, Representations
+from config_server.live.hub import WatchHub
 from config_server.names import EnvRequest
-from config_server.notify import WatchHub, parse_prefer_wait
-from config_server.representation import Kind, Representations
 from config_server.service import EnvironmentService
 
 __all__ = ["LiveUpdates"]
@@ -55,10 +55,6 @@ class LiveUpdates:
         self._recompute_lock = asyncio.Lock()
         self._pending = False
         self._poller: asyncio.Task[None] | None = None
-
-    def requested_wait(self, prefer: str | None) -> float | None:
-        """Seconds a request asked to wait (``Prefer: wait=N``), capped; None when it did not ask."""
-        return parse_prefer_wait(prefer, cap=self.max_wait)
 
     @staticmethod
     def _key(req: EnvRequest, kind: Kind, token: str | None) -> tuple[object, ...]:

@@ -31,7 +31,7 @@ from config_server.errors import (
     ResourceNotFound,
     Unavailable,
 )
-from config_server.sources.gitrefs import (
+from config_server.sources.git.refs import (
     RefSnapshot,
     check_label,
     commit_prefix,

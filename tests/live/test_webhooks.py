@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from config_server.errors import InvalidRequest, Unauthorized
-from config_server.monitor import MAX_BODY_BYTES, PushEvent, parse_push, service_names, verify_signature
+from config_server.live.webhooks import MAX_BODY_BYTES, PushEvent, parse_push, service_names, verify_signature
 
 VECTORS = Path("/work/shared/reference/vectors/webhooks")
 JSON = "application/json"

@@ -2,7 +2,7 @@
 
 The HTTP layer (not here) answers ``GET /{app}/{profiles}/{label}`` with ``If-None-Match`` and
 ``Prefer: wait=N`` by calling :meth:`WatchHub.wait`; whoever detects a new commit calls
-:meth:`WatchHub.publish`. :func:`parse_prefer_wait` reads the RFC 7240 header.
+:meth:`WatchHub.publish`. (``http.headers.parse_prefer_wait`` reads the RFC 7240 header.)
 
 Cost model: a watcher is its suspended coroutine plus one private future and one timer (a few
 hundred bytes); a key is one set of those futures. Publishing walks one key's set once. A
@@ -17,7 +17,7 @@ import asyncio
 import math
 from collections.abc import Hashable
 
-__all__ = ["WatchHub", "parse_prefer_wait"]
+__all__ = ["WatchHub"]
 
 
 class WatchHub:
@@ -132,47 +132,3 @@ def _expire(waiter: asyncio.Future[str | None]) -> None:
     """Timer callback: the watcher's time is up."""
     if not waiter.done():
         waiter.set_result(None)
-
-
-def parse_prefer_wait(header: str | None, *, cap: float = 120.0) -> float | None:
-    """The ``wait`` preference of an RFC 7240 ``Prefer`` header, in seconds, capped at ``cap``.
-
-    Accepts ``wait=30`` alone or among other preferences (``respond-async, wait=10``), any
-    case, whitespace around ``=`` and ``,``, a quoted value (``wait="5"``), preference
-    parameters after ``;``, and a decimal fraction. The first ``wait`` counts (RFC 7240 §2).
-    Returns None when there is no header, no ``wait``, or its value is not a non-negative
-    number (several ``Prefer`` headers may be joined with ``,`` by the caller).
-    """
-    if not header:
-        return None
-    for preference in _split_unquoted(header, ","):
-        name, eq, value = _split_unquoted(preference, ";")[0].partition("=")
-        if name.strip().lower() != "wait":
-            continue
-        if not eq:
-            return None
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1].strip()
-        if not value or not value.replace(".", "", 1).isdigit() or not value.isascii():
-            return None
-        return min(float(value), cap)
-    return None
-
-
-def _split_unquoted(text: str, separator: str) -> list[str]:
-    """Split on ``separator`` outside double quotes (RFC 9110 quoted-string with ``\\`` escapes)."""
-    parts: list[str] = []
-    start, quoted, escaped = 0, False, False
-    for index, char in enumerate(text):
-        if escaped:
-            escaped = False
-        elif quoted and char == "\\":
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif char == separator and not quoted:
-            parts.append(text[start:index])
-            start = index + 1
-    parts.append(text[start:])
-    return parts
