@@ -8,7 +8,7 @@ service, serialise; the error middleware owns every error status.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,10 +17,10 @@ from config_client.wire import PropertySource
 
 from config_server import wiring
 from config_server.errors import InvalidConfiguration
-from config_server.http import encryption, monitor
-from config_server.http.environment import dispatch
+from config_server.http import encryption, environment, monitor
 from config_server.http.errors import error_middleware, quiet_raw_requests
 from config_server.http.health import health
+from config_server.http.routes import ENDPOINT, Endpoint, EndpointKind, parse_endpoint
 from config_server.live.updates import LiveUpdates
 from config_server.service import EnvironmentService, overrides_source
 from config_server.settings import Settings
@@ -45,6 +45,9 @@ class State:
 
 
 STATE = web.AppKey("state", State)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+EndpointHandler = Callable[[web.Request, Endpoint], Awaitable[web.StreamResponse]]
 
 RUNNER_OPTIONS: dict[str, Any] = {
     # A client that disconnects cancels its handler, so an abandoned long poll frees its watcher at
@@ -80,7 +83,7 @@ def load_overrides(settings: Settings) -> PropertySource | None:
 def create_app(settings: Settings) -> web.Application:
     """Build the server application for ``settings`` (resources start with the app)."""
     quiet_raw_requests()
-    app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[error_middleware, endpoint_middleware], client_max_size=1024 * 1024)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         git = GitSource(
@@ -112,16 +115,40 @@ def create_app(settings: Settings) -> web.Application:
             await git.close()
 
     app.cleanup_ctx.append(lifecycle)
-
-    async def health_handler(request: web.Request) -> web.StreamResponse:
-        return await health(request, request.app[STATE])
-
-    async def catch_all(request: web.Request) -> web.StreamResponse:
-        return await dispatch(request, request.app[STATE])
-
-    app.router.add_get("/actuator/health", health_handler)
-    app.router.add_get("/health", health_handler)
-    encryption.add_routes(app, STATE)
-    monitor.add_routes(app, STATE)
-    app.router.add_get("/{tail:[\\s\\S]*}", catch_all)  # any path, newlines too: names.py judges it
+    add_routes(app)
     return app
+
+
+@web.middleware
+async def endpoint_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Parse the request's endpoint once (``request[ENDPOINT]``) for every later layer."""
+    request[ENDPOINT] = parse_endpoint(request.method, request.rel_url.raw_path, request.query)
+    return await handler(request)
+
+
+async def _health(request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
+    return await health(request, request.app[STATE])
+
+
+HANDLERS: Mapping[EndpointKind, EndpointHandler] = {
+    EndpointKind.ENVIRONMENT: environment.environment,
+    EndpointKind.RENDERING: environment.rendering,
+    EndpointKind.RESOURCE: environment.resource,
+    EndpointKind.ENCRYPT: encryption.encrypt,
+    EndpointKind.DECRYPT: encryption.decrypt,
+    EndpointKind.ENCRYPT_STATUS: encryption.status,
+    EndpointKind.KEY: encryption.key,
+    EndpointKind.MONITOR: monitor.monitor,
+    EndpointKind.HEALTH: _health,
+}
+"""The handler of each endpoint kind: the route table (``routes``) decides which kind a request is."""
+
+
+async def _route(request: web.Request) -> web.StreamResponse:
+    endpoint = request[ENDPOINT]
+    return await HANDLERS[endpoint.kind](request, endpoint)
+
+
+def add_routes(app: web.Application) -> None:
+    """One aiohttp route takes every method and path: ``routes.parse_endpoint`` is the table."""
+    app.router.add_route("*", "/{tail:[\\s\\S]*}", _route)  # newlines too: routes/names judge them

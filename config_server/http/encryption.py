@@ -1,8 +1,8 @@
 """``/encrypt``, ``/decrypt``, ``/encrypt/status`` and ``/key``, with Spring's status codes and bodies.
 
 Errors here use Spring's encryption-controller shape ``{"status": "NO_KEY", "description": ...}``
-(reference §1.4), not the generic error body. The routes are registered through
-``add_routes(app, guard)`` so an authorisation check can be put in front of all of them at once.
+(reference §1.4), not the generic error body. The ``{application}/{profiles}`` scope is validated
+by the route table (``routes``) before a handler runs.
 """
 
 from __future__ import annotations
@@ -14,24 +14,21 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
 
 from aiohttp import web
 
 from config_server.errors import CryptoError, DecryptionFailed, KeyFormatError, NoKey
-from config_server.names import parse_names, parse_profiles
+from config_server.http.routes import Endpoint
 
 if TYPE_CHECKING:
     from config_server.crypto.keyring import KeyRing
-    from config_server.http.app import State
 
-__all__ = ["add_routes"]
+__all__ = ["decrypt", "encrypt", "key", "status"]
 
 log = logging.getLogger(__name__)
 
-Guard = Callable[[web.Request], Awaitable[None]]
 MAX_BODY = 64 * 1024
 
 
@@ -99,63 +96,52 @@ def _is_base64(text: str) -> bool:
     return True
 
 
-def _check_scope(request: web.Request) -> None:
-    name, profiles = request.match_info.get("name"), request.match_info.get("profiles")
-    if name is not None:
-        parse_names(name)
-    if profiles is not None:
-        parse_profiles(profiles)
+def _keyring(request: web.Request) -> KeyRing | None:
+    from config_server.http.app import STATE
+
+    ring: KeyRing | None = request.app[STATE].keyring
+    return ring
 
 
-def add_routes(app: web.Application, state_key: web.AppKey[State], guard: Guard | None = None) -> None:
-    """Register the encryption endpoints; ``guard`` (if any) runs first on each request."""
+async def _transform(request: web.Request, *, decrypting: bool) -> web.Response:
+    ring = _keyring(request)
+    if ring is None:
+        return _no_key()
+    text = await _body(request, decrypting=decrypting)
+    operation = ring.decrypt if decrypting else ring.encrypt
+    try:
+        # Off the loop: transit (named in the text, or as the primary key) calls Vault over
+        # blocking HTTP, and RSA or PBKDF2 work is not free either.
+        out = await asyncio.to_thread(operation, text)
+    except CryptoError as exc:
+        log.info("%s request failed: %s", operation.__name__, type(exc).__name__)
+        return _crypto_error(exc)
+    if not decrypting and out == text:
+        return _spring_error(404, "INVALID", "The encryption algorithm is not strong enough")
+    return web.Response(text=out, content_type="text/plain")
 
-    async def keyring(request: web.Request) -> KeyRing | None:
-        if guard is not None:
-            await guard(request)
-        _check_scope(request)
-        ring: KeyRing | None = request.app[state_key].keyring
-        return ring
 
-    async def transform(request: web.Request, *, decrypting: bool) -> web.Response:
-        ring = await keyring(request)
-        if ring is None:
-            return _no_key()
-        text = await _body(request, decrypting=decrypting)
-        operation = ring.decrypt if decrypting else ring.encrypt
-        try:
-            # Off the loop: transit (named in the text, or as the primary key) calls Vault over
-            # blocking HTTP, and RSA or PBKDF2 work is not free either.
-            out = await asyncio.to_thread(operation, text)
-        except CryptoError as exc:
-            log.info("%s request failed: %s", operation.__name__, type(exc).__name__)
-            return _crypto_error(exc)
-        if not decrypting and out == text:
-            return _spring_error(404, "INVALID", "The encryption algorithm is not strong enough")
-        return web.Response(text=out, content_type="text/plain")
+async def encrypt(request: web.Request, endpoint: Endpoint) -> web.Response:
+    """``POST /encrypt[/{application}/{profiles}]``: the ciphertext of the body."""
+    return await _transform(request, decrypting=False)
 
-    async def encrypt(request: web.Request) -> web.Response:
-        return await transform(request, decrypting=False)
 
-    async def decrypt(request: web.Request) -> web.Response:
-        return await transform(request, decrypting=True)
+async def decrypt(request: web.Request, endpoint: Endpoint) -> web.Response:
+    """``POST /decrypt[/{application}/{profiles}]``: the plain text of the body."""
+    return await _transform(request, decrypting=True)
 
-    async def status(request: web.Request) -> web.Response:
-        if await keyring(request) is None:
-            return _no_key()
-        return web.json_response({"status": "OK"})
 
-    async def key(request: web.Request) -> web.Response:
-        ring = await keyring(request)
-        if ring is not None:
-            with contextlib.suppress(CryptoError):  # a symmetric key has no public half
-                return web.Response(text=ring.public_key(), content_type="text/plain")
-        return _spring_error(404, "NOT_FOUND", "No public key available")
+async def status(request: web.Request, endpoint: Endpoint) -> web.Response:
+    """``GET /encrypt/status``: ``{"status": "OK"}`` when a key is installed."""
+    if _keyring(request) is None:
+        return _no_key()
+    return web.json_response({"status": "OK"})
 
-    app.router.add_post("/encrypt", encrypt)
-    app.router.add_post("/encrypt/{name}/{profiles}", encrypt)
-    app.router.add_post("/decrypt", decrypt)
-    app.router.add_post("/decrypt/{name}/{profiles}", decrypt)
-    app.router.add_get("/encrypt/status", status)
-    app.router.add_get("/key", key)
-    app.router.add_get("/key/{name}/{profiles}", key)
+
+async def key(request: web.Request, endpoint: Endpoint) -> web.Response:
+    """``GET /key[/{application}/{profiles}]``: the RSA public key, OpenSSH format."""
+    ring = _keyring(request)
+    if ring is not None:
+        with contextlib.suppress(CryptoError):  # a symmetric key has no public half
+            return web.Response(text=ring.public_key(), content_type="text/plain")
+    return _spring_error(404, "NOT_FOUND", "No public key available")

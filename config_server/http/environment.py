@@ -1,41 +1,27 @@
 """Handlers for environments, alternative formats and plain-text resources.
 
-Routing is done here on the raw (still percent-encoded) path, split on ``/`` and then decoded per
-segment, so an encoded ``%2F`` can never change which endpoint a request reaches:
-
-==============================================  =============================================
-``/{name}-{profiles}.{yml|yaml|properties|json}``  merged rendering, default label
-``/{label}/{name}-{profiles}.{ext}``              merged rendering at a label
-``/{name}/{profiles}``                            Environment JSON (V1, or V2 by ``Accept``)
-``/{name}/{profiles}/{label}``                    Environment JSON at a label
-``/{name}/{profile}/{label}/{path...}``           plain-text resource
-``/{name}/{profile}/{path}?useDefaultLabel``      plain-text resource, default label
-==============================================  =============================================
+Each takes the request and its parsed :class:`~config_server.http.routes.Endpoint` (the route
+table in ``routes`` owns the URL grammar and the validation of names, profiles, labels and paths);
+the handler calls the service and serialises, with ETags and ``304 Not Modified``.
 """
 
 from __future__ import annotations
 
 import codecs
-import re
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
 
 from aiohttp import web
 
-from config_server.errors import InvalidRequest, NotFound
 from config_server.formats.placeholders import lookup_from_sources, resolve_placeholders
 from config_server.formats.representations import Kind, Rendered, etag_of
 from config_server.http.headers import etag_matches, parse_prefer_wait, wants_v2
-from config_server.names import env_request, parse_resource_path
+from config_server.http.routes import Endpoint
 
 if TYPE_CHECKING:
     from config_server.http.app import State
 
-__all__ = ["dispatch"]
+__all__ = ["environment", "rendering", "resource"]
 
-_EXT = re.compile(r"^(?P<stem>.+)\.(?P<ext>yml|yaml|properties|json)$")
-_PROFILE_WITH_EXT = re.compile(r".*\b\.(?:ya?ml|properties|json)\b.*")
-MAX_PATH = 2048
 # RFC 7234 warn-code 110: the secrets part is the last good Vault answer (see --vault-stale-ttl).
 STALE_WARNING = '110 - "Response is Stale: Vault unavailable, last known secrets served"'
 
@@ -46,38 +32,17 @@ def _truthy(value: str | None, default: bool) -> bool:
     return value.strip().lower() not in ("false", "0", "no", "off")
 
 
-async def dispatch(request: web.Request, state: State) -> web.StreamResponse:
-    """Route a GET/HEAD that is not one of the fixed endpoints."""
-    raw = request.rel_url.raw_path
-    if len(raw) > MAX_PATH:
-        raise InvalidRequest("Request path too long")
-    segments = [unquote(s) for s in raw.split("/")[1:]]
-    if segments and segments[-1] == "":
-        segments.pop()  # tolerate one trailing slash
-    if not segments or any(s == "" for s in segments):
-        raise NotFound(f"No endpoint for {raw}")
-    n = len(segments)
-    if n == 1 or (n == 2 and _EXT.match(segments[1])):
-        m = _EXT.match(segments[-1])
-        if m is None:
-            raise NotFound(f"No endpoint for {raw}")
-        label = segments[0] if n == 2 else None
-        return await _rendering(request, state, m.group("stem"), m.group("ext"), label)
-    if n == 2:
-        return await _environment(request, state, segments[0], segments[1], None)
-    if n == 3 and "useDefaultLabel" not in request.query:
-        return await _environment(request, state, segments[0], segments[1], segments[2])
-    if n == 3:
-        return await _resource(request, state, segments[0], segments[1], None, segments[2])
-    return await _resource(request, state, segments[0], segments[1], segments[2], "/".join(segments[3:]))
+def _state(request: web.Request) -> State:
+    from config_server.http.app import STATE
+
+    return request.app[STATE]
 
 
-async def _environment(
-    request: web.Request, state: State, name: str, profiles: str, label: str | None
-) -> web.StreamResponse:
-    if _PROFILE_WITH_EXT.fullmatch(profiles):
-        raise NotFound(f"No endpoint for {request.rel_url.raw_path}")
-    req = env_request(name, profiles, label)
+async def environment(request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
+    """``/{application}/{profiles}[/{label}]``: Environment JSON (V1, or V2 by ``Accept``), long polls."""
+    state = _state(request)
+    assert endpoint.request is not None
+    req = endpoint.request
     token = request.headers.get("X-Config-Token")
     kind: Kind = "v2" if wants_v2(request.headers.get("Accept")) else "v1"
     reps = await state.service.environment(req, token=token)
@@ -98,29 +63,23 @@ async def _environment(
     return _respond(request, rendered, headers)
 
 
-async def _rendering(
-    request: web.Request, state: State, stem: str, ext: str, label: str | None
-) -> web.StreamResponse:
-    # {name}-{profiles} splits at the LAST hyphen (reference §1.2).
-    name, sep, profiles = stem.rpartition("-")
-    if not sep or not name or not profiles:  # no {name}-{profiles} pattern: no such endpoint, as in Spring
-        raise NotFound(
-            f"No endpoint for {request.rel_url.raw_path} (expected {{application}}-{{profiles}}.{ext})"
-        )
-    req = env_request(name, profiles, label)
-    reps = await state.service.environment(req, token=request.headers.get("X-Config-Token"))
+async def rendering(request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
+    """``[/{label}]/{application}-{profiles}.{yml|yaml|properties|json}``: the merged rendering."""
+    state = _state(request)
+    assert endpoint.request is not None and endpoint.format is not None
+    reps = await state.service.environment(endpoint.request, token=request.headers.get("X-Config-Token"))
     resolve = _truthy(request.query.get("resolvePlaceholders"), True)
-    base = "yml" if ext in ("yml", "yaml") else ext
+    base = "yml" if endpoint.format in ("yml", "yaml") else endpoint.format
     kind: Kind = base if resolve else f"{base}-raw"  # type: ignore[assignment]
     return _respond(request, reps.get(kind), {"Warning": STALE_WARNING} if reps.stale else {})
 
 
-async def _resource(
-    request: web.Request, state: State, name: str, profile: str, label: str | None, path: str
-) -> web.StreamResponse:
-    req = env_request(name, profile, label)
-    path = parse_resource_path(path)
-    data, _found = await state.service.resource(req, path)
+async def resource(request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
+    """``/{application}/{profiles}/{label}/{path}``: a plain-text file, placeholders resolved."""
+    state = _state(request)
+    assert endpoint.request is not None and endpoint.path is not None
+    req = endpoint.request
+    data, _found = await state.service.resource(req, endpoint.path)
     accept = request.headers.get("Accept", "")
     if "application/octet-stream" in accept:
         raw = Rendered(data, etag_of("resource-raw", data), "application/octet-stream")

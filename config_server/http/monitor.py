@@ -9,34 +9,31 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from config_server.errors import InvalidRequest
+from config_server.http.routes import Endpoint
 from config_server.live.webhooks import parse_push, service_names, verify_signature
 
-if TYPE_CHECKING:
-    from config_server.http.app import State
-
-__all__ = ["add_routes"]
+__all__ = ["monitor"]
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 
 
-def add_routes(app: web.Application, state_key: web.AppKey[State]) -> None:
-    async def monitor(request: web.Request) -> web.Response:
-        state = request.app[state_key]
-        body = await request.content.read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
-            raise InvalidRequest("Webhook body larger than 1 MiB")
-        secret = state.settings.monitor_secret
-        verify_signature(request.headers, body, secret.reveal() if secret is not None else None)
-        event = parse_push(request.headers, body, request.content_type)
-        names = service_names(event.paths)
-        log.info("webhook from %s: %d path(s), refreshing", event.forge, len(event.paths))
-        await state.git.refresh()
-        return web.Response(body=json.dumps(names).encode(), content_type="application/json")
+async def monitor(request: web.Request, endpoint: Endpoint) -> web.Response:
+    """``POST /monitor``: verify, parse, fetch now; answer the affected service names."""
+    from config_server.http.app import STATE
 
-    app.router.add_post("/monitor", monitor)
+    state = request.app[STATE]
+    body = await request.content.read(MAX_BODY + 1)
+    if len(body) > MAX_BODY:
+        raise InvalidRequest("Webhook body larger than 1 MiB")
+    secret = state.settings.monitor_secret
+    verify_signature(request.headers, body, secret.reveal() if secret is not None else None)
+    event = parse_push(request.headers, body, request.content_type)
+    names = service_names(event.paths)
+    log.info("webhook from %s: %d path(s), refreshing", event.forge, len(event.paths))
+    await state.git.refresh()
+    return web.Response(body=json.dumps(names).encode(), content_type="application/json")
