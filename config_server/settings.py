@@ -1,7 +1,7 @@
 """The server's own settings: command-line flags, environment variables and an optional YAML file.
 
 Precedence: flag beats environment variable beats ``--config`` file beats default. Every option is
-declared once in ``OPTIONS`` (flag, environment variable, type, default, help) and the
+declared once, as a field of ``Settings`` (type, default, help, converter), and ``OPTIONS``, the
 ``argparse`` parser, the environment reader and the file reader are all derived from it.
 Secret options are held as ``Secret`` so the settings repr, logs and ``--help`` never show them.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -81,176 +81,130 @@ class Option:
         return ENV_PREFIX + self.name.upper()
 
 
-OPTIONS: tuple[Option, ...] = (
-    # --- git (core) ---
-    Option(
-        "repo",
+_REQUIRED: Any = object()
+
+
+def _option(
+    help: str,
+    convert: Callable[[str], Any] = str,
+    default: Any = None,
+    *,
+    secret: bool = False,
+    metavar: str | None = None,
+    required: bool = False,
+) -> Any:
+    """A ``Settings`` field declared with what its flag, variable and file key need."""
+    meta = {"help": help, "convert": convert, "secret": secret, "metavar": metavar}
+    if required:
+        return field(metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The server's settings, each declared once here with its help, converter and default.
+
+    The ``argparse`` flags, the ``CONFIG_SERVER_*`` environment variables and the ``--config``
+    file keys are all derived from these fields. ``repr`` hides every secret (``Secret`` values).
+    """
+
+    repo: str = _option(
         "git URL (file://, https://, ssh://) or local path of the configuration repository. Required.",
         metavar="URI",
-    ),
-    Option(
-        "search_paths",
+        required=True,
+    )
+    search_paths: tuple[str, ...] = _option(
         "comma list of directories to search besides the root; {application}, {profile}, "
         "{label} placeholders and * wildcards",
         _list,
         (),
         metavar="LIST",
-    ),
-    Option(
-        "default_label",
+    )
+    default_label: str = _option(
         "label served when a request has none (falls back to master when main is absent)",
         _label,
         "main",
         metavar="NAME",
-    ),
-    Option("host", "address to listen on", default="127.0.0.1"),
-    Option("port", "port to listen on", int, 8888),
-    Option(
-        "basedir",
-        "where the server keeps its clone (default: under the user's cache dir)",
-        Path,
-        metavar="DIR",
-    ),
-    Option(
-        "refresh_rate",
-        "seconds between background fetches of the remote (0: never)",
-        float,
-        5.0,
-        metavar="SECONDS",
-    ),
-    Option(
-        "overrides_file",
+    )
+    host: str = _option("address to listen on", default="127.0.0.1")
+    port: int = _option("port to listen on", int, 8888)
+    basedir: Path | None = _option(
+        "where the server keeps its clone (default: under the user's cache dir)", Path, metavar="DIR"
+    )
+    refresh_rate: float = _option(
+        "seconds between background fetches of the remote (0: never)", float, 5.0, metavar="SECONDS"
+    )
+    overrides_file: Path | None = _option(
         "YAML or .properties file of properties forced on every client (the 'overrides' source)",
         Path,
         metavar="FILE",
-    ),
-    Option("cache_size", "how many resolved environments to keep in memory", int, 2048, metavar="N"),
-    Option("log_level", "logging level", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
+    )
+    cache_size: int = _option("how many resolved environments to keep in memory", int, 2048, metavar="N")
+    log_level: str = _option("logging level", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
     # --- vault (secrets) ---
-    Option(
-        "vault_url",
-        "Vault (or OpenBao) address, e.g. http://127.0.0.1:8200; enables the Vault source",
-        metavar="URL",
-    ),
-    Option("vault_kv_mount", "KV secrets engine mount", default="secret", metavar="MOUNT"),
-    Option("vault_kv_version", "KV engine version (1 or 2)", int, 2, metavar="N"),
-    Option("vault_namespace", "Vault Enterprise namespace", metavar="NS"),
-    Option("vault_token", "the server's own Vault token", Secret, secret=True, metavar="TOKEN"),
-    Option("vault_role_id", "AppRole role id for the server's own Vault login", metavar="ID"),
-    Option("vault_secret_id", "AppRole secret id", Secret, secret=True, metavar="ID"),
-    Option(
-        "vault_order",
-        "Vault sources before (above) or after (below) git sources",
-        _choice("before", "after"),
-        "before",
-    ),
-    Option(
-        "vault_stale_ttl",
+    vault_url: str | None = _option(
+        "Vault (or OpenBao) address, e.g. http://127.0.0.1:8200; enables the Vault source", metavar="URL"
+    )
+    vault_kv_mount: str = _option("KV secrets engine mount", default="secret", metavar="MOUNT")
+    vault_kv_version: int = _option("KV engine version (1 or 2)", int, 2, metavar="N")
+    vault_namespace: str | None = _option("Vault Enterprise namespace", metavar="NS")
+    vault_token: Secret | None = _option("the server's own Vault token", Secret, secret=True, metavar="TOKEN")
+    vault_role_id: str | None = _option("AppRole role id for the server's own Vault login", metavar="ID")
+    vault_secret_id: Secret | None = _option("AppRole secret id", Secret, secret=True, metavar="ID")
+    vault_order: str = _option(
+        "Vault sources before (above) or after (below) git sources", _choice("before", "after"), "before"
+    )
+    vault_stale_ttl: float = _option(
         "seconds the last good Vault answer may be served (marked stale) while Vault "
         "is unavailable (0: never)",
         float,
         30.0,
         metavar="SECONDS",
-    ),
-    Option(
-        "vault_poll",
+    )
+    vault_poll: float = _option(
         "seconds between polls of the Vault KV metadata of watched environments; a new "
         "version recomputes and wakes them (0: never)",
         float,
         10.0,
         metavar="SECONDS",
-    ),
+    )
     # --- {cipher} ---
-    Option(
-        "encrypt_key",
-        "symmetric key for {cipher} values (Spring's encrypt.key)",
-        Secret,
-        secret=True,
-        metavar="KEY",
-    ),
-    Option("encrypt_salt", "hex salt for the symmetric key", default="deadbeef", metavar="HEX"),
-    Option(
-        "encrypt_keys",
-        "more symmetric keys for rotation, comma list of ALIAS=KEY",
-        Secret,
-        secret=True,
-        metavar="LIST",
-    ),
-    Option(
-        "encrypt_primary",
+    encrypt_key: Secret | None = _option(
+        "symmetric key for {cipher} values (Spring's encrypt.key)", Secret, secret=True, metavar="KEY"
+    )
+    encrypt_salt: str = _option("hex salt for the symmetric key", default="deadbeef", metavar="HEX")
+    encrypt_keys: Secret | None = _option(
+        "more symmetric keys for rotation, comma list of ALIAS=KEY", Secret, secret=True, metavar="LIST"
+    )
+    encrypt_primary: str | None = _option(
         "alias of the key /encrypt uses (default: the keystore alias, else the symmetric key)",
         metavar="ALIAS",
-    ),
-    Option("encrypt_keystore", "RSA key: PEM file, PKCS#12 or JKS keystore", Path, metavar="FILE"),
-    Option("encrypt_keystore_password", "keystore password", Secret, secret=True, metavar="PASSWORD"),
-    Option("encrypt_keystore_type", "keystore type (pem, pkcs12, jks; default: detected)", metavar="TYPE"),
-    Option("encrypt_key_alias", "alias of the RSA key in the keystore", metavar="ALIAS"),
-    Option(
-        "encrypt_key_secret",
+    )
+    encrypt_keystore: Path | None = _option(
+        "RSA key: PEM file, PKCS#12 or JKS keystore", Path, metavar="FILE"
+    )
+    encrypt_keystore_password: Secret | None = _option(
+        "keystore password", Secret, secret=True, metavar="PASSWORD"
+    )
+    encrypt_keystore_type: str | None = _option(
+        "keystore type (pem, pkcs12, jks; default: detected)", metavar="TYPE"
+    )
+    encrypt_key_alias: str | None = _option("alias of the RSA key in the keystore", metavar="ALIAS")
+    encrypt_key_secret: Secret | None = _option(
         "password of the RSA key entry (default: the keystore password)",
         Secret,
         secret=True,
         metavar="PASSWORD",
-    ),
-    Option(
-        "encrypt_rsa_algorithm",
-        "RSA padding: DEFAULT (PKCS#1 v1.5) or OAEP",
-        _choice("DEFAULT", "OAEP"),
-        "DEFAULT",
-    ),
-    Option("encrypt_rsa_strong", "RSA scheme uses AES-GCM instead of CBC", _bool, False, metavar="BOOL"),
-    Option("encrypt_rsa_salt", "salt of the RSA scheme's AES layer", default="deadbeef", metavar="SALT"),
+    )
+    encrypt_rsa_algorithm: str = _option(
+        "RSA padding: DEFAULT (PKCS#1 v1.5) or OAEP", _choice("DEFAULT", "OAEP"), "DEFAULT"
+    )
+    encrypt_rsa_strong: bool = _option("RSA scheme uses AES-GCM instead of CBC", _bool, False, metavar="BOOL")
+    encrypt_rsa_salt: str = _option("salt of the RSA scheme's AES layer", default="deadbeef", metavar="SALT")
     # --- live configuration ---
-    Option(
-        "monitor_secret",
-        "secret that /monitor webhooks must be signed with",
-        Secret,
-        secret=True,
-        metavar="SECRET",
-    ),
-)
-
-_BY_NAME = {o.name: o for o in OPTIONS}
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The server's settings. ``repr`` hides every secret (they are ``Secret`` values)."""
-
-    repo: str
-    search_paths: tuple[str, ...] = ()
-    default_label: str = "main"
-    host: str = "127.0.0.1"
-    port: int = 8888
-    basedir: Path | None = None
-    refresh_rate: float = 5.0
-    overrides_file: Path | None = None
-    cache_size: int = 2048
-    log_level: str = "INFO"
-    vault_url: str | None = None
-    vault_kv_mount: str = "secret"
-    vault_kv_version: int = 2
-    vault_namespace: str | None = None
-    vault_token: Secret | None = None
-    vault_role_id: str | None = None
-    vault_secret_id: Secret | None = None
-    vault_order: str = "before"
-    vault_stale_ttl: float = 30.0
-    vault_poll: float = 10.0
-    encrypt_key: Secret | None = None
-    encrypt_salt: str = "deadbeef"
-    encrypt_keys: Secret | None = None
-    encrypt_primary: str | None = None
-    encrypt_keystore: Path | None = None
-    encrypt_keystore_password: Secret | None = None
-    encrypt_keystore_type: str | None = None
-    encrypt_key_alias: str | None = None
-    encrypt_key_secret: Secret | None = None
-    encrypt_rsa_algorithm: str = "DEFAULT"
-    encrypt_rsa_strong: bool = False
-    encrypt_rsa_salt: str = "deadbeef"
-    monitor_secret: Secret | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    monitor_secret: Secret | None = _option(
+        "secret that /monitor webhooks must be signed with", Secret, secret=True, metavar="SECRET"
+    )
 
     @property
     def clone_dir(self) -> Path:
@@ -260,6 +214,22 @@ class Settings:
         cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         digest = hashlib.sha256(self.repo.encode()).hexdigest()[:16]
         return Path(cache) / "config-server" / digest
+
+
+OPTIONS: tuple[Option, ...] = tuple(
+    Option(
+        f.name,
+        f.metadata["help"],
+        f.metadata["convert"],
+        None if f.default is MISSING else f.default,
+        f.metadata["secret"],
+        f.metadata["metavar"],
+    )
+    for f in fields(Settings)
+)
+"""Every setting, in declaration order, as the flag/environment/file readers see it."""
+
+_BY_NAME = {o.name: o for o in OPTIONS}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -315,8 +285,7 @@ def load_settings(
         raise SettingsError(f"--repo is required (or {ENV_PREFIX}REPO, or 'repo' in --config)")
     if values.get("vault_kv_version", 2) not in (1, 2):
         raise SettingsError("--vault-kv-version must be 1 or 2")
-    known = {f.name for f in fields(Settings)}
-    return Settings(**{k: v for k, v in values.items() if k in known})
+    return Settings(**values)
 
 
 def _convert(opt: Option, raw: Any, origin: str) -> Any:
@@ -356,18 +325,3 @@ def _read_file(path: Path) -> dict[str, Any]:
             raise SettingsError(f"--config {path}: unknown setting '{key}'")
         out[name] = value
     return out
-
-
-def describe(settings: Settings) -> dict[str, Any]:
-    """The settings as a JSON-able dict for logs, with secrets masked."""
-    out: dict[str, Any] = {}
-    for f in fields(settings):
-        if f.name == "extra":
-            continue
-        v = getattr(settings, f.name)
-        out[f.name] = "**********" if isinstance(v, Secret) else (str(v) if isinstance(v, Path) else v)
-    return out
-
-
-def option_names() -> Sequence[str]:
-    return [o.name for o in OPTIONS]

@@ -125,3 +125,17 @@ def test_help_documents_every_flag_without_secret_defaults() -> None:
     ):
         assert flag in out
     assert "s.leaky" not in out
+
+
+def test_every_setting_is_declared_once_with_flag_env_and_help() -> None:
+    """Each Settings field is an option (flag, CONFIG_SERVER_* variable, help); none is declared twice."""
+    from dataclasses import fields
+
+    from config_server.settings import OPTIONS, Settings
+
+    assert [o.name for o in OPTIONS] == [f.name for f in fields(Settings)]
+    for opt in OPTIONS:
+        assert opt.help and opt.flag == "--" + opt.name.replace("_", "-")
+        assert opt.env == "CONFIG_SERVER_" + opt.name.upper()
+        default = next(f.default for f in fields(Settings) if f.name == opt.name)
+        assert opt.default == (None if opt.name == "repo" else default)

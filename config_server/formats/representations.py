@@ -60,11 +60,6 @@ class Representations:
         with self._lock:
             return self._memo.setdefault(kind, rendered)
 
-    @property
-    def contentetag_of(self) -> str:
-        """The V1 ETag: what long-poll watchers compare."""
-        return self.get("v1").etag
-
     def _render(self, kind: Kind) -> Rendered:
         env = self.environment
         if kind in ("v1", "v2"):
