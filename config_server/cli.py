@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from config_server.errors import ConfigServerError, InvalidRequest
+from config_server import __version__
+from config_server.errors import ConfigServerError, InvalidRequest, Unavailable
 from config_server.settings import Settings, SettingsError, add_arguments, load_settings
 
 __all__ = ["main"]
@@ -24,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="config-server",
         description="A configuration server for microservices that speaks the Spring Cloud Config protocol.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # Each option's help states its own default: argparse's defaults are all None so that the
     # environment and the --config file can be told apart from an explicit flag.
@@ -66,9 +70,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(settings)
         return _crypto_command(args, settings)
-    except ConfigServerError as exc:
-        print(f"config-server: {exc.message}", file=sys.stderr)
-        return 1
+    except Unavailable as exc:  # a resource (git remote, Vault, a port) is not there now: retry
+        return _fail(EXIT_UNAVAILABLE, exc.message)
+    except ConfigServerError as exc:  # a setting, key, file or credential is wrong: fix it
+        return _fail(EXIT_SETTINGS, exc.message)
+    except OSError as exc:
+        return _fail(EXIT_UNAVAILABLE, _os_error(exc, settings))
+
+
+EXIT_SETTINGS = 2
+"""Exit status of a start-up that failed on a bad setting, file, key or credential."""
+EXIT_UNAVAILABLE = 1
+"""Exit status of a start-up that failed on a resource that is not available now."""
+
+
+def _fail(code: int, message: str) -> int:
+    """One line on stderr, never a traceback: what failed and, where we know, how to fix it."""
+    print(f"config-server: {message}", file=sys.stderr)
+    return code
+
+
+def _os_error(exc: OSError, settings: Settings) -> str:
+    reason = os.strerror(exc.errno) if exc.errno else (exc.strerror or type(exc).__name__)
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on {settings.host}:{settings.port}: {reason} "
+            "(another process has the port: stop it or choose another --port)"
+        )
+    if exc.errno in (errno.EADDRNOTAVAIL, errno.EACCES) and exc.filename is None:
+        return f"cannot listen on {settings.host}:{settings.port}: {reason} (check --host and --port)"
+    where = f" {exc.filename}" if exc.filename else ""
+    return f"{reason}{where}"
 
 
 def _serve(settings: Settings) -> int:
