@@ -64,9 +64,10 @@ def element_conflict(keys: list[str]) -> bool:
                     continue
                 if len(first) == depth < len(second):
                     return True
-                if len(first) > depth and len(second) > depth:
-                    if isinstance(first[depth], int) != isinstance(second[depth], int):
-                        return True
+                if min(len(first), len(second)) > depth and (
+                    isinstance(first[depth], int) != isinstance(second[depth], int)
+                ):
+                    return True
     return False
 
 
