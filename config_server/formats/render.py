@@ -156,12 +156,14 @@ class _TreeBuilder:
             self._keep_whole(key, value)
             return
         node: dict[str, Any] | list[Any] = self.root
-        prefix = ""  # a compound key being built at this map level (a value sits on the shorter key)
+        prefix: str | None = (
+            None  # a compound key being built at this map level (a value sits on the shorter key)
+        )
         for position, step in enumerate(steps):
             last = position == len(steps) - 1
             wanted: type | None = None if last else (list if isinstance(steps[position + 1], int) else dict)
             if isinstance(node, dict):
-                name = prefix + (step if isinstance(step, str) else f"[{step}]")
+                name = _join(prefix, step)
                 existing = node.get(name)
                 if wanted is None:
                     if isinstance(existing, (dict, list)):
@@ -174,11 +176,11 @@ class _TreeBuilder:
                 if existing is None:
                     node[name] = wanted()
                 if isinstance(node[name], wanted):
-                    node, prefix = node[name], ""
+                    node, prefix = node[name], None
                 else:
                     # The shorter key already holds something else: keep the rest of this key
                     # whole at this level (Spring's "org.springframework.cloud" compound key).
-                    prefix = name + ("." if wanted is dict else "")
+                    prefix = name
                 continue
             assert isinstance(step, int)  # a list is only ever entered through an index
             self._grow(node, step, key, origin)
@@ -220,11 +222,20 @@ class _TreeBuilder:
         """A value lands where a structure was built: move the structure to compound keys."""
         if isinstance(existing, dict):
             for child, sub in existing.items():
-                node[f"{name}.{child}"] = sub
+                node[_join(name, child)] = sub
         else:
             for index, sub in enumerate(existing):
                 if sub is not None:
                     node[f"{name}[{index}]"] = sub
+
+
+def _join(prefix: str | None, step: str | int) -> str:
+    """The map key for ``step``, continuing a compound key when there is one (as flattening joins)."""
+    if isinstance(step, int):
+        return f"{prefix or ''}[{step}]"
+    if prefix is None:
+        return step
+    return prefix + step if step.startswith("[") else f"{prefix}.{step}"
 
 
 def _kind(node: object) -> str:

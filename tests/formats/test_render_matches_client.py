@@ -16,7 +16,7 @@ from config_client.localfile import parse_properties, parse_yaml
 from config_client.merge import merge_sources
 from config_client.snapshot import Snapshot
 from config_client.wire import Environment, PropertySource, Scalar
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from config_server.errors import InvalidConfiguration
@@ -78,6 +78,8 @@ def properties_safe(text: str) -> bool:
 
 @settings(max_examples=120, deadline=None)
 @given(_SOURCES)
+@example([{"[0]": False, "[0][x]": False}])  # a compound key glues a bracketed name
+@example([{"[0][x]": False, "[0]": False}])  # and so does a structure moved aside for a value
 def test_yaml_and_properties_read_back_as_the_client_view(maps: list[dict[str, Scalar]]) -> None:
     """Random environments: both renderings, parsed back, equal the client's merged snapshot."""
     sources = tuple(PropertySource.of(f"source-{i}", values) for i, values in enumerate(maps))
