@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from config_client.errors import LocalFileError
+from config_client.keys import child_key
 from config_client.wire import Scalar
 
 __all__ = ["parse_properties", "parse_yaml", "read_local_file", "watch_local_file"]
@@ -109,14 +110,7 @@ def _flatten(value: Any, prefix: str, out: dict[str, Scalar]) -> None:
         raise OverflowError(f"more than {_MAX_KEYS} keys after expanding aliases")
     if isinstance(value, dict):
         for k, v in value.items():
-            part = k if isinstance(k, str) else f"[{_text(k)}]"
-            if not prefix:
-                key = part
-            elif part.startswith("["):
-                key = prefix + part
-            else:
-                key = f"{prefix}.{part}"
-            _flatten(v, key, out)
+            _flatten(v, child_key(prefix, k if isinstance(k, str) else f"[{_text(k)}]"), out)
     elif isinstance(value, list):
         if not value:
             out[prefix] = ""

@@ -1,14 +1,14 @@
-"""Flattening an Environment into one view, and the nested (un-flattened) view of it.
+"""The one merge of an Environment's property sources, and the nested (un-flattened) view of it.
 
-Pure functions, no I/O. The precedence is the one the server uses for its ``.properties``/``.yml``
-renderings (Spring's ``EnvironmentController.convertToProperties``), re-implemented here because
-the client must not import the server:
+Pure functions, no I/O. This is the precedence of Spring's
+``EnvironmentController.convertToProperties``, and the server's ``.properties``/``.yml``/``.json``
+renderings call :func:`merge_with_origins` rather than re-implementing it:
 
 1. sources are walked from lowest to highest precedence (the wire lists highest first);
 2. a plain key keeps the position where it was first seen and the value of the highest source;
-3. indexed keys (``a.b[0]``, ``a.b[x]``) are grouped by the text before their first ``[``; a source
-   that defines any key of a group replaces that whole group (lists are never merged element by
-   element), and all indexed keys come after the plain ones;
+3. indexed keys (``a.b[0]``, ``a.b[x]``: any key containing ``[``) are grouped by the text before
+   their first ``[``; a source that defines any key of a group replaces that whole group (lists
+   are never merged element by element), and all indexed keys come after the plain ones;
 4. the legacy document-activation key ``spring.profiles`` is dropped.
 """
 
@@ -21,31 +21,37 @@ from typing import Any
 from config_client.keys import Token, format_key, parse_key
 from config_client.wire import PropertySource, Scalar
 
-__all__ = ["merge_sources", "unflatten"]
+__all__ = ["merge_sources", "merge_with_origins", "unflatten"]
 
-_DROPPED = frozenset({"spring.profiles"})
+_DROPPED = "spring.profiles"
 
 
 def merge_sources(sources: Iterable[PropertySource]) -> dict[str, Scalar]:
     """Merge property sources given highest precedence first into one ordered flat mapping."""
-    combined: dict[str, Scalar] = {}
-    groups: dict[str, dict[str, Scalar]] = {}
+    return {key: value for key, (value, _) in merge_with_origins(sources).items()}
+
+
+def merge_with_origins(sources: Iterable[PropertySource]) -> dict[str, tuple[Scalar, str]]:
+    """:func:`merge_sources`, with the name of the source each value came from.
+
+    Linear in the total number of keys.
+    """
+    combined: dict[str, tuple[Scalar, str]] = {}
+    groups: dict[str, dict[str, tuple[Scalar, str]]] = {}
     for ps in reversed(tuple(sources)):
-        values = ps.values()
-        seen: set[str] = set()
-        for key, value in values.items():
-            if "[" not in key:
-                combined[key] = value
-                continue
-            prefix = key[: key.index("[")]
-            if prefix not in seen:
-                seen.add(prefix)
-                # Replace, not update: the lower source's elements must not survive.
-                groups[prefix] = {k: v for k, v in values.items() if k.startswith(prefix + "[")}
+        local: dict[str, dict[str, tuple[Scalar, str]]] = {}
+        for key, item in ps.source.items():
+            bracket = key.find("[")
+            if bracket < 0:
+                combined[key] = (item.value, ps.name)
+            else:
+                local.setdefault(key[:bracket], {})[key] = (item.value, ps.name)
+        # Replace, not update: the lower source's elements must not survive. Re-assigning an
+        # existing group keeps its position, as Java's LinkedHashMap.put does.
+        groups.update(local)
+    combined.pop(_DROPPED, None)
     for group in groups.values():
         combined.update(group)
-    for key in _DROPPED:
-        combined.pop(key, None)
     return combined
 
 

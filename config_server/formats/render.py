@@ -2,18 +2,25 @@
 
 Follows Spring's ``EnvironmentController`` (reference §4.3):
 
-1. ``merge_for_rendering`` folds the property sources into one flat map (lowest precedence
-   first; a non-indexed key keeps its first position and takes the highest value; indexed keys
-   are replaced group by group, so arrays are never merged element-wise; ``spring.profiles`` is
-   dropped).
+Keys and precedence are not defined here: the client distribution holds the one key grammar
+(``config_client.keys``) and the one merge (``config_client.merge``), so what a client builds from
+an Environment and what these renderings show cannot drift apart.
+
+1. ``merge_for_rendering`` folds the property sources into one flat map with
+   ``config_client.merge`` (lowest precedence first; a non-indexed key keeps its first position
+   and takes the highest value; indexed keys are replaced group by group, so arrays are never
+   merged element-wise; ``spring.profiles`` is dropped).
 2. ``.properties`` is ``key: value`` lines; placeholders are resolved over the whole text.
-3. ``.yml`` and ``.json`` un-flatten the map (``.`` nests maps, ``[n]`` builds lists with ``null``
-   in the gaps, a non-numeric ``[x]`` stays part of its key) and resolve placeholders per string
-   value. A key that is both a value and a prefix (``a=1``, ``a.b=2``) keeps the longer key whole
-   at that level (``a: 1`` and ``a.b: 2``), whichever of the two comes first; likewise a value
-   or map and a list under one name (``a: 1`` in one file, ``a: [x]`` in another) give ``a`` and
-   ``a[0]``. Where Spring fails (empty segments ``a..b``, a leading ``[1]``) the key is kept as
-   literal names instead, so nothing in the environment is silently dropped.
+3. ``.yml`` and ``.json`` un-flatten the map along ``config_client.keys.parse_key`` (``.`` nests
+   maps, ``[n]`` builds lists with ``null`` in the gaps, a non-numeric ``[x]`` stays part of its
+   key) and resolve placeholders per string value. A key that is both a value and a prefix
+   (``a=1``, ``a.b=2``) keeps the longer key whole at that level (``a: 1`` and ``a.b: 2``),
+   whichever of the two comes first; likewise a value or map and a list under one name (``a: 1``
+   in one file, ``a: [x]`` in another) give ``a`` and ``a[0]``. Where Spring fails (empty segments
+   ``a..b``, a leading ``[1]``, text after an index ``a[0]b``) the key is kept as literal names
+   instead, so nothing in the environment is silently dropped; a key that nested YAML would read
+   back as a different key (``.a``, ``a.[x]``), or a second spelling of a path already taken
+   (``a[01]`` beside ``a[1]``), is kept whole at the top level.
 
 Cost is linear in the number of keys; PyYAML's pure-Python emitter (kept because libyaml escapes
 non-BMP characters such as emoji) takes roughly 20 ms per 1000 keys, so a caller serving very
@@ -34,6 +41,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import yaml
+from config_client.keys import format_key, parse_key, yaml_key
+from config_client.merge import merge_sources, merge_with_origins
 from config_client.wire import PropertySource, Scalar
 
 from config_server.errors import InvalidConfiguration
@@ -68,7 +77,7 @@ def merge_for_rendering(sources: Sequence[PropertySource]) -> dict[str, Scalar]:
     text before the first ``[``: the highest source that defines any key of a group supplies the
     whole group. Indexed keys follow the non-indexed ones; ``spring.profiles`` is removed.
     """
-    return {key: value for key, (value, _) in _merge(sources).items()}
+    return merge_sources(sources)
 
 
 def render_properties(sources: Sequence[PropertySource], *, resolve: bool = True) -> str:
@@ -116,35 +125,11 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # ---------------------------------------------------------------------------------------------
-# Merging
-
-
-def _merge(sources: Sequence[PropertySource]) -> dict[str, tuple[Scalar, str]]:
-    """The merged map with, for each key, the name of the source its value came from."""
-    combined: dict[str, tuple[Scalar, str]] = {}
-    groups: dict[str, dict[str, tuple[Scalar, str]]] = {}
-    for source in reversed(sources):
-        local: dict[str, dict[str, tuple[Scalar, str]]] = {}
-        for key, item in source.source.items():
-            bracket = key.find("[")
-            if bracket < 0:
-                combined[key] = (item.value, source.name)
-            else:
-                local.setdefault(key[:bracket], {})[key] = (item.value, source.name)
-        # Re-assigning an existing group keeps its position, as Java's LinkedHashMap.put does.
-        groups.update(local)
-    combined.pop("spring.profiles", None)
-    for group in groups.values():
-        combined.update(group)
-    return combined
-
-
-# ---------------------------------------------------------------------------------------------
 # Un-flattening (Spring's PropertyNavigator, without its data loss on conflicting keys)
 
 
 def _tree(sources: Sequence[PropertySource], *, resolve: bool) -> dict[str, Any]:
-    merged = _merge(sources)
+    merged = merge_with_origins(sources)
     # One resolver for all values: keys are looked up once and growth is bounded in total.
     resolver = PlaceholderResolver(lookup_from_sources(sources)) if resolve else None
     builder = _TreeBuilder(gap_budget=len(merged) + _LIST_SLACK)
@@ -155,49 +140,6 @@ def _tree(sources: Sequence[PropertySource], *, resolve: bool) -> dict[str, Any]
     return builder.root
 
 
-def _parse_key(key: str) -> list[str | int]:
-    """Split a flat key into map names (``str``) and list indices (``int``).
-
-    ``[n]`` is an index only when it follows a name or another index and is followed by the end,
-    ``.`` or ``[``; any other bracketed text (``b[hello]``, ``b[world]d``, a leading ``[1]``)
-    stays part of the name.
-    """
-    steps: list[str | int] = []
-    length = len(key)
-    pos = 0
-    while True:
-        start = pos
-        while pos < length and key[pos] != ".":
-            if key[pos] == "[":
-                close = key.find("]", pos)
-                if close < 0:
-                    pos = length
-                    break
-                if pos > start and _is_index(key, pos, close):
-                    break
-                pos = close + 1
-            else:
-                pos += 1
-        steps.append(key[start:pos])
-        while pos < length and key[pos] == "[":
-            close = key.find("]", pos)
-            if close < 0 or not _is_index(key, pos, close):
-                break
-            steps.append(int(key[pos + 1 : close]))
-            pos = close + 1
-        if pos >= length:
-            return steps
-        if key[pos] == ".":
-            pos += 1
-        # else: a non-index "[...]" right after an index starts the next name (a[0][x]).
-
-
-def _is_index(key: str, open_: int, close: int) -> bool:
-    body = key[open_ + 1 : close]
-    after = key[close + 1 : close + 2]
-    return body.isascii() and body.isdigit() and after in ("", ".", "[")
-
-
 class _TreeBuilder:
     """Builds the nested maps and lists, one flat key at a time."""
 
@@ -206,30 +148,39 @@ class _TreeBuilder:
         self._gap_budget = gap_budget
 
     def put(self, key: str, value: Scalar, origin: str) -> None:
-        steps = _parse_key(key)
+        steps = parse_key(key)
         if len(steps) > MAX_NESTING:
             raise InvalidConfiguration(origin, f"key {key[:120]!r} nests deeper than {MAX_NESTING} levels")
+        if yaml_key(steps) != format_key(steps):
+            # Nested, this key would read back as another one (".a" as "a", "a.[x]" as "a[x]").
+            self._keep_whole(key, value)
+            return
         node: dict[str, Any] | list[Any] = self.root
-        prefix = ""  # a compound key being built at this map level (a value sits on the shorter key)
+        prefix: str | None = (
+            None  # a compound key being built at this map level (a value sits on the shorter key)
+        )
         for position, step in enumerate(steps):
             last = position == len(steps) - 1
             wanted: type | None = None if last else (list if isinstance(steps[position + 1], int) else dict)
             if isinstance(node, dict):
-                name = prefix + (step if isinstance(step, str) else f"[{step}]")
+                name = _join(prefix, step)
                 existing = node.get(name)
                 if wanted is None:
                     if isinstance(existing, (dict, list)):
                         self._demote(node, name, existing)
+                    elif existing is not None:
+                        self._keep_whole(key, value)  # another spelling (a[01], a[1]) got here first
+                        return
                     node[name] = value
                     return
                 if existing is None:
                     node[name] = wanted()
                 if isinstance(node[name], wanted):
-                    node, prefix = node[name], ""
+                    node, prefix = node[name], None
                 else:
                     # The shorter key already holds something else: keep the rest of this key
                     # whole at this level (Spring's "org.springframework.cloud" compound key).
-                    prefix = name + ("." if wanted is dict else "")
+                    prefix = name
                 continue
             assert isinstance(step, int)  # a list is only ever entered through an index
             self._grow(node, step, key, origin)
@@ -237,6 +188,9 @@ class _TreeBuilder:
             if wanted is None:
                 if isinstance(existing, (dict, list)):
                     raise InvalidConfiguration(origin, _conflict(key, step, "a value", existing))
+                if existing is not None:
+                    self._keep_whole(key, value)  # another spelling (a[01], a[1]) got here first
+                    return
                 node[step] = value
                 return
             if existing is None:
@@ -256,16 +210,32 @@ class _TreeBuilder:
         self._gap_budget -= missing
         items.extend([None] * missing)
 
+    def _keep_whole(self, key: str, value: Scalar) -> None:
+        """Put ``key`` unparsed at the top level, where it always reads back as itself."""
+        existing = self.root.get(key)
+        if isinstance(existing, (dict, list)):
+            self._demote(self.root, key, existing)
+        self.root[key] = value
+
     @staticmethod
     def _demote(node: dict[str, Any], name: str, existing: dict[str, Any] | list[Any]) -> None:
         """A value lands where a structure was built: move the structure to compound keys."""
         if isinstance(existing, dict):
             for child, sub in existing.items():
-                node[f"{name}.{child}"] = sub
+                node[_join(name, child)] = sub
         else:
             for index, sub in enumerate(existing):
                 if sub is not None:
                     node[f"{name}[{index}]"] = sub
+
+
+def _join(prefix: str | None, step: str | int) -> str:
+    """The map key for ``step``, continuing a compound key when there is one (as flattening joins)."""
+    if isinstance(step, int):
+        return f"{prefix or ''}[{step}]"
+    if prefix is None:
+        return step
+    return prefix + step if step.startswith("[") else f"{prefix}.{step}"
 
 
 def _kind(node: object) -> str:

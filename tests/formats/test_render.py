@@ -305,12 +305,26 @@ def test_too_deep_nesting_is_rejected() -> None:
         ("a..b", {"a": {"": {"b": "v"}}}),
         ("a.", {"a": {"": "v"}}),
         ("", {"": "v"}),
+        ("a[0]b", {"a[0]b": "v"}),
+        ("2[1]a", {"2[1]a": "v"}),
+        ("a.[0]", {"a": {"": ["v"]}}),
+        ("[0][1]", {"[0]": [None, "v"]}),
+        ("x[1234567890]", {"x[1234567890]": "v"}),
+        (".a", {".a": "v"}),
+        ("a.[x]", {"a.[x]": "v"}),
     ],
 )
 def test_unusual_keys_render_without_loss(key: str, expected: dict[str, Any]) -> None:
     """Leading brackets, non-numeric brackets and empty segments are kept rather than rejected."""
     assert yaml.safe_load(render_yaml(sources({key: "v"}))) == expected
     assert json.loads(render_json(sources({key: "v"}))) == expected
+
+
+def test_two_spellings_of_one_list_element_are_both_kept() -> None:
+    """``a[01]`` is element 1 like ``a[1]``; the later of the two stays whole instead of overwriting."""
+    env = sources({"a[1]": "x", "a[01]": "y"})
+    assert yaml.safe_load(render_yaml(env)) == {"a": [None, "x"], "a[01]": "y"}
+    assert json.loads(render_json(sources({"a[01]": "y"}))) == {"a": [None, "y"]}
 
 
 @pytest.mark.parametrize(
