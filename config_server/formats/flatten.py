@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from config_client.keys import child_key
 from config_client.wire import PropertyValue, Scalar
 
 __all__ = ["Located", "flatten", "key_segment", "scalar_text"]
@@ -83,14 +84,7 @@ def _flatten_into(out: dict[str, PropertyValue], node: Any, path: str) -> None:
         origin, node = node.origin, node.value
     if isinstance(node, Mapping):
         for key, value in node.items():
-            segment = key_segment(key)
-            if not path:
-                child = segment
-            elif segment.startswith("["):
-                child = path + segment
-            else:
-                child = f"{path}.{segment}"
-            _flatten_into(out, value, child)
+            _flatten_into(out, value, child_key(path, key_segment(key)))
     elif isinstance(node, Sequence) and not isinstance(node, (str, bytes)):
         if not node:
             out[path] = PropertyValue("", origin)
