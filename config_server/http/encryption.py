@@ -1,7 +1,8 @@
 """``/encrypt``, ``/decrypt``, ``/encrypt/status`` and ``/key``, with Spring's status codes and bodies.
 
-Errors here use Spring's encryption-controller shape ``{"status": "NO_KEY", "description": ...}``
-(reference §1.4), not the generic error body. The routes are registered through
+A CryptoError here is raised wrapped in ``EncryptionEndpointError``, which the error middleware
+(``http.errors``) answers in Spring's encryption-controller shape ``{"status": "NO_KEY",
+"description": ...}`` (reference §1.4) instead of the generic error body. The routes are registered through
 ``add_routes(app, guard)`` so an authorisation check can be put in front of all of them at once.
 """
 
@@ -10,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -20,7 +19,9 @@ from urllib.parse import unquote_plus
 
 from aiohttp import web
 
-from config_server.errors import CryptoError, DecryptionFailed, KeyFormatError, NoKey
+from config_server.crypto.keyring import NO_KEY_INSTALLED
+from config_server.errors import CryptoError, NoKey, NoPublicKey
+from config_server.http.errors import EncryptionEndpointError
 from config_server.names import parse_names, parse_profiles
 
 if TYPE_CHECKING:
@@ -35,28 +36,8 @@ Guard = Callable[[web.Request], Awaitable[None]]
 MAX_BODY = 64 * 1024
 
 
-def _spring_error(status: int, code: str, description: str) -> web.Response:
-    return web.Response(
-        status=status,
-        body=json.dumps({"status": code, "description": description}).encode(),
-        content_type="application/json",
-    )
-
-
-def _crypto_error(exc: CryptoError) -> web.Response:
-    if isinstance(exc, NoKey):
-        if "public key" in exc.message.lower():
-            return _spring_error(404, "NOT_FOUND", "No public key available")
-        return _spring_error(404, "NO_KEY", "No key was installed for encryption service")
-    if isinstance(exc, KeyFormatError):
-        return _spring_error(400, "BAD_REQUEST", exc.message)
-    if isinstance(exc, DecryptionFailed) and "not supported" in exc.message.lower():
-        return _spring_error(400, "BAD_REQUEST", "Server-side decryption is not supported")
-    return _spring_error(400, "INVALID", "Text not encrypted with this key")
-
-
-def _no_key() -> web.Response:
-    return _crypto_error(NoKey("No key was installed for encryption service"))
+def _no_key() -> EncryptionEndpointError:
+    return EncryptionEndpointError(NoKey(NO_KEY_INSTALLED))
 
 
 async def _body(request: web.Request, *, decrypting: bool) -> str:
@@ -120,7 +101,7 @@ def add_routes(app: web.Application, state_key: web.AppKey[State], guard: Guard 
     async def transform(request: web.Request, *, decrypting: bool) -> web.Response:
         ring = await keyring(request)
         if ring is None:
-            return _no_key()
+            raise _no_key()
         text = await _body(request, decrypting=decrypting)
         operation = ring.decrypt if decrypting else ring.encrypt
         try:
@@ -129,9 +110,7 @@ def add_routes(app: web.Application, state_key: web.AppKey[State], guard: Guard 
             out = await asyncio.to_thread(operation, text)
         except CryptoError as exc:
             log.info("%s request failed: %s", operation.__name__, type(exc).__name__)
-            return _crypto_error(exc)
-        if not decrypting and out == text:
-            return _spring_error(404, "INVALID", "The encryption algorithm is not strong enough")
+            raise EncryptionEndpointError(exc) from exc
         return web.Response(text=out, content_type="text/plain")
 
     async def encrypt(request: web.Request) -> web.Response:
@@ -142,15 +121,17 @@ def add_routes(app: web.Application, state_key: web.AppKey[State], guard: Guard 
 
     async def status(request: web.Request) -> web.Response:
         if await keyring(request) is None:
-            return _no_key()
+            raise _no_key()
         return web.json_response({"status": "OK"})
 
     async def key(request: web.Request) -> web.Response:
         ring = await keyring(request)
-        if ring is not None:
-            with contextlib.suppress(CryptoError):  # a symmetric key has no public half
-                return web.Response(text=ring.public_key(), content_type="text/plain")
-        return _spring_error(404, "NOT_FOUND", "No public key available")
+        try:
+            if ring is None:
+                raise NoPublicKey()
+            return web.Response(text=ring.public_key(), content_type="text/plain")
+        except CryptoError as exc:  # NoPublicKey: a symmetric key has no public half
+            raise EncryptionEndpointError(exc) from exc
 
     app.router.add_post("/encrypt", encrypt)
     app.router.add_post("/encrypt/{name}/{profiles}", encrypt)
