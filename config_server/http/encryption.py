@@ -1,9 +1,10 @@
 """``/encrypt``, ``/decrypt``, ``/encrypt/status`` and ``/key``, with Spring's status codes and bodies.
 
 A CryptoError here is raised wrapped in ``EncryptionEndpointError``, which the error middleware
-(``http.errors``) answers in Spring's encryption-controller shape ``{"status": "NO_KEY",
-"description": ...}`` (reference §1.4) instead of the generic error body. The routes are registered through
-``add_routes(app, guard)`` so an authorisation check can be put in front of all of them at once.
+(``http.errors``, the one status mapping) answers in Spring's encryption-controller shape
+``{"status": "NO_KEY", "description": ...}`` (reference §1.4) instead of the generic error body.
+The routes are registered through ``add_routes(app, guard)`` so an authorisation check can be put
+in front of all of them at once.
 """
 
 from __future__ import annotations

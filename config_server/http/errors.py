@@ -20,6 +20,8 @@ with the exception's ``headers`` on the response::
     NoKey, NoPublicKey                  404     exc.message
     ConfigServerError (any other)       500     exc.message (logged)
     web.HTTPException (4xx, 5xx)        its own exc.reason              Allow, WWW-Authenticate kept
+    web.HTTPException (1xx-3xx),
+      ConnectionResetError, TimeoutError  re-raised for aiohttp (a redirect, a gone client)
     anything else                       500     "Internal error"        (traceback logged)
 
 A CryptoError raised by an encryption endpoint (``/encrypt``, ``/decrypt``, ``/encrypt/status``,
@@ -35,10 +37,10 @@ of Spring's encryption controller (reference §1.4), ``{"status": CODE, "descrip
     KeyFormatError                      400     BAD_REQUEST  exc.message
     WeakEncryption                      404     INVALID      The encryption algorithm is not strong enough
 
-Inside an environment request the same errors never reach here: a value that cannot be
-decrypted is served as ``invalid.<key>: <n/a>`` (``crypto.environment``). Known errors keep their
-message, which never holds a secret; request headers are never echoed back, and no body holds a
-stack trace.
+Anywhere else a CryptoError gets the Spring Boot body of the first table; in an environment
+request it does not arise at all, as a value that cannot be decrypted is served as
+``invalid.<key>: <n/a>`` (``crypto.environment``). Known errors keep their message, which never
+holds a secret; request headers are never echoed back, and no body holds a stack trace.
 """
 
 from __future__ import annotations
