@@ -66,16 +66,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every change at INFO
-    try:
-        if args.command == "serve":
+    if args.command == "serve":
+        try:
             return _serve(settings)
+        except Unavailable as exc:  # a resource (git remote, Vault, a port) is not there now: retry
+            return _fail(EXIT_UNAVAILABLE, exc.message)
+        except ConfigServerError as exc:  # a setting, key, file or credential is wrong: fix it
+            return _fail(EXIT_SETTINGS, exc.message)
+        except OSError as exc:
+            return _fail(EXIT_UNAVAILABLE, _os_error(exc, settings))
+    try:
         return _crypto_command(args, settings)
-    except Unavailable as exc:  # a resource (git remote, Vault, a port) is not there now: retry
-        return _fail(EXIT_UNAVAILABLE, exc.message)
-    except ConfigServerError as exc:  # a setting, key, file or credential is wrong: fix it
-        return _fail(EXIT_SETTINGS, exc.message)
-    except OSError as exc:
-        return _fail(EXIT_UNAVAILABLE, _os_error(exc, settings))
+    except ConfigServerError as exc:  # the value, the key or the file: the command failed
+        return _fail(1, exc.message)
 
 
 EXIT_SETTINGS = 2

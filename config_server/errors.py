@@ -2,33 +2,66 @@
 
 ::
 
-    ConfigServerError
-    ├── InvalidRequest          400  a name, profile, label or path that is malformed or hostile
-    ├── Unauthorized            401  a webhook whose signature or token is missing or wrong
-    ├── Forbidden               403  a credential (e.g. the caller's Vault token) was refused
-    ├── NotFound                404
-    │   ├── LabelNotFound            no branch, tag or commit by that name
-    │   └── ResourceNotFound         no such plain-text file
-    ├── InvalidConfiguration    500  a configuration file that cannot be parsed (names file and line)
-    ├── Unavailable             503  a backend (git, Vault) cannot be reached now; retry later
-    └── CryptoError                  {cipher} problems; the encryption endpoints map them
-        ├── NoKey               404  no key installed
-        ├── DecryptionFailed    400  text not encrypted with this key
-        └── KeyFormatError      400  key material in the wrong format
+    ConfigServerError                  .message (never a secret), .headers (for the response)
+    ├── InvalidRequest                 fix the request: a malformed or hostile name, profile, label, path
+    ├── Unauthenticated                present credentials: none or bad ones (.headers has the challenge)
+    ├── WebhookSignatureInvalid        fix the forge's webhook secret: signature or token missing or wrong
+    ├── Forbidden                      use other credentials: a token or a policy refused this request
+    ├── NotFound                       ask for something that exists
+    │   ├── LabelNotFound                  no branch, tag or commit by that name
+    │   └── ResourceNotFound               no such plain-text file
+    ├── InvalidConfiguration           fix the file named (and its line): it cannot be parsed
+    ├── Unavailable                    retry later: a backend (git, Vault) cannot be reached now
+    └── CryptoError                    {cipher} problems
+        ├── NoKey                          install a key: none for this operation
+        │   └── NoPublicKey                    the key is not RSA, so it has no public half
+        ├── DecryptionFailed               the text was not encrypted with this key
+        │   └── ServerSideDecryptionUnsupported  the key is a certificate (public) only
+        ├── KeyFormatError                 fix the key material: wrong format or unusable
+        └── WeakEncryption                 use a real key: the encryptor returned its input
 
-Messages never contain secret values or tokens: callers build them from names only.
-Errors from GitPython, hvac and cryptography are translated where those libraries are
-called, once, with ``raise ... from exc``.
+No class carries an HTTP status: ``config_server.http.errors`` is the one table from these
+classes to statuses and bodies. Messages never contain secret values or tokens: callers build
+them from names only. Errors from GitPython, hvac and cryptography are translated where those
+libraries are called, once, with ``raise ... from exc``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
+__all__ = [
+    "ConfigServerError",
+    "CryptoError",
+    "DecryptionFailed",
+    "Forbidden",
+    "InvalidConfiguration",
+    "InvalidRequest",
+    "KeyFormatError",
+    "LabelNotFound",
+    "NoKey",
+    "NoPublicKey",
+    "NotFound",
+    "ResourceNotFound",
+    "ServerSideDecryptionUnsupported",
+    "Unauthenticated",
+    "Unavailable",
+    "WeakEncryption",
+    "WebhookSignatureInvalid",
+]
+
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+
 
 class ConfigServerError(Exception):
-    """Base of every error the server raises on purpose."""
+    """Base of every error the server raises on purpose.
 
-    status: int = 500
-    reason: str = "Internal Server Error"
+    ``message`` is safe to show the caller. ``headers`` are put on the error response (a
+    challenge, a retry hint); they are set by the server, never copied from the request.
+    """
+
+    headers: Mapping[str, str] = _NO_HEADERS
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -36,31 +69,31 @@ class ConfigServerError(Exception):
 
 
 class InvalidRequest(ConfigServerError):
-    """The request names something malformed or hostile (400)."""
-
-    status = 400
-    reason = "Bad Request"
+    """The request names something malformed or hostile."""
 
 
-class Unauthorized(ConfigServerError):
-    """The request did not prove it knows the shared secret, e.g. an unsigned webhook (401)."""
+class Unauthenticated(ConfigServerError):
+    """The caller presented no credentials, or ones that prove nothing.
 
-    status = 401
-    reason = "Unauthorized"
+    ``challenge`` becomes the response's ``WWW-Authenticate`` header, e.g.
+    ``Basic realm="config-server"`` or ``Bearer``.
+    """
+
+    def __init__(self, message: str, *, challenge: str = 'Basic realm="config-server"') -> None:
+        super().__init__(message)
+        self.headers = MappingProxyType({"WWW-Authenticate": challenge})
+
+
+class WebhookSignatureInvalid(ConfigServerError):
+    """A webhook did not prove it knows the shared secret (signature or token missing or wrong)."""
 
 
 class Forbidden(ConfigServerError):
-    """A credential was refused by a backend (403)."""
-
-    status = 403
-    reason = "Forbidden"
+    """A credential was refused: a backend refused a token, or a policy denies the caller."""
 
 
 class NotFound(ConfigServerError):
-    """The thing asked for does not exist (404)."""
-
-    status = 404
-    reason = "Not Found"
+    """The thing asked for does not exist."""
 
 
 class LabelNotFound(NotFound):
@@ -76,10 +109,7 @@ class ResourceNotFound(NotFound):
 
 
 class InvalidConfiguration(ConfigServerError):
-    """A configuration file cannot be parsed; names the file and, when known, the line (500)."""
-
-    status = 500
-    reason = "Internal Server Error"
+    """A configuration file cannot be parsed; names the file and, when known, the line."""
 
     def __init__(
         self, path: str, problem: str, *, line: int | None = None, column: int | None = None
@@ -93,29 +123,41 @@ class InvalidConfiguration(ConfigServerError):
 
 
 class Unavailable(ConfigServerError):
-    """A backend cannot be reached right now; the caller may retry (503)."""
-
-    status = 503
-    reason = "Service Unavailable"
+    """A backend cannot be reached right now; the caller may retry."""
 
 
 class CryptoError(ConfigServerError):
     """Base of {cipher} errors."""
 
-    status = 400
-    reason = "Bad Request"
-
 
 class NoKey(CryptoError):
     """No key is installed for the requested operation."""
 
-    status = 404
-    reason = "Not Found"
+
+class NoPublicKey(NoKey):
+    """The key asked for has no public half to publish (it is symmetric, unknown, or absent)."""
+
+    def __init__(self, message: str = "No public key available") -> None:
+        super().__init__(message)
 
 
 class DecryptionFailed(CryptoError):
     """The text was not encrypted with this key (or is not ciphertext at all)."""
 
 
+class ServerSideDecryptionUnsupported(DecryptionFailed):
+    """The key is a certificate (public key) only: values encrypt but cannot be decrypted here."""
+
+    def __init__(self, message: str = "Server-side decryption is not supported") -> None:
+        super().__init__(message)
+
+
 class KeyFormatError(CryptoError):
     """Key material is not in a usable format."""
+
+
+class WeakEncryption(CryptoError):
+    """The encryptor gave back its input unchanged: it does not encrypt at all."""
+
+    def __init__(self, message: str = "The encryption algorithm is not strong enough") -> None:
+        super().__init__(message)

@@ -10,9 +10,10 @@ Modules, one concept each:
 * ``environment``: ``decrypt_sources``, the §5.3 decryption of property sources.
 * ``reencrypt``: ``reencrypt_text``, moving a file's values to the primary key.
 
-Errors (from ``config_server.errors``): NoKey (no usable key, 404), DecryptionFailed (400),
-KeyFormatError (400). No message, ``repr`` or ``str`` contains key material, passwords or
-values.
+Errors (the ``CryptoError`` branch of ``config_server.errors``): NoKey and NoPublicKey,
+DecryptionFailed and ServerSideDecryptionUnsupported, KeyFormatError, WeakEncryption; each is
+raised where its condition is found, and ``config_server.http.errors`` maps them to statuses.
+No message, ``repr`` or ``str`` contains key material, passwords or values.
 """
 
 from config_server.crypto.environment import CIPHER, INVALID_VALUE, decrypt_sources

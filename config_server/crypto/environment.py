@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 
 from config_client.wire import PropertySource, PropertyValue
 
-from config_server.crypto.keyring import KeyRing
+from config_server.crypto.keyring import NO_KEY_INSTALLED, KeyRing
 from config_server.crypto.prefixes import split_prefixes
-from config_server.errors import CryptoError
+from config_server.errors import CryptoError, NoKey
 
 __all__ = ["CIPHER", "INVALID_VALUE", "decrypt_sources"]
 
@@ -54,7 +54,7 @@ def _decrypt_source(
         out.pop(key, None)
         try:
             if ring is None:
-                raise CryptoError("No key was installed for encryption service")
+                raise NoKey(NO_KEY_INSTALLED)
             out[key] = PropertyValue(ring.decrypt(text))
         except CryptoError:
             out[f"invalid.{key}"] = PropertyValue(INVALID_VALUE)

@@ -17,12 +17,18 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from config_server.crypto.prefixes import join_prefixes, split_prefixes
-from config_server.crypto.rsa import NO_SERVER_SIDE_DECRYPTION, RsaEncryptor
-from config_server.errors import DecryptionFailed, KeyFormatError, NoKey
+from config_server.crypto.rsa import RsaEncryptor
+from config_server.errors import (
+    DecryptionFailed,
+    KeyFormatError,
+    NoKey,
+    NoPublicKey,
+    ServerSideDecryptionUnsupported,
+    WeakEncryption,
+)
 
 __all__ = [
     "NO_KEY_INSTALLED",
-    "NO_PUBLIC_KEY",
     "TRANSIT_PREFIX",
     "KeyRing",
     "KeyRingStatus",
@@ -31,7 +37,6 @@ __all__ = [
 ]
 
 NO_KEY_INSTALLED = "No key was installed for encryption service"
-NO_PUBLIC_KEY = "No public key available"
 TRANSIT_PREFIX = "transit:"
 # Spring always overwrites these two with the request's application and profiles and never
 # writes them into an output; they select nothing here.
@@ -64,17 +69,12 @@ class TransitCipher(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class KeyRingStatus:
-    """What ``GET /encrypt/status`` reports; ``to_json`` is Spring's exact body."""
+    """What the ring holds, for operators (health details); ``GET /encrypt/status`` shows none of it."""
 
     aliases: tuple[str, ...]
     default: str | None
     primary: str | None
     transit: bool
-    status: str = "OK"
-
-    def to_json(self) -> dict[str, str]:
-        """``{"status": "OK"}``: Spring shows nothing more, and key names are nobody's business."""
-        return {"status": self.status}
 
 
 class KeyRing:
@@ -159,7 +159,7 @@ class KeyRing:
         """Encrypt ``text``; its prefixes (§1.4) are kept in front of the ciphertext.
 
         Raises NoKey when the ring is empty, no primary is set and the text names no key, or
-        the text names an unknown key.
+        the text names an unknown key; WeakEncryption if the ciphertext is the text itself.
         """
         self._require_keys()
         parsed = split_prefixes(text)
@@ -171,13 +171,17 @@ class KeyRing:
             alias = self._primary
             if alias != self._default:
                 pairs = (("key", alias), *pairs)
-        return join_prefixes(pairs, self._encrypt_with(alias, parsed.payload))
+        out = join_prefixes(pairs, self._encrypt_with(alias, parsed.payload))
+        if out == text:  # Spring's guard against a no-op encryptor
+            raise WeakEncryption()
+        return out
 
     def decrypt(self, text: str) -> str:
         """Decrypt ``text`` (without ``{cipher}``, perhaps with prefixes).
 
-        Raises NoKey for an empty ring and DecryptionFailed for an unknown alias (named in the
-        message), a certificate-only key, no default key, or text not encrypted with the key.
+        Raises NoKey for an empty ring, ServerSideDecryptionUnsupported for a certificate-only
+        key, and DecryptionFailed for an unknown alias (named in the message), no default key,
+        or text not encrypted with the key.
         """
         self._require_keys()
         parsed = split_prefixes(text)
@@ -196,7 +200,7 @@ class KeyRing:
         if encryptor is None:
             raise DecryptionFailed(f"No key named '{alias}' in the key ring")
         if not encryptor.can_decrypt:
-            raise DecryptionFailed(NO_SERVER_SIDE_DECRYPTION)
+            raise ServerSideDecryptionUnsupported()
         return encryptor.decrypt(parsed.payload)
 
     def reencrypt(self, text: str) -> str:
@@ -228,14 +232,15 @@ class KeyRing:
 
         Without an alias this is the default key's (the primary's if there is no default):
         a client that encrypts locally writes no prefix, so its values must match the key
-        that decrypts prefix-less values. Raises NoKey("No public key available") when that
-        key is unknown or not RSA.
+        that decrypts prefix-less values. Raises NoPublicKey when the ring is empty or that key
+        is unknown or not RSA.
         """
-        self._require_keys()
+        if self.empty:
+            raise NoPublicKey()
         chosen = alias if alias is not None else (self._default or self._primary)
         encryptor = self._keys.get(chosen.casefold()) if chosen is not None else None
         if not isinstance(encryptor, RsaEncryptor):
-            raise NoKey(NO_PUBLIC_KEY)
+            raise NoPublicKey()
         return encryptor.public_key_openssh()
 
     def _require_keys(self) -> None:

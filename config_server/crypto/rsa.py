@@ -29,12 +29,11 @@ from config_server.crypto.symmetric import (
     is_hex,
     parse_hex_salt,
 )
-from config_server.errors import DecryptionFailed, KeyFormatError
+from config_server.errors import DecryptionFailed, KeyFormatError, ServerSideDecryptionUnsupported
 
-__all__ = ["ALGORITHMS", "NO_SERVER_SIDE_DECRYPTION", "RsaEncryptor", "RsaKey"]
+__all__ = ["ALGORITHMS", "RsaEncryptor", "RsaKey"]
 
 ALGORITHMS = ("DEFAULT", "OAEP")
-NO_SERVER_SIDE_DECRYPTION = "Server-side decryption is not supported"
 _SECRET = 16
 _MIN_BITS = 1024
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
@@ -146,9 +145,9 @@ class RsaEncryptor:
         return base64.b64encode(blob).decode("ascii")
 
     def decrypt(self, ciphertext: str) -> str:
-        """The plaintext; raises DecryptionFailed (certificate-only key, wrong key, damaged text)."""
+        """The plaintext; raises ServerSideDecryptionUnsupported (a certificate) or DecryptionFailed."""
         if self._private is None:
-            raise DecryptionFailed(NO_SERVER_SIDE_DECRYPTION)
+            raise ServerSideDecryptionUnsupported()
         blob = _b64decode(ciphertext)
         if len(blob) < 2:
             raise DecryptionFailed(NOT_THIS_KEY)

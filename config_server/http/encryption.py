@@ -1,8 +1,10 @@
 """``/encrypt``, ``/decrypt``, ``/encrypt/status`` and ``/key``, with Spring's status codes and bodies.
 
-Errors here use Spring's encryption-controller shape ``{"status": "NO_KEY", "description": ...}``
-(reference §1.4), not the generic error body. The ``{application}/{profiles}`` scope is validated
-by the route table (``routes``) before a handler runs.
+A CryptoError raised here is answered by the error middleware (``http.errors``, the one status
+mapping) in Spring's encryption-controller shape ``{"status": "NO_KEY", "description": ...}``
+(reference §1.4) instead of the generic error body, because the request's endpoint is an
+encryption one. The ``{application}/{profiles}`` scope is validated by the route table
+(``routes``) before a handler runs.
 """
 
 from __future__ import annotations
@@ -10,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
-import json
 import logging
 import re
 from typing import TYPE_CHECKING
@@ -19,7 +19,8 @@ from urllib.parse import unquote_plus
 
 from aiohttp import web
 
-from config_server.errors import CryptoError, DecryptionFailed, KeyFormatError, NoKey
+from config_server.crypto.keyring import NO_KEY_INSTALLED
+from config_server.errors import CryptoError, NoKey, NoPublicKey
 from config_server.http.routes import Endpoint
 
 if TYPE_CHECKING:
@@ -30,30 +31,6 @@ __all__ = ["decrypt", "encrypt", "key", "status"]
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
-
-
-def _spring_error(status: int, code: str, description: str) -> web.Response:
-    return web.Response(
-        status=status,
-        body=json.dumps({"status": code, "description": description}).encode(),
-        content_type="application/json",
-    )
-
-
-def _crypto_error(exc: CryptoError) -> web.Response:
-    if isinstance(exc, NoKey):
-        if "public key" in exc.message.lower():
-            return _spring_error(404, "NOT_FOUND", "No public key available")
-        return _spring_error(404, "NO_KEY", "No key was installed for encryption service")
-    if isinstance(exc, KeyFormatError):
-        return _spring_error(400, "BAD_REQUEST", exc.message)
-    if isinstance(exc, DecryptionFailed) and "not supported" in exc.message.lower():
-        return _spring_error(400, "BAD_REQUEST", "Server-side decryption is not supported")
-    return _spring_error(400, "INVALID", "Text not encrypted with this key")
-
-
-def _no_key() -> web.Response:
-    return _crypto_error(NoKey("No key was installed for encryption service"))
 
 
 async def _body(request: web.Request, *, decrypting: bool) -> str:
@@ -96,17 +73,17 @@ def _is_base64(text: str) -> bool:
     return True
 
 
-def _keyring(request: web.Request) -> KeyRing | None:
+def _keyring(request: web.Request) -> KeyRing:
     from config_server.http.app import STATE
 
     ring: KeyRing | None = request.app[STATE].keyring
+    if ring is None:
+        raise NoKey(NO_KEY_INSTALLED)
     return ring
 
 
 async def _transform(request: web.Request, *, decrypting: bool) -> web.Response:
     ring = _keyring(request)
-    if ring is None:
-        return _no_key()
     text = await _body(request, decrypting=decrypting)
     operation = ring.decrypt if decrypting else ring.encrypt
     try:
@@ -115,9 +92,7 @@ async def _transform(request: web.Request, *, decrypting: bool) -> web.Response:
         out = await asyncio.to_thread(operation, text)
     except CryptoError as exc:
         log.info("%s request failed: %s", operation.__name__, type(exc).__name__)
-        return _crypto_error(exc)
-    if not decrypting and out == text:
-        return _spring_error(404, "INVALID", "The encryption algorithm is not strong enough")
+        raise
     return web.Response(text=out, content_type="text/plain")
 
 
@@ -133,15 +108,16 @@ async def decrypt(request: web.Request, endpoint: Endpoint) -> web.Response:
 
 async def status(request: web.Request, endpoint: Endpoint) -> web.Response:
     """``GET /encrypt/status``: ``{"status": "OK"}`` when a key is installed."""
-    if _keyring(request) is None:
-        return _no_key()
+    _keyring(request)
     return web.json_response({"status": "OK"})
 
 
 async def key(request: web.Request, endpoint: Endpoint) -> web.Response:
     """``GET /key[/{application}/{profiles}]``: the RSA public key, OpenSSH format."""
-    ring = _keyring(request)
-    if ring is not None:
-        with contextlib.suppress(CryptoError):  # a symmetric key has no public half
-            return web.Response(text=ring.public_key(), content_type="text/plain")
-    return _spring_error(404, "NOT_FOUND", "No public key available")
+    from config_server.http.app import STATE
+
+    ring: KeyRing | None = request.app[STATE].keyring
+    if ring is None:
+        raise NoPublicKey()
+    # A symmetric key has no public half: NoPublicKey.
+    return web.Response(text=ring.public_key(), content_type="text/plain")

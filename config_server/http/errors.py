@@ -1,32 +1,172 @@
-"""The middleware that owns every error status: exceptions become Spring-style JSON bodies.
+"""The one place that maps exceptions to HTTP statuses and bodies: the error middleware.
 
-``{"timestamp": ..., "status": 404, "error": "Not Found", "message": "...", "path": "/x/y"}``.
-Known errors (``ConfigServerError``) keep their message, which never holds a secret; anything else
-is logged with its traceback on the server and answered as a generic 500 without details.
+Every error becomes Spring Boot's body
+``{"timestamp": ..., "status": 404, "error": "Not Found", "message": "...", "path": "/x/y"}``,
+with the exception's ``headers`` on the response::
+
+    exception (config_server.errors)    status  message                 headers
+    ─────────────────────────────────── ──────  ──────────────────────  ─────────────────
+    InvalidRequest                      400     exc.message
+    Unauthenticated                     401     exc.message             WWW-Authenticate
+    WebhookSignatureInvalid             401     exc.message
+    Forbidden                           403     exc.message
+    NotFound, LabelNotFound,
+      ResourceNotFound                  404     exc.message
+    InvalidConfiguration                500     exc.message (logged)
+    Unavailable                         503     exc.message (logged)
+    CryptoError, DecryptionFailed,
+      ServerSideDecryptionUnsupported,
+      KeyFormatError, WeakEncryption    400     exc.message
+    NoKey, NoPublicKey                  404     exc.message
+    ConfigServerError (any other)       500     exc.message (logged)
+    web.HTTPException (4xx, 5xx)        its own exc.reason              Allow, WWW-Authenticate kept
+    web.HTTPException (1xx-3xx),
+      ConnectionResetError, TimeoutError  re-raised for aiohttp (a redirect, a gone client)
+    anything else                       500     "Internal error"        (traceback logged)
+
+A CryptoError raised while serving an encryption endpoint (``/encrypt``, ``/decrypt``,
+``/encrypt/status``, ``/key``: the request's parsed ``Endpoint`` says so) is answered instead in
+the shape of Spring's encryption controller (reference §1.4), ``{"status": CODE, "description": TEXT}``::
+
+    exception                           status  CODE         TEXT
+    ─────────────────────────────────── ──────  ───────────  ───────────────────────────────────────────
+    NoKey                               404     NO_KEY       No key was installed for encryption service
+    NoPublicKey                         404     NOT_FOUND    No public key available
+    DecryptionFailed, CryptoError       400     INVALID      Text not encrypted with this key
+    ServerSideDecryptionUnsupported     400     BAD_REQUEST  Server-side decryption is not supported
+    KeyFormatError                      400     BAD_REQUEST  exc.message
+    WeakEncryption                      404     INVALID      The encryption algorithm is not strong enough
+
+Anywhere else a CryptoError gets the Spring Boot body of the first table; in an environment
+request it does not arise at all, as a value that cannot be decrypted is served as
+``invalid.<key>: <n/a>`` (``crypto.environment``). Known errors keep their message, which never
+holds a secret; request headers are never echoed back, and no body holds a stack trace.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
+from typing import Any, TypeVar
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from config_server.errors import ConfigServerError
+from config_server.errors import (
+    ConfigServerError,
+    CryptoError,
+    DecryptionFailed,
+    Forbidden,
+    InvalidConfiguration,
+    InvalidRequest,
+    KeyFormatError,
+    LabelNotFound,
+    NoKey,
+    NoPublicKey,
+    NotFound,
+    ResourceNotFound,
+    ServerSideDecryptionUnsupported,
+    Unauthenticated,
+    Unavailable,
+    WeakEncryption,
+    WebhookSignatureInvalid,
+)
+from config_server.http.routes import ENDPOINT, EndpointKind
 
-__all__ = ["RawRequestFilter", "error_middleware", "error_response", "quiet_raw_requests"]
+__all__ = [
+    "ENCRYPTION_BODIES",
+    "ENCRYPTION_ENDPOINTS",
+    "STATUSES",
+    "EncryptionBody",
+    "RawRequestFilter",
+    "encryption_body",
+    "error_middleware",
+    "quiet_raw_requests",
+    "status_of",
+]
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_Row = TypeVar("_Row")
+
+STATUSES: Mapping[type[ConfigServerError], int] = {
+    ConfigServerError: 500,
+    InvalidRequest: 400,
+    Unauthenticated: 401,
+    WebhookSignatureInvalid: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    LabelNotFound: 404,
+    ResourceNotFound: 404,
+    InvalidConfiguration: 500,
+    Unavailable: 503,
+    CryptoError: 400,
+    NoKey: 404,
+    NoPublicKey: 404,
+    DecryptionFailed: 400,
+    ServerSideDecryptionUnsupported: 400,
+    KeyFormatError: 400,
+    WeakEncryption: 400,
+}
+"""The status of each class of the tree; a subclass defined elsewhere takes its nearest base's."""
 
 
-def error_response(
-    status: int, message: str, path: str, *, headers: dict[str, str] | None = None
+@dataclass(frozen=True, slots=True)
+class EncryptionBody:
+    """One row of Spring's encryption-controller errors; ``description`` None: the message."""
+
+    status: int
+    code: str
+    description: str | None
+
+
+_NOT_THIS_KEY = EncryptionBody(400, "INVALID", "Text not encrypted with this key")
+
+ENCRYPTION_BODIES: Mapping[type[CryptoError], EncryptionBody] = {
+    CryptoError: _NOT_THIS_KEY,
+    NoKey: EncryptionBody(404, "NO_KEY", "No key was installed for encryption service"),
+    NoPublicKey: EncryptionBody(404, "NOT_FOUND", "No public key available"),
+    DecryptionFailed: _NOT_THIS_KEY,
+    ServerSideDecryptionUnsupported: EncryptionBody(
+        400, "BAD_REQUEST", "Server-side decryption is not supported"
+    ),
+    KeyFormatError: EncryptionBody(400, "BAD_REQUEST", None),
+    WeakEncryption: EncryptionBody(404, "INVALID", "The encryption algorithm is not strong enough"),
+}
+"""How an encryption endpoint answers each CryptoError (reference §1.4)."""
+
+
+ENCRYPTION_ENDPOINTS = frozenset(
+    {EndpointKind.ENCRYPT, EndpointKind.DECRYPT, EndpointKind.ENCRYPT_STATUS, EndpointKind.KEY}
+)
+"""The endpoints whose CryptoErrors take Spring's encryption-controller body."""
+
+
+def _nearest(table: Mapping[Any, _Row], exc: ConfigServerError) -> _Row:
+    for cls in type(exc).__mro__:
+        if cls in table:
+            return table[cls]
+    raise LookupError(type(exc).__name__)  # unreachable: both tables hold their root
+
+
+def status_of(exc: ConfigServerError) -> int:
+    """The HTTP status of ``exc`` in the generic (Spring Boot) error body."""
+    return _nearest(STATUSES, exc)
+
+
+def encryption_body(exc: CryptoError) -> tuple[int, dict[str, str]]:
+    """The status and ``{"status", "description"}`` body an encryption endpoint answers ``exc`` with."""
+    row = _nearest(ENCRYPTION_BODIES, exc)
+    return row.status, {"status": row.code, "description": row.description or exc.message}
+
+
+def _error_response(
+    status: int, message: str, path: str, *, headers: Mapping[str, str] | None = None
 ) -> web.Response:
     """A JSON error body in Spring Boot's shape."""
     try:
@@ -44,23 +184,31 @@ def error_response(
         status=status,
         body=json.dumps(body, ensure_ascii=False).encode(),
         content_type="application/json",
-        headers=headers,
+        headers=dict(headers) if headers else None,
     )
 
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer every exception a handler raises with its mapped status and body (see the module)."""
     path = request.rel_url.raw_path
     try:
         return await handler(request)
     except ConfigServerError as exc:
-        if exc.status >= 500:
-            log.warning("%s %s -> %d: %s", request.method, path, exc.status, exc.message)
-        return error_response(exc.status, exc.message, path)
+        endpoint = request.get(ENDPOINT)
+        if isinstance(exc, CryptoError) and endpoint is not None and endpoint.kind in ENCRYPTION_ENDPOINTS:
+            status, body = encryption_body(exc)
+            return web.Response(
+                status=status, body=json.dumps(body).encode(), content_type="application/json"
+            )
+        status = status_of(exc)
+        if status >= 500:
+            log.warning("%s %s -> %d: %s", request.method, path, status, exc.message)
+        return _error_response(status, exc.message, path, headers=exc.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return error_response(
+        return _error_response(
             exc.status,
             exc.reason,
             path,
@@ -70,7 +218,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         raise
     except Exception:
         log.exception("unhandled error on %s %s", request.method, path)
-        return error_response(500, "Internal error", path)
+        return _error_response(500, "Internal error", path)
 
 
 class RawRequestFilter(logging.Filter):

@@ -3,7 +3,7 @@
 Three pure functions, called by the route in this order:
 
 * :func:`verify_signature` checks the shared webhook secret the way the sending forge signs
-  (HMAC of the body or a token header) and raises :class:`~config_server.errors.Unauthorized`;
+  (HMAC of the body or a token header) and raises :class:`~config_server.errors.WebhookSignatureInvalid`;
 * :func:`parse_push` turns headers and body into a :class:`PushEvent` (the changed files),
   following Spring Cloud Config's extractors (reference §1.8);
 * :func:`service_names` maps changed files to the application names whose config they feed.
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from config_server.errors import InvalidRequest, Unauthorized
+from config_server.errors import InvalidRequest, WebhookSignatureInvalid
 
 __all__ = ["MAX_BODY_BYTES", "PushEvent", "parse_push", "service_names", "verify_signature"]
 
@@ -118,7 +118,7 @@ def verify_signature(
     hour of ``now`` (seconds since the epoch, default the clock); Bitbucket cloud and server
     ``X-Hub-Signature: sha256=<hex>``. A plain post must sign like GitHub.
 
-    Raises :class:`Unauthorized` when the credential is missing, malformed or wrong. Messages
+    Raises :class:`WebhookSignatureInvalid` when the credential is missing, malformed or wrong. Messages
     name the header only, never the secret, the expected value or what was sent.
     """
     if secret is None:
@@ -144,23 +144,27 @@ def verify_signature(
 def _required(headers: Mapping[str, str], name: str) -> str:
     value = _header(headers, name)
     if not value:
-        raise Unauthorized(f"Webhook rejected: missing {name} header (a webhook secret is configured)")
+        raise WebhookSignatureInvalid(
+            f"Webhook rejected: missing {name} header (a webhook secret is configured)"
+        )
     return value
 
 
 def _check_hmac(headers: Mapping[str, str], name: str, prefix: str, key: bytes, body: bytes) -> None:
     given = _required(headers, name)
     if not given.startswith(prefix) or not _HEX_SHA256.fullmatch(given[len(prefix) :]):
-        raise Unauthorized(f"Webhook rejected: malformed {name} header (expected {prefix}<64 hex digits>)")
+        raise WebhookSignatureInvalid(
+            f"Webhook rejected: malformed {name} header (expected {prefix}<64 hex digits>)"
+        )
     expected = hmac.new(key, body, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, given[len(prefix) :].lower()):
-        raise Unauthorized(f"Webhook rejected: {name} does not match the request body")
+        raise WebhookSignatureInvalid(f"Webhook rejected: {name} does not match the request body")
 
 
 def _check_token(headers: Mapping[str, str], name: str, key: bytes) -> None:
     given = _required(headers, name).encode("utf-8", "surrogatepass")
     if not hmac.compare_digest(key, given):
-        raise Unauthorized(f"Webhook rejected: wrong {name}")
+        raise WebhookSignatureInvalid(f"Webhook rejected: wrong {name}")
 
 
 def _check_gitee(headers: Mapping[str, str], key: bytes, now: float) -> None:
@@ -170,15 +174,19 @@ def _check_gitee(headers: Mapping[str, str], key: bytes, now: float) -> None:
         return
     token = _required(headers, "X-Gitee-Token")
     if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 16:
-        raise Unauthorized("Webhook rejected: malformed X-Gitee-Timestamp header (expected milliseconds)")
+        raise WebhookSignatureInvalid(
+            "Webhook rejected: malformed X-Gitee-Timestamp header (expected milliseconds)"
+        )
     if abs(now - int(timestamp) / 1000) > GITEE_MAX_SKEW_SECONDS:
-        raise Unauthorized("Webhook rejected: X-Gitee-Timestamp is more than an hour away from our clock")
+        raise WebhookSignatureInvalid(
+            "Webhook rejected: X-Gitee-Timestamp is more than an hour away from our clock"
+        )
     digest = hmac.new(key, timestamp.encode("ascii") + b"\n" + key, hashlib.sha256).digest()
     expected = base64.b64encode(digest)
     # Gitee's docs URL-encode the Base64 value; what it sends in practice is plain Base64.
     candidates = {token, unquote(token)}
     if not any(hmac.compare_digest(expected, c.encode("utf-8", "surrogatepass")) for c in candidates):
-        raise Unauthorized("Webhook rejected: X-Gitee-Token does not match")
+        raise WebhookSignatureInvalid("Webhook rejected: X-Gitee-Token does not match")
 
 
 # --- payloads ---------------------------------------------------------------------------------

@@ -8,7 +8,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from config_server.crypto import KeyRing, RsaEncryptor, SymmetricEncryptor, load_rsa_keys
-from config_server.errors import CryptoError, DecryptionFailed, KeyFormatError, NoKey
+from config_server.errors import (
+    CryptoError,
+    DecryptionFailed,
+    KeyFormatError,
+    NoKey,
+    NoPublicKey,
+    ServerSideDecryptionUnsupported,
+    WeakEncryption,
+)
 from tests.crypto.conftest import SPRING_JKS, SPRING_RSA_VECTOR, SPRING_SYMMETRIC_VECTOR
 
 
@@ -53,7 +61,7 @@ def test_certificate_only_alias_encrypts_but_cannot_decrypt(spring_ring: KeyRing
     """{key:myencryptionkey}: encryption works, decryption is refused (Spring answers 400)."""
     text = spring_ring.encrypt("{key:myencryptionkey}foo")
     assert text.startswith("{key:myencryptionkey}")
-    with pytest.raises(DecryptionFailed, match="Server-side decryption is not supported"):
+    with pytest.raises(ServerSideDecryptionUnsupported, match="Server-side decryption is not supported"):
         spring_ring.decrypt(text)
 
 
@@ -196,9 +204,8 @@ def test_bad_ring_configuration(keys: dict[str, str], default: str | None, prima
 
 
 def test_status(spring_ring: KeyRing) -> None:
-    """status() is Spring's {"status":"OK"} on the wire, with details for operators."""
+    """status() lists the aliases and roles, for operators."""
     status = spring_ring.status()
-    assert status.to_json() == {"status": "OK"}
     assert status.aliases == ("myencryptionkey", "mykey", "mytestkey")
     assert (status.default, status.primary, status.transit) == ("mytestkey", "mytestkey", False)
 
@@ -211,16 +218,41 @@ def test_public_key_defaults_to_the_default_key(spring_ring: KeyRing) -> None:
 
 
 def test_public_key_of_a_symmetric_key_is_not_available(rsa_key: rsa.RSAPrivateKey) -> None:
-    """/key with a symmetric default, or an unknown alias: NoKey('No public key available')."""
+    """/key with a symmetric default, or an unknown alias: NoPublicKey('No public key available')."""
     ring = KeyRing(
         keys={"sym": SymmetricEncryptor("one"), "r": RsaEncryptor(private_key=rsa_key)},
         default="sym",
         primary="r",
     )
     for alias in (None, "nosuch"):
-        with pytest.raises(NoKey, match="No public key available"):
+        with pytest.raises(NoPublicKey, match="No public key available"):
             ring.public_key(alias)
     assert ring.public_key("R").startswith("ssh-rsa ")
+
+
+def test_public_key_of_an_empty_ring_is_not_available() -> None:
+    """/key with no key at all: NoPublicKey, as Spring answers NOT_FOUND rather than NO_KEY."""
+    with pytest.raises(NoPublicKey):
+        KeyRing(keys={}, default=None, primary=None).public_key()
+
+
+class Identity:
+    """A no-op encryptor, as Spring's bootstrap default without a key."""
+
+    can_decrypt = True
+
+    def encrypt(self, plaintext: str) -> str:
+        return plaintext
+
+    def decrypt(self, ciphertext: str) -> str:
+        return ciphertext
+
+
+def test_encryptor_that_returns_its_input_is_weak_encryption() -> None:
+    """Encryption that gives back the text unchanged raises WeakEncryption (Spring's 'not strong enough')."""
+    ring = KeyRing(keys={"noop": Identity()}, default="noop", primary="noop")
+    with pytest.raises(WeakEncryption, match="not strong enough"):
+        ring.encrypt("plain")
 
 
 def test_repr_shows_names_not_secrets() -> None:

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from config_server.crypto import RsaEncryptor, load_rsa_keys, split_prefixes
-from config_server.errors import DecryptionFailed, KeyFormatError
+from config_server.errors import DecryptionFailed, KeyFormatError, ServerSideDecryptionUnsupported
 from tests.crypto.conftest import SPRING_JKS, SPRING_RSA_VECTOR
 
 
@@ -130,7 +130,7 @@ def test_public_only_encrypts_but_cannot_decrypt(rsa_key: rsa.RSAPrivateKey) -> 
     text = public.encrypt("foo")
     assert not public.can_decrypt
     assert RsaEncryptor(private_key=rsa_key).decrypt(text) == "foo"
-    with pytest.raises(DecryptionFailed, match="Server-side decryption is not supported"):
+    with pytest.raises(ServerSideDecryptionUnsupported, match="Server-side decryption is not supported"):
         public.decrypt(text)
 
 

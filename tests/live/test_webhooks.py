@@ -11,7 +11,8 @@ from urllib.parse import quote
 
 import pytest
 
-from config_server.errors import InvalidRequest, Unauthorized
+from config_server.errors import InvalidRequest, WebhookSignatureInvalid
+from config_server.http.errors import status_of
 from config_server.live.webhooks import MAX_BODY_BYTES, PushEvent, parse_push, service_names, verify_signature
 
 VECTORS = Path("/work/shared/reference/vectors/webhooks")
@@ -290,7 +291,7 @@ def test_hostile_bodies_are_rejected_with_a_clear_message(
     """Undecodable, malformed or wrongly typed bodies raise InvalidRequest (400) saying what is wrong."""
     with pytest.raises(InvalidRequest) as caught:
         parse_push(headers, body, content_type)
-    assert caught.value.status == 400
+    assert status_of(caught.value) == 400
     assert message in caught.value.message
 
 
@@ -370,16 +371,16 @@ def test_correct_signature_is_accepted(name: str) -> None:
 @pytest.mark.parametrize("name", SIGNING_FORGES)
 def test_missing_signature_is_unauthorized(name: str) -> None:
     """With a secret configured, a forge request without its credential header is refused (401)."""
-    with pytest.raises(Unauthorized, match=f"missing {CREDENTIAL_HEADER[name]} header") as caught:
+    with pytest.raises(WebhookSignatureInvalid, match=f"missing {CREDENTIAL_HEADER[name]} header") as caught:
         verify_signature(FORGE_HEADERS[name], vector(name), SECRET)
-    assert caught.value.status == 401
+    assert status_of(caught.value) == 401
 
 
 @pytest.mark.parametrize("name", SIGNING_FORGES)
 def test_signature_made_with_another_secret_is_unauthorized(name: str) -> None:
     """A credential made with the wrong secret is refused."""
     body = vector(name)
-    with pytest.raises(Unauthorized, match=CREDENTIAL_HEADER[name]):
+    with pytest.raises(WebhookSignatureInvalid, match=CREDENTIAL_HEADER[name]):
         verify_signature(_signed(name, body), body, "another-secret")
 
 
@@ -387,7 +388,7 @@ def test_signature_made_with_another_secret_is_unauthorized(name: str) -> None:
 def test_tampered_body_is_unauthorized(name: str) -> None:
     """An HMAC signature covers the body: changing one byte invalidates it."""
     body = vector(name)
-    with pytest.raises(Unauthorized, match="does not match the request body"):
+    with pytest.raises(WebhookSignatureInvalid, match="does not match the request body"):
         verify_signature(_signed(name, body), body.replace(b"a", b"b", 1), SECRET)
 
 
@@ -409,7 +410,7 @@ def test_plain_post_must_sign_like_github() -> None:
     """A form or JSON post with no forge headers is accepted only with X-Hub-Signature-256."""
     body = b"path=foo.yml"
     verify_signature({"X-Hub-Signature-256": "sha256=" + hub_signature(body)}, body, SECRET)
-    with pytest.raises(Unauthorized, match="missing X-Hub-Signature-256"):
+    with pytest.raises(WebhookSignatureInvalid, match="missing X-Hub-Signature-256"):
         verify_signature({}, body, SECRET)
 
 
@@ -428,7 +429,7 @@ def test_plain_post_must_sign_like_github() -> None:
 def test_malformed_signature_header_is_unauthorized(name: str, value: str) -> None:
     """A signature header of the wrong form is refused, saying which form is expected."""
     headers = {**FORGE_HEADERS[name], CREDENTIAL_HEADER[name]: value}
-    with pytest.raises(Unauthorized, match="malformed"):
+    with pytest.raises(WebhookSignatureInvalid, match="malformed"):
         verify_signature(headers, vector(name), SECRET)
 
 
@@ -436,7 +437,7 @@ def test_malformed_signature_header_is_unauthorized(name: str, value: str) -> No
 def test_wrong_gitlab_token_is_unauthorized(token: str) -> None:
     """GitLab's token must equal the secret exactly; odd characters do not crash the comparison."""
     headers = {**FORGE_HEADERS["gitlab"], "X-Gitlab-Token": token}
-    with pytest.raises(Unauthorized, match="X-Gitlab-Token"):
+    with pytest.raises(WebhookSignatureInvalid, match="X-Gitlab-Token"):
         verify_signature(headers, vector("gitlab"), SECRET)
 
 
@@ -475,7 +476,7 @@ def test_gitee_signed_token_problems_are_unauthorized(
         "X-Gitee-Timestamp": timestamp,
         "X-Gitee-Token": gitee_token(token_timestamp),
     }
-    with pytest.raises(Unauthorized, match=message):
+    with pytest.raises(WebhookSignatureInvalid, match=message):
         verify_signature(headers, vector("gitee"), SECRET, now=NOW_MS / 1000 + now_offset)
 
 
@@ -486,7 +487,7 @@ def test_rejection_messages_never_contain_secrets_or_signatures(name: str) -> No
     sent = _signed(name, body)
     expected = [SECRET, hub_signature(body), hub_signature(body, "another-secret")]
     for headers, secret in ((sent, "another-secret"), (FORGE_HEADERS[name], SECRET)):
-        with pytest.raises(Unauthorized) as caught:
+        with pytest.raises(WebhookSignatureInvalid) as caught:
             verify_signature(headers, body, secret)
         text = str(caught.value) + repr(caught.value)
         assert not any(value in text for value in [*expected, secret, *sent.values()] if len(value) > 8)

@@ -21,6 +21,7 @@ from config_server.errors import (
     ResourceNotFound,
     Unavailable,
 )
+from config_server.http.errors import status_of
 from config_server.sources.git.repository import MARKER, GitRepository, GitStatus
 from tests.sources.conftest import OpenRepo
 from tests.support.gitrepo import GitRemote, git
@@ -126,7 +127,7 @@ def test_unknown_label_is_label_not_found(labelled: Labelled, label: str) -> Non
     """A label that is no branch, tag or existing commit raises LabelNotFound (404)."""
     with pytest.raises(LabelNotFound) as caught:
         labelled.repo.resolve(label)
-    assert caught.value.status == 404 and caught.value.label == label
+    assert status_of(caught.value) == 404 and caught.value.label == label
 
 
 def test_a_tree_id_is_not_a_commit_label(labelled: Labelled) -> None:
@@ -175,7 +176,7 @@ def test_ambiguous_short_id_is_label_not_found_saying_so(git_remote: GitRemote, 
     assert ids[0][:7] == ids[1][:7]
     with pytest.raises(LabelNotFound, match="Ambiguous") as caught:
         repo.resolve(ids[0][:7])
-    assert caught.value.label == ids[0][:7] and caught.value.status == 404
+    assert caught.value.label == ids[0][:7] and status_of(caught.value) == 404
     assert repo.resolve(ids[0][:12]) == ids[0]
 
 
@@ -279,7 +280,7 @@ def test_open_without_remote_or_clone_is_unavailable(tmp_path: Path, open_repo: 
     missing = tmp_path / "no-such-remote.git"
     with pytest.raises(Unavailable, match="Cannot clone") as caught:
         open_repo(str(missing))
-    assert str(missing) in caught.value.message and caught.value.status == 503
+    assert str(missing) in caught.value.message and status_of(caught.value) == 503
 
 
 def test_open_with_unreachable_remote_serves_the_existing_clone(
