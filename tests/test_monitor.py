@@ -6,15 +6,15 @@ import base64
 import hashlib
 import hmac
 import json
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from config_server.errors import InvalidRequest, Unauthorized
 from config_server.monitor import MAX_BODY_BYTES, PushEvent, parse_push, service_names, verify_signature
+from tests.support import VECTORS as SUPPORT_VECTORS
 
-VECTORS = Path("/work/shared/reference/vectors/webhooks")
+VECTORS = SUPPORT_VECTORS / "webhooks"
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 SECRET = "s3cr3t-webhook-key"
