@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import containment
+from tests.support.containment import (  # the guard that keeps every test inside the repository
+    outside_reads,
+    pytest_make_collect_report,
+    pytest_runtest_makereport,
+)
 from tests.support.gitrepo import GitRemote
+
+__all__ = ["outside_reads", "pytest_make_collect_report", "pytest_runtest_makereport"]
+pytest_plugins = ["pytester"]
 
 # A callback (a task step, a timer, an I/O callback) that runs longer than this blocks every other
 # request of the server; the fixture below fails the test that did it. Half a second is five times
@@ -21,6 +30,7 @@ SLOW_CALLBACK_SECONDS = float(os.environ.get("CONFIG_SERVER_TEST_SLOW_CALLBACK",
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    containment.pytest_configure(config)
     config.addinivalue_line(
         "markers", "allow_blocking: the test may block the event loop (say why in its docstring)"
     )
