@@ -86,6 +86,14 @@ def test_a_repository_under_the_filesystem_root_fences_nothing() -> None:
     assert not OutsideReads(Path("/repo")).leaves("/usr/lib/x")
 
 
+def test_the_team_root_is_fenced_wherever_the_clone_is() -> None:
+    """A clone elsewhere (/srv/ci/repo) still may not read the team's shared folder."""
+    guard = OutsideReads(Path("/srv/ci/repo"), fences=[TEAM_ROOT])
+    assert guard.leaves(f"{SHARED}/spring-server.jks")
+    assert not guard.leaves("/srv/ci/repo/README.md")
+    assert guard.leaves("/srv/ci/other/x")
+
+
 def test_a_test_that_reads_beside_the_repository_fails(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

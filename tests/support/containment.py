@@ -11,14 +11,16 @@ machine it was written on and fails in every clean clone. Two checks keep that f
   folders.
 * ``OutsideReads`` is an audit hook (``sys.addaudithook``) that records every ``open``,
   ``os.listdir``, ``os.scandir`` and ``subprocess.Popen`` (its cwd and absolute arguments) naming
-  a path inside the repository's *parent* directory but outside the repository. Loaded as a
+  a path inside the repository's *parent* directory (or ``/work``) but outside the repository.
+  Loaded as a
   pytest plugin (``tests/conftest.py`` imports its hooks; ``-p tests.support.containment`` does it
   for any other run), it fails the test phase, or the collection, during which that happened.
 
 What stays allowed: everything inside the repository (its ``.venv`` included), the temporary
 directory, the interpreter's prefixes, and anything outside the parent directory (``/usr``,
 ``/proc``, ``/dev``, the home directory when the checkout is not in it). When the repository sits
-directly under ``/`` there is no parent directory to fence and the runtime guard records nothing.
+directly under ``/`` there is no parent directory to fence and the runtime guard fences only
+``/work``.
 A test that must look outside on purpose (only the guard's own tests) carries
 ``@pytest.mark.reads_outside_repository`` and reads what was recorded from the
 ``outside_reads`` fixture.
@@ -55,9 +57,10 @@ class OutsideReads:
     entries added since an index of their own. Thread-safe: hooks run in whichever thread opened.
     """
 
-    def __init__(self, root: Path, *, allowed: Sequence[str] = ()) -> None:
+    def __init__(self, root: Path, *, allowed: Sequence[str] = (), fences: Sequence[str] = ()) -> None:
         self.root = str(root)
         self.fence = str(root.parent)
+        self.fences = tuple(os.path.abspath(f) for f in fences if os.path.abspath(f) != os.sep)
         self.allowed = tuple(os.path.abspath(a) for a in allowed)
         self.seen: list[str] = []
         self._lock = threading.Lock()
@@ -78,11 +81,14 @@ class OutsideReads:
                 self._check(event, path)
 
     def leaves(self, path: str) -> bool:
-        """Whether ``path`` (absolute or relative to the cwd) is beside the repository."""
-        if self.fence == os.path.dirname(self.fence):  # the repository sits directly under /
-            return False
+        """Whether ``path`` (absolute or relative to the cwd) is beside the repository.
+
+        Beside means under the parent directory (unless that is ``/``) or one of ``fences``,
+        and not in the repository itself or an allowed directory.
+        """
         full = os.path.abspath(path)
-        if not _within(full, self.fence) or _within(full, self.root):
+        fences = self.fences if self.fence == os.path.dirname(self.fence) else (self.fence, *self.fences)
+        if _within(full, self.root) or not any(_within(full, f) for f in fences):
             return False
         return not any(_within(full, a) for a in self.allowed)
 
@@ -113,7 +119,9 @@ def _within(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
-GUARD = OutsideReads(REPO, allowed=[tempfile.gettempdir(), sys.prefix, sys.base_prefix, sys.exec_prefix])
+GUARD = OutsideReads(
+    REPO, allowed=[tempfile.gettempdir(), sys.prefix, sys.base_prefix, sys.exec_prefix], fences=[TEAM_ROOT]
+)
 sys.addaudithook(GUARD)
 
 
