@@ -81,6 +81,13 @@ def test_a_subprocess_argument_beside_the_repository_is_recorded() -> None:
     assert [s.split(" (")[0] for s in guard.seen] == [f"subprocess.Popen {SHARED}/x"]
 
 
+def test_a_wider_allowed_directory_does_not_open_the_fence() -> None:
+    """With the clone in /srv/ci/repo and /srv allowed, /srv/ci/shared is still beside it."""
+    guard = OutsideReads(Path("/srv/ci/repo"), allowed=["/srv"])
+    assert guard.leaves("/srv/ci/shared/x")
+    assert not guard.leaves("/srv/elsewhere/x")
+
+
 def test_a_repository_under_the_filesystem_root_fences_nothing() -> None:
     """With the checkout at /repo there is no parent to fence (/usr, /proc are its siblings)."""
     assert not OutsideReads(Path("/repo")).leaves("/usr/lib/x")

@@ -84,13 +84,17 @@ class OutsideReads:
         """Whether ``path`` (absolute or relative to the cwd) is beside the repository.
 
         Beside means under the parent directory (unless that is ``/``) or one of ``fences``,
-        and not in the repository itself or an allowed directory.
+        and not in the repository itself, nor in an allowed directory that lies within that
+        fence (``/tmp`` excuses nothing under ``/tmp/fresh`` when the clone is ``/tmp/fresh/repo``).
         """
         full = os.path.abspath(path)
         fences = self.fences if self.fence == os.path.dirname(self.fence) else (self.fence, *self.fences)
-        if _within(full, self.root) or not any(_within(full, f) for f in fences):
+        if _within(full, self.root):
             return False
-        return not any(_within(full, a) for a in self.allowed)
+        return any(
+            _within(full, f) and not any(_within(full, a) and _within(a, f) for a in self.allowed)
+            for f in fences
+        )
 
     def since(self, index: int) -> list[str]:
         """What was recorded after the first ``index`` entries."""
