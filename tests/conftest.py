@@ -11,16 +11,32 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import containment
+from tests.support.containment import (  # the guard that keeps every test inside the repository
+    outside_reads,
+    pytest_make_collect_report,
+    pytest_runtest_makereport,
+)
 from tests.support.gitrepo import GitRemote
 
-# A callback (a task step, a timer, an I/O callback) that runs longer than this blocks every other
-# request of the server; the fixture below fails the test that did it. Half a second is five times
-# asyncio's own debug threshold, so a loaded 2-core machine does not make it flaky, and still far
-# below what a blocking git or Vault call costs.
+__all__ = ["outside_reads", "pytest_make_collect_report", "pytest_runtest_makereport"]
+pytest_plugins = ["pytester"]
+
+# A callback (a task step, a timer, an I/O callback) that runs long blocks every other request of
+# the server; the fixture below fails the test that did it. Two measures, so that a busy shared
+# machine cannot fail a test that does nothing wrong:
+# - CPU time of the loop thread (time.thread_time) over half a second: a CPU-bound block. CPU time
+#   does not grow while the thread waits for a core, so other processes cannot inflate it.
+# - wall time over two seconds: a callback that *waits* on the loop (time.sleep, a synchronous
+#   socket, subprocess or thread join) burns no CPU, so only wall time shows it. Two seconds is four
+#   times the worst wall time a harmless callback has taken on the loaded 2-core machine (0.507 s,
+#   a worker thread's stop), and still well below a blocking git or Vault call that hangs.
 SLOW_CALLBACK_SECONDS = float(os.environ.get("CONFIG_SERVER_TEST_SLOW_CALLBACK", "0.5"))
+STALLED_CALLBACK_SECONDS = float(os.environ.get("CONFIG_SERVER_TEST_STALLED_CALLBACK", "2.0"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    containment.pytest_configure(config)
     config.addinivalue_line(
         "markers", "allow_blocking: the test may block the event loop (say why in its docstring)"
     )
@@ -34,7 +50,8 @@ def git_remote(tmp_path: Path) -> GitRemote:
 
 @pytest.fixture(autouse=True)
 def no_blocking_callbacks(request: pytest.FixtureRequest) -> Iterator[list[str]]:
-    """Fail the test if any event-loop callback took longer than ``SLOW_CALLBACK_SECONDS``.
+    """Fail the test if an event-loop callback used over ``SLOW_CALLBACK_SECONDS`` of CPU or
+    took over ``STALLED_CALLBACK_SECONDS`` of wall time.
 
     This is what asyncio's debug mode reports as "Executing <Handle> took N seconds", measured
     the cheap way: debug mode also records a stack for every future and handle, which would
@@ -43,18 +60,19 @@ def no_blocking_callbacks(request: pytest.FixtureRequest) -> Iterator[list[str]]
     """
     seen: list[str] = []
     original = asyncio.events.Handle._run
-    limit = SLOW_CALLBACK_SECONDS
+    cpu_limit, wall_limit = SLOW_CALLBACK_SECONDS, STALLED_CALLBACK_SECONDS
 
     def timed_run(handle: asyncio.Handle) -> None:
         start = time.monotonic()
-        cpu = time.thread_time()
+        cpu_start = time.thread_time()
         try:
             original(handle)
         finally:
+            cpu = time.thread_time() - cpu_start
             took = time.monotonic() - start
-            if took >= limit:
+            if cpu >= cpu_limit or took >= wall_limit:
                 seen.append(
-                    f"{_describe(handle)} took {took:.3f} s ({time.thread_time() - cpu:.3f} s CPU) "
+                    f"{_describe(handle)} took {took:.3f} s ({cpu:.3f} s CPU) "
                     f"in thread {threading.current_thread().name}"
                 )
 
@@ -65,8 +83,9 @@ def no_blocking_callbacks(request: pytest.FixtureRequest) -> Iterator[list[str]]
         asyncio.events.Handle._run = original  # type: ignore[method-assign]
     if seen and request.node.get_closest_marker("allow_blocking") is None:
         pytest.fail(
-            "the event loop was blocked (callbacks over "
-            f"{limit} s; set CONFIG_SERVER_TEST_SLOW_CALLBACK to tune):\n  " + "\n  ".join(seen),
+            f"the event loop was blocked (callbacks over {cpu_limit} s of CPU or {wall_limit} s of "
+            "wall time; set CONFIG_SERVER_TEST_SLOW_CALLBACK / _STALLED_CALLBACK to tune):\n  "
+            + "\n  ".join(seen),
             pytrace=False,
         )
 

@@ -5,7 +5,7 @@ secrets included). Files are created with mode 0600 in a directory created with 
 written atomically (temporary file in the same directory, fsync, ``os.replace``, fsync of the
 directory) so a crash never leaves half a file. For encryption at rest, set ``cache_key_env`` to the
 name of an environment variable holding a Fernet key (``Fernet.generate_key()``); that needs the
-optional ``cryptography`` package (``pip install 'config-client[encrypted-cache]'``), imported only
+optional ``cryptography`` package (``pip install 'longpoll-config-client[encrypted-cache]'``), imported only
 when a key is configured. Blocking file I/O: call from a worker thread in async code.
 """
 
@@ -46,7 +46,7 @@ def load_fernet(env_var: str, environ: Mapping[str, str]) -> _Cipher:
     try:
         from cryptography.fernet import Fernet
     except ImportError as exc:
-        hint = "pip install 'config-client[encrypted-cache]'"
+        hint = "pip install 'longpoll-config-client[encrypted-cache]'"
         raise CacheError(f"an encrypted cache needs the 'cryptography' package: {hint}") from exc
     try:
         return Fernet(key.encode("ascii"))

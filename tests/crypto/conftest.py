@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -11,7 +10,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-VECTORS = Path("/work/shared/reference/vectors")
+from tests.support import VECTORS as SUPPORT_VECTORS
+
+VECTORS = SUPPORT_VECTORS
 SPRING_JKS = VECTORS / "spring-server.jks"
 # §13: the value in Spring's R/encrypt-repo/application.yml, encrypted with alias mytestkey.
 SPRING_RSA_VECTOR = (

@@ -18,10 +18,11 @@ from config_server.cli import main
 from config_server.secret import Secret
 from tests.e2e.conftest import TRANSIT_KEY, AppRole
 from tests.http.conftest import Serve
+from tests.support import VECTORS as SUPPORT_VECTORS
 from tests.support.gitrepo import GitRemote
 from tests.support.openbao import OpenBao
 
-VECTORS = Path("/work/shared/reference/vectors")
+VECTORS = SUPPORT_VECTORS
 JKS = VECTORS / "spring-server.jks"
 # Reference §5.4: key "mykey", salt deadbeef.
 SYMMETRIC_VECTOR = "6defc102cd76752fcf4c78231ed82ead85133a09741d9a1442595b4800e2b3d1"

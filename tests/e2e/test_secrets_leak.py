@@ -27,10 +27,11 @@ import pytest
 import requests
 
 from config_server.crypto.symmetric import SymmetricEncryptor
+from tests.support import VECTORS as SUPPORT_VECTORS
 from tests.support.gitrepo import GitRemote
 from tests.support.openbao import OpenBao, free_port
 
-JKS = Path("/work/shared/reference/vectors/spring-server.jks")
+JKS = SUPPORT_VECTORS / "spring-server.jks"
 STORE_PASSWORD, KEY_PASSWORD = "letmein", "changeme"  # the Spring vector keystore's (§13)
 TEXT = {"Content-Type": "text/plain"}
 

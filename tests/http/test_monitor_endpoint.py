@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from pathlib import Path
 
 from config_server.secret import Secret
 from tests.http.conftest import Serve
+from tests.support import VECTORS as SUPPORT_VECTORS
 from tests.support.gitrepo import GitRemote
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "vectors" / "webhooks"
+VECTORS = SUPPORT_VECTORS / "webhooks"
 
 
 def sign(secret: str, body: bytes) -> str:

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -14,8 +13,9 @@ import pytest
 from config_server.errors import InvalidRequest, WebhookSignatureInvalid
 from config_server.http.errors import status_of
 from config_server.live.webhooks import MAX_BODY_BYTES, PushEvent, parse_push, service_names, verify_signature
+from tests.support import VECTORS as SUPPORT_VECTORS
 
-VECTORS = Path("/work/shared/reference/vectors/webhooks")
+VECTORS = SUPPORT_VECTORS / "webhooks"
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 SECRET = "s3cr3t-webhook-key"

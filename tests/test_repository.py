@@ -1,0 +1,126 @@
+"""The repository stands on its own: no test reads anything beside it (tests/support/containment.py)."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.support.containment import GUARD, REPO, TEAM_ROOT, OutsideReads, scan_source, scan_tree
+
+FENCES = [TEAM_ROOT]
+SHARED = f"{TEAM_ROOT}/shared/reference/vectors"
+CLONE = f"{TEAM_ROOT}/repo"
+# Every folder whose Python code runs in `make test`, `make run` or `make bench`.
+SCANNED = ["tests", "scripts", "examples", "bench"]
+
+
+def scan(source: str, relpath: str = "tests/http/test_x.py") -> list[str]:
+    return [e.what for e in scan_source(textwrap.dedent(source), Path(relpath), fences=FENCES)]
+
+
+def test_no_source_names_a_path_beside_the_repository() -> None:
+    """No test, script, example or benchmark hard-codes a path beside the checkout or climbs out."""
+    assert [str(e) for e in scan_tree(REPO, SCANNED)] == []
+
+
+def test_the_scan_finds_a_hard_coded_absolute_path() -> None:
+    """A literal under the team root (or the repository's parent) is an escape."""
+    assert scan(f"VECTORS = Path({SHARED!r})\n") == [f"absolute path {SHARED!r}"]
+
+
+def test_the_scan_finds_parents_climbing_above_the_root() -> None:
+    """tests/http/x.py: parents[2] is the repository root, parents[3] is outside it."""
+    source = "A = Path(__file__).resolve().parents[2]\nB = Path(__file__).resolve().parents[3] / 'shared'\n"
+    assert scan(source) == ["parents[3] climbs above the root"]
+
+
+def test_the_scan_finds_a_parent_chain_climbing_above_the_root() -> None:
+    """tests/x.py: two .parent links reach the root, three leave it (reported once)."""
+    source = "A = Path(__file__).parent.parent\nB = Path(__file__).parent.parent.parent / 'shared'\n"
+    assert scan(source, "tests/x.py") == ["3 x .parent climbs above the root"]
+
+
+def test_the_scan_leaves_data_paths_alone() -> None:
+    """Absolute paths elsewhere are test data (a repo URI, a traversal attempt), not reads."""
+    assert scan('URIS = ["/srv/config.git", "/etc/passwd", "file:///srv/c.git"]\n') == []
+
+
+def test_a_path_literal_with_a_reason_is_excused() -> None:
+    """A line that names such a path as data says so with a ``# path-literal:`` comment."""
+    assert scan(f"ROOT = {SHARED!r}  # path-literal: the fence itself\n") == []
+
+
+@pytest.mark.reads_outside_repository
+def test_opening_a_file_beside_the_repository_is_recorded(outside_reads: list[str]) -> None:
+    """The runtime guard records an open() of a path in the repository's parent directory."""
+    beside = REPO.parent / "no-such-file-beside-the-repository"
+    with pytest.raises(OSError):
+        beside.read_bytes()  # the audit event fires before the open fails
+    assert outside_reads == []  # filled when the test ends
+    assert GUARD.seen and str(beside) in GUARD.seen[-1]
+
+
+def test_paths_inside_the_repository_tmp_and_the_system_are_allowed(tmp_path: Path) -> None:
+    """The repository itself, the temporary directory and anything outside its parent pass."""
+    guard = OutsideReads(Path(CLONE), allowed=[str(tmp_path)])
+    assert not guard.leaves(f"{CLONE}/tests/support/vectors/spring-server.jks")
+    assert not guard.leaves(str(tmp_path / "x"))
+    assert not guard.leaves("/usr/lib/python3/os.py")
+    assert guard.leaves(f"{SHARED}/spring-server.jks")
+    assert guard.leaves(f"{CLONE}-other/x")
+
+
+def test_a_subprocess_argument_beside_the_repository_is_recorded() -> None:
+    """git clone ../shared/x is caught: the hook reads Popen's cwd and absolute arguments."""
+    guard = OutsideReads(Path(CLONE))
+    guard("subprocess.Popen", ("git", ["git", "clone", f"{SHARED}/x", "out"], None, None))
+    guard("subprocess.Popen", ("git", ["git", "status"], CLONE, None))
+    assert [s.split(" (")[0] for s in guard.seen] == [f"subprocess.Popen {SHARED}/x"]
+
+
+def test_a_wider_allowed_directory_does_not_open_the_fence() -> None:
+    """With the clone in /srv/ci/repo and /srv allowed, /srv/ci/shared is still beside it."""
+    guard = OutsideReads(Path("/srv/ci/repo"), allowed=["/srv"])
+    assert guard.leaves("/srv/ci/shared/x")
+    assert not guard.leaves("/srv/elsewhere/x")
+
+
+def test_a_repository_under_the_filesystem_root_fences_nothing() -> None:
+    """With the checkout at /repo there is no parent to fence (/usr, /proc are its siblings)."""
+    assert not OutsideReads(Path("/repo")).leaves("/usr/lib/x")
+
+
+def test_the_team_root_is_fenced_wherever_the_clone_is() -> None:
+    """A clone elsewhere (/srv/ci/repo) still may not read the team's shared folder."""
+    guard = OutsideReads(Path("/srv/ci/repo"), fences=[TEAM_ROOT])
+    assert guard.leaves(f"{SHARED}/spring-server.jks")
+    assert not guard.leaves("/srv/ci/repo/README.md")
+    assert guard.leaves("/srv/ci/other/x")
+
+
+def test_a_test_that_reads_beside_the_repository_fails(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End to end: the plugin turns a passing test that opens ../x into a failure naming the path."""
+    beside = REPO.parent / "no-such-file-beside-the-repository"
+    pytester.makepyfile(
+        test_escape=f"""
+        from pathlib import Path
+
+        def test_reads_beside():
+            try:
+                Path({str(beside)!r}).read_bytes()
+            except OSError:
+                pass
+
+        def test_reads_inside():
+            Path({str(REPO / "README.md")!r}).read_bytes()
+        """
+    )
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    result = pytester.runpytest_subprocess("-p", "tests.support.containment", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*test_reads_beside*", f"*open {beside}*"])
