@@ -1,16 +1,22 @@
-"""``Secret``: a string whose repr and str never show the value (tokens, keys, passwords)."""
+"""``Secret``: a string whose repr and str never show the value; ``fingerprint`` for cache keys."""
 
 from __future__ import annotations
 
 import hashlib
+
+__all__ = ["Secret", "fingerprint"]
+
+
+def fingerprint(value: str) -> str:
+    """A SHA-256 hex digest of ``value`` (a token, a key): safe as a cache key or in a log line."""
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 class Secret:
     """Wraps a sensitive string. ``reveal()`` is the only way to read it back.
 
     ``repr``/``str`` print ``**********`` so a settings object, a log line or a traceback that
-    includes it never leaks the value. ``fingerprint`` is a short SHA-256 prefix, safe to log and to
-    use as a cache key.
+    includes it never leaks the value.
     """
 
     __slots__ = ("_value",)
@@ -21,10 +27,6 @@ class Secret:
     def reveal(self) -> str:
         """The secret value itself."""
         return self._value
-
-    @property
-    def fingerprint(self) -> str:
-        return hashlib.sha256(self._value.encode()).hexdigest()[:12]
 
     def __repr__(self) -> str:
         return "Secret('**********')"

@@ -1,7 +1,9 @@
 """Composition of the optional secret machinery from settings: Vault source, key ring, decryption.
 
 Kept apart from the HTTP app so the CLI (``encrypt``/``decrypt``/``reencrypt``) builds the same
-key ring from the same settings.
+key ring from the same settings. ``start_secrets`` gives what the environment service is built
+with (the Vault ``Source``, the ``decrypt`` function); ``ordered_sources`` puts the sources in
+``--vault-order``.
 """
 
 from __future__ import annotations
@@ -9,25 +11,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from config_client.wire import PropertySource
 
 from config_server.errors import KeyFormatError
-from config_server.service import SecretsPart
+from config_server.service import Decryptor
 from config_server.settings import Settings
+from config_server.sources.base import Source
 
 if TYPE_CHECKING:
     from config_server.crypto.keyring import KeyRing
-    from config_server.http.app import State
+    from config_server.vault.client import VaultClientManager
 
-__all__ = ["attach_secrets", "build_keyring", "detach_secrets", "vault_settings"]
+__all__ = ["Secrets", "build_keyring", "ordered_sources", "start_secrets", "stop_secrets", "vault_settings"]
 
 log = logging.getLogger(__name__)
 
 
 def vault_settings(settings: Settings) -> Any:
-    from config_server.vault.client import VaultSettings
+    from config_server.vault.settings import VaultSettings
 
     if settings.vault_url is None:
         return None
@@ -135,7 +139,7 @@ def build_keyring(settings: Settings, *, transit: Any = None) -> KeyRing | None:
     )
 
 
-async def start_vault(settings: Settings) -> Any:
+async def start_vault(settings: Settings) -> VaultClientManager | None:
     """Start the server's Vault identity (None when Vault is not configured)."""
     if settings.vault_url is None:
         return None
@@ -146,36 +150,30 @@ async def start_vault(settings: Settings) -> Any:
     return manager
 
 
-async def attach_secrets(state: State) -> None:
-    """Start Vault (when configured) and install the key ring and decryption on the service."""
-    settings = state.settings
-    transit = None
-    if settings.vault_url is not None:
-        from config_server.vault.kv import VaultSource
-        from config_server.vault.transit import VaultTransit
+@dataclass(frozen=True)
+class Secrets:
+    """The started secret machinery: what the service is built with and the app must close."""
 
-        manager = await start_vault(settings)
-        state.vault = manager
-        source = VaultSource(manager, manager.settings)
-        # Transit runs as the server, never as a caller: decrypted git values are cached per
-        # commit and shared by every caller. Without a server login there is no transit key, so
-        # such values become invalid.<key> (and /encrypt with {key:transit:...} is NO_KEY).
-        if manager.settings.auth_method != "none":
-            transit = VaultTransit(manager)
-        else:
-            log.info("Vault transit is off: it needs the server's own Vault login (token or AppRole)")
+    vault: VaultClientManager | None  # the server's Vault identity, when --vault-url is set
+    source: Source | None  # the Vault KV source, when --vault-url is set
+    keyring: KeyRing | None
+    decrypt: Decryptor
 
-        async def read_secrets(
-            apps: Sequence[str], profiles: Sequence[str], token: str | None
-        ) -> SecretsPart:
-            result = await source.read(apps, profiles, token=token)
-            return SecretsPart(result.sources, stale=result.stale)
 
-        state.service.secrets = read_secrets
-        if manager.settings.auth_method != "none":  # metadata is read as the server
-            state.service.secret_versions = source.versions
-    ring = build_keyring(settings, transit=transit)
-    state.keyring = ring
+async def start_secrets(settings: Settings) -> Secrets:
+    """Start Vault (when configured) and build its source, the key ring and decryption.
+
+    Raises ``Forbidden`` if Vault refuses the configured credentials, ``KeyFormatError`` for
+    unusable keys or Vault settings (Vault is closed again then).
+    """
+    manager = await start_vault(settings)
+    try:
+        source, transit = _vault_parts(settings, manager)
+        ring = build_keyring(settings, transit=transit)
+    except BaseException:
+        if manager is not None:
+            await manager.close()
+        raise
     from config_server.crypto.environment import decrypt_sources
 
     def on_failure(source: str, key: str, alias: str | None) -> None:
@@ -184,9 +182,36 @@ async def attach_secrets(state: State) -> None:
     async def decrypt(sources: Sequence[PropertySource]) -> tuple[PropertySource, ...]:
         return await asyncio.to_thread(decrypt_sources, sources, ring, on_failure=on_failure)
 
-    state.service.decrypt = decrypt
+    return Secrets(vault=manager, source=source, keyring=ring, decrypt=decrypt)
 
 
-async def detach_secrets(state: State) -> None:
-    if state.vault is not None:
-        await state.vault.close()
+def _vault_parts(settings: Settings, manager: VaultClientManager | None) -> tuple[Source | None, Any]:
+    if manager is None:
+        return None, None
+    from config_server.sources.vault import VaultConfigSource
+    from config_server.vault.kv import VaultSource
+    from config_server.vault.transit import VaultTransit
+
+    source = VaultConfigSource(
+        kv=VaultSource(manager, manager.settings), manager=manager, poll_interval=settings.vault_poll
+    )
+    # Transit runs as the server, never as a caller: decrypted git values are cached per
+    # commit and shared by every caller. Without a server login there is no transit key, so
+    # such values become invalid.<key> (and /encrypt with {key:transit:...} is NO_KEY).
+    if manager.settings.auth_method == "none":
+        log.info("Vault transit is off: it needs the server's own Vault login (token or AppRole)")
+        return source, None
+    return source, VaultTransit(manager)
+
+
+def ordered_sources(git: Source, vault: Source | None, *, vault_order: str) -> list[Source]:
+    """The service's sources in precedence order: Vault ``before`` (the default) or ``after`` git."""
+    if vault is None:
+        return [git]
+    return [vault, git] if vault_order == "before" else [git, vault]
+
+
+async def stop_secrets(secrets: Secrets) -> None:
+    """Close what ``start_secrets`` started."""
+    if secrets.vault is not None:
+        await secrets.vault.close()

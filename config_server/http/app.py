@@ -24,6 +24,7 @@ from config_server.http.routes import ENDPOINT, Endpoint, EndpointKind, parse_en
 from config_server.live.updates import LiveUpdates
 from config_server.service import EnvironmentService, overrides_source
 from config_server.settings import Settings
+from config_server.sources.git.files import GitConfigSource
 from config_server.sources.git.source import GitSource
 
 __all__ = ["STATE", "State", "create_app"]
@@ -93,25 +94,35 @@ def create_app(settings: Settings) -> web.Application:
             refresh_rate=settings.refresh_rate,
         )
         await git.start()
+        try:
+            overrides = load_overrides(settings)
+            secrets = await wiring.start_secrets(settings)
+        except BaseException:
+            await git.close()
+            raise
+        files = GitConfigSource(git=git, search_paths=settings.search_paths, cache_size=settings.cache_size)
         service = EnvironmentService(
-            git=git,
-            search_paths=settings.search_paths,
-            overrides=load_overrides(settings),
-            secrets_first=settings.vault_order == "before",
+            sources=wiring.ordered_sources(files, secrets.source, vault_order=settings.vault_order),
+            overrides=overrides,
+            decrypt=secrets.decrypt,
             cache_size=settings.cache_size,
         )
-        state = State(settings=settings, git=git, service=service)
-        await wiring.attach_secrets(state)
-        live = LiveUpdates(service, vault_poll=settings.vault_poll if state.vault is not None else 0.0)
-        state.live = live
-        git.add_listener(live.changed)
+        live = LiveUpdates(service)
+        state = State(
+            settings=settings,
+            git=git,
+            service=service,
+            live=live,
+            vault=secrets.vault,
+            keyring=secrets.keyring,
+        )
         await live.start()
         app[STATE] = state
         try:
             yield
         finally:
             await live.close()
-            await wiring.detach_secrets(state)
+            await wiring.stop_secrets(secrets)
             await git.close()
 
     app.cleanup_ctx.append(lifecycle)

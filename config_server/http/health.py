@@ -1,52 +1,64 @@
-"""``/actuator/health``: Spring Boot style status with git (and Vault) details.
+"""``/actuator/health``: Spring Boot style status with one component per source (and encryption).
 
-Overall status: ``DOWN`` (HTTP 503) when the server has no git data to serve; ``UP`` otherwise,
-even while the remote is unreachable (the last fetched state is served; ``git.details`` shows the
-error and the data's age). A Vault outage shows ``vault: DOWN`` and makes the overall status
-``DEGRADED`` with HTTP 200: git-only requests still work, so load balancers should keep the
-instance, while monitoring sees the problem. Nothing here ever contains a token or secret.
+Each source gives a typed ``SourceHealth``; this module owns the JSON: components by name, detail
+names camelCased (``last_error`` → ``lastError``), times as ISO-8601 UTC. Overall status:
+``DOWN`` (HTTP 503) when an essential source is down (git with no data to serve); ``UP``
+otherwise, even while the git remote is unreachable (the last fetched state is served;
+``git.details`` shows the error and the data's age). A non-essential source down (``vault:
+DOWN``) makes the overall status ``DEGRADED`` with HTTP 200: git-only requests still work, so
+load balancers should keep the instance, while monitoring sees the problem. Nothing here ever
+contains a token or secret.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from config_server.sources.base import Detail, SourceHealth
+
 if TYPE_CHECKING:
     from config_server.http.app import State
 
-__all__ = ["health"]
+__all__ = ["health", "render"]
 
 
-def _iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def _value(value: Detail) -> Any:
+    return _iso(value) if isinstance(value, datetime) else value
+
+
+def render(entry: SourceHealth) -> dict[str, Any]:
+    """One component: ``{"status": …, "details": {…}}`` in Spring Boot's shape."""
+    return {
+        "status": entry.status,
+        "details": {_camel(name): _value(value) for name, value in entry.details.items()},
+    }
+
+
+def overall_status(entries: list[SourceHealth]) -> str:
+    """``DOWN`` if an essential source is down, else ``DEGRADED`` if any source is, else ``UP``."""
+    if any(e.essential and e.status != "UP" for e in entries):
+        return "DOWN"
+    return "DEGRADED" if any(e.status != "UP" for e in entries) else "UP"
 
 
 async def health(request: web.Request, state: State) -> web.Response:
-    status = state.git.status
-    age = status.age_seconds()
-    git_up = state.git.has_data
-    components: dict[str, Any] = {
-        "git": {
-            "status": "UP" if git_up else "DOWN",
-            "details": {
-                "repository": state.git.display_uri,
-                "lastSuccessfulFetch": _iso(status.last_success),
-                "ageSeconds": None if age is None else round(age, 1),
-                "lastAttempt": _iso(status.last_attempt),
-                "lastError": status.last_error,
-            },
-        }
-    }
-    overall = "UP" if git_up else "DOWN"
-    if state.vault is not None:
-        vault = await state.vault.health()
-        components["vault"] = vault
-        if vault.get("status") != "UP" and overall == "UP":
-            overall = "DEGRADED"
+    entries = list(await asyncio.gather(*(source.health() for source in state.service.sources)))
+    components: dict[str, Any] = {e.name: render(e) for e in sorted(entries, key=lambda e: e.name)}
+    overall = overall_status(entries)
     if state.keyring is not None:
         ring_status = state.keyring.status()
         components["encryption"] = {

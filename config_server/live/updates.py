@@ -5,17 +5,19 @@ a *watch key* (request, representation, caller token fingerprint); the ``WatchHu
 key's watchers in one pass, so 10,000 watchers of one service cost one recomputation. A key's
 bookkeeping is dropped when its last watcher leaves.
 
-After a git fetch that moved refs (or on each Vault poll), only the watched keys are recomputed and
-their content ETags published: a commit that leaves a service's configuration unchanged leaves its
-ETag unchanged and wakes nobody. A recomputation that fails (say a push with broken YAML) publishes
-nothing, so watchers keep waiting on their last good configuration.
+Each of the service's sources signals changes: a source that learns of them (git, after a fetch that
+moved refs) calls ``changed``, and every watched key is recomputed; a source that cannot (Vault) is
+polled every ``poll_interval`` seconds with the watched queries, and only the keys it names are
+recomputed. Either way the content ETags are published: a commit that leaves a service's
+configuration unchanged leaves its ETag unchanged and wakes nobody. A recomputation that fails
+(say a push with broken YAML) publishes nothing, so watchers keep waiting on their last good
+configuration.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -23,7 +25,9 @@ from config_server.errors import ConfigServerError
 from config_server.formats.representations import Kind, Representations
 from config_server.live.hub import WatchHub
 from config_server.names import EnvRequest
+from config_server.secret import fingerprint
 from config_server.service import EnvironmentService
+from config_server.sources.base import Query, Source
 
 __all__ = ["LiveUpdates"]
 
@@ -40,13 +44,10 @@ class _Watch:
 class LiveUpdates:
     """Holds long polls and wakes them when configuration content changes."""
 
-    def __init__(
-        self, service: EnvironmentService, *, max_wait: float = 120.0, vault_poll: float = 0.0
-    ) -> None:
+    def __init__(self, service: EnvironmentService, *, max_wait: float = 120.0) -> None:
         self.service = service
         self.hub = WatchHub(max_wait=max_wait)
         self.max_wait = max_wait
-        self.vault_poll = vault_poll
         self._watches: dict[tuple[object, ...], _Watch] = {}
         self._interest: dict[tuple[object, ...], int] = {}  # requests inside wait(), per key
         # The representations last computed per watched key: woken watchers answer from them, so
@@ -54,11 +55,11 @@ class LiveUpdates:
         self._latest: dict[tuple[object, ...], Representations] = {}
         self._recompute_lock = asyncio.Lock()
         self._pending = False
-        self._poller: asyncio.Task[None] | None = None
+        self._pollers: list[asyncio.Task[None]] = []
 
     @staticmethod
     def _key(req: EnvRequest, kind: Kind, token: str | None) -> tuple[object, ...]:
-        fp = hashlib.sha256(token.encode()).hexdigest()[:16] if token else None
+        fp = fingerprint(token) if token else None
         return (req.name, req.profiles_raw, req.label, kind, fp)
 
     async def wait(
@@ -115,8 +116,8 @@ class LiveUpdates:
             self._latest[key] = reps
             self.hub.publish(key, reps.get(watch.kind).etag)
 
-    async def changed(self, _moved: object = None) -> None:
-        """Recompute every watched key and publish its ETag (called after fetches and Vault polls).
+    async def changed(self) -> None:
+        """Recompute every watched key and publish its ETag (a source's change listener).
 
         Calls that arrive while a recomputation runs are folded into one more run after it.
         """
@@ -135,46 +136,33 @@ class LiveUpdates:
             await self._refresh(key, watch)
 
     async def start(self) -> None:
-        if self.vault_poll > 0:
-            self._poller = asyncio.create_task(self._poll_loop(), name="vault-poll")
+        """Listen to every source of the service, and poll those that must be polled."""
+        for source in self.service.sources:
+            source.add_listener(self.changed)
+            if source.poll_interval > 0:
+                self._pollers.append(asyncio.create_task(self._poll_loop(source), name=f"{source.name}-poll"))
 
-    async def _poll_loop(self) -> None:
-        versions: dict[tuple[object, ...], dict[str, int]] = {}
+    async def _poll_loop(self, source: Source) -> None:
         while True:
-            await asyncio.sleep(self.vault_poll)
+            await asyncio.sleep(source.poll_interval)
             try:
-                versions = await self.poll_vault(versions)
+                await self.poll(source)
             except Exception:  # never let the poller die
-                log.exception("vault poll failed")
+                log.exception("%s poll failed", source.name)
 
-    async def poll_vault(
-        self, seen: dict[tuple[object, ...], dict[str, int]]
-    ) -> dict[tuple[object, ...], dict[str, int]]:
-        """One Vault poll: recompute the watched environments whose secrets changed.
-
-        The KV metadata (current versions) of each watched environment's keys is read as the
-        server; only environments whose versions differ from ``seen`` are recomputed. Where the
-        versions cannot be read (no server login, Vault down, a policy without metadata access)
-        the environment is recomputed, which reads the secrets themselves. Returns the versions
-        to pass to the next poll.
-        """
-        reader = self.service.secret_versions
-        now: dict[tuple[object, ...], dict[str, int]] = {}
-        stale: list[tuple[tuple[object, ...], _Watch]] = []
-        for key, watch in list(self._watches.items()):
-            ident = (watch.request.applications, watch.request.profiles)
-            if ident not in now and reader is not None:
-                with contextlib.suppress(ConfigServerError):
-                    now[ident] = await reader(*ident)
-            if ident not in now or seen.get(ident) != now[ident]:
-                stale.append((key, watch))
-        for key, watch in stale:
-            await self._refresh(key, watch)
-        return now
+    async def poll(self, source: Source) -> None:
+        """One poll of ``source``: recompute the watched environments it says may have moved."""
+        watches = list(self._watches.items())
+        moved = await source.poll({Query.of(watch.request) for _, watch in watches})
+        for key, watch in watches:
+            if Query.of(watch.request) in moved:
+                await self._refresh(key, watch)
 
     async def close(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
+        for poller in self._pollers:
+            poller.cancel()
+        for poller in self._pollers:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+                await poller
+        self._pollers.clear()
         self.hub.close()

@@ -1,23 +1,10 @@
-"""The server's own Vault identity, callers' tokens, and the one place hvac errors are translated.
+"""The server's own Vault identity and callers' tokens: ``VaultClientManager``.
 
 ``VaultClientManager`` logs in (static token or AppRole), renews the token at about two thirds
 of its TTL in a background task, logs in again when renewal fails (AppRole), and hands out hvac
 clients: ``server_client()`` for the server's identity, ``client_for_token()`` for a caller's
 ``X-Config-Token``. hvac blocks, so every call goes through ``run()``, which runs it in the
-manager's thread pool and translates errors exactly once:
-
-=====================================================  =========================================
-hvac / requests                                        config_server.errors
-=====================================================  =========================================
-connection refused, timeout, bad response              ``Unavailable("Vault is unavailable: …")``
-sealed (503), 5xx, 429, not initialised                ``Unavailable("Vault is unavailable: …")``
-permission denied / invalid token (401, 403)           ``Forbidden("Vault refused the token")``
-no such path (404)                                     ``NotFound``
-anything else (400, 405, 412, …)                       ``ConfigServerError`` (500)
-=====================================================  =========================================
-
-Messages are built from status codes and names only: never a token, a secret value, or the text
-Vault sent back (which can echo request data).
+manager's thread pool and translates errors exactly once (``vault.errors`` has the table).
 
 Start-up does not need Vault: if Vault is unreachable when ``start()`` runs, the background task
 keeps trying to log in (with back-off) and ``server_client()`` raises ``Unavailable`` meanwhile.
@@ -29,33 +16,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hashlib
 import logging
 import math
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
 
 import hvac
 import hvac.exceptions
-import requests
 
-from config_server.errors import ConfigServerError, Forbidden, InvalidRequest, NotFound, Unavailable
-from config_server.secret import Secret
+from config_server.caching import LRU
+from config_server.errors import ConfigServerError, Forbidden, InvalidRequest, Unavailable
+from config_server.secret import fingerprint
+from config_server.sources.base import SourceHealth
+from config_server.vault.errors import call_translated
+from config_server.vault.settings import VaultSettings
 
-__all__ = [
-    "Secret",
-    "VaultClientManager",
-    "VaultSettings",
-    "check_token",
-    "token_fingerprint",
-    "translate_errors",
-]
+__all__ = ["VaultClientManager", "check_token"]
 
 log = logging.getLogger(__name__)
 
@@ -65,74 +45,6 @@ _RENEW_AT = 2 / 3  # renew when this fraction of the TTL has passed
 _MAX_BACKOFF = 30.0
 _POLICY_RECHECK = 10.0  # seconds a "the policy forbids it" verdict stands before asking Vault again
 _MAX_TOKEN_LENGTH = 4096
-
-
-@dataclass(frozen=True)
-class VaultSettings:
-    """How to reach Vault and read configuration from it.
-
-    ``token`` or ``role_id`` (+ ``secret_id``) give the server its own identity; with neither,
-    every read needs the caller's ``X-Config-Token`` (Spring's default). The server's token must
-    be allowed ``auth/token/lookup-self`` and ``renew-self`` (Vault's ``default`` policy grants
-    both). ``kv_version`` is 1 or 2 (the engine mounted at ``kv_mount``). ``stale_ttl`` (seconds,
-    0 disables) is how long the KV source may answer from its last good read while Vault is
-    unavailable. ``timeout`` is per HTTP request, in seconds. ``verify`` is passed to requests
-    (``False`` or a CA bundle path).
-
-    Raises ``ValueError`` for inconsistent or malformed settings. The ``repr`` hides secrets.
-    """
-
-    url: str
-    kv_mount: str = "secret"
-    kv_version: int = 2
-    namespace: str | None = None
-    token: Secret | None = None
-    role_id: str | None = None
-    secret_id: Secret | None = None
-    approle_mount: str = "approle"
-    profile_separator: str = ","
-    default_key: str = "application"
-    timeout: float = 5.0
-    stale_ttl: float = 30.0
-    verify: bool | str = True
-
-    def __post_init__(self) -> None:
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("vault url must be an http(s) URL with a host, e.g. http://127.0.0.1:8200")
-        if parts.username or parts.password or parts.query or parts.fragment:
-            raise ValueError("vault url must not carry credentials, a query or a fragment")
-        if self.kv_version not in (1, 2):
-            raise ValueError(f"vault kv_version must be 1 or 2, not {self.kv_version!r}")
-        for name, value in (("kv_mount", self.kv_mount), ("approle_mount", self.approle_mount)):
-            if not value or value.strip("/") != value or ".." in value.split("/") or "//" in value:
-                raise ValueError(f"vault {name} must be a mount path like 'secret', not {value!r}")
-        if not self.profile_separator or "/" in self.profile_separator:
-            raise ValueError("vault profile_separator must be non-empty and contain no '/'")
-        if self.token is not None and self.role_id is not None:
-            raise ValueError("configure either a vault token or an AppRole role_id, not both")
-        if self.secret_id is not None and self.role_id is None:
-            raise ValueError("a vault secret_id needs a role_id")
-        if self.token is not None and not self.token.reveal():
-            raise ValueError("the vault token is empty")
-        if not self.timeout > 0:
-            raise ValueError("vault timeout must be positive")
-        if not self.stale_ttl >= 0:
-            raise ValueError("vault stale_ttl must be zero or positive")
-
-    @property
-    def auth_method(self) -> Literal["token", "approle", "none"]:
-        """How the server authenticates itself: ``token``, ``approle``, or ``none`` (callers only)."""
-        if self.token is not None:
-            return "token"
-        if self.role_id is not None:
-            return "approle"
-        return "none"
-
-
-def token_fingerprint(token: str) -> str:
-    """A SHA-256 hex digest of ``token``: safe to use as a cache key or in a log line."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def check_token(token: str | None) -> str:
@@ -147,54 +59,6 @@ def check_token(token: str | None) -> str:
     if len(token) > _MAX_TOKEN_LENGTH or not all("!" <= ch <= "~" for ch in token):
         raise InvalidRequest("Malformed X-Config-Token header")
     return token
-
-
-@contextlib.contextmanager
-def translate_errors() -> Iterator[None]:
-    """Turn hvac and requests exceptions raised inside the block into ``config_server.errors``."""
-    try:
-        yield
-    except requests.exceptions.Timeout as exc:
-        raise Unavailable("Vault is unavailable: the request timed out") from exc
-    except requests.exceptions.ConnectionError as exc:
-        raise Unavailable("Vault is unavailable: cannot connect") from exc
-    except requests.exceptions.RequestException as exc:
-        raise Unavailable(f"Vault is unavailable: bad response ({type(exc).__name__})") from exc
-    except (hvac.exceptions.Forbidden, hvac.exceptions.Unauthorized) as exc:
-        raise Forbidden("Vault refused the token") from exc
-    except hvac.exceptions.VaultDown as exc:
-        raise Unavailable("Vault is unavailable: sealed or down (HTTP 503)") from exc
-    except (
-        hvac.exceptions.InternalServerError,
-        hvac.exceptions.BadGateway,
-        hvac.exceptions.VaultNotInitialized,
-        hvac.exceptions.RateLimitExceeded,
-        hvac.exceptions.UnexpectedError,
-    ) as exc:
-        raise Unavailable(f"Vault is unavailable: {_describe(exc)}") from exc
-    except hvac.exceptions.InvalidPath as exc:
-        raise NotFound("Vault has no such path") from exc
-    except hvac.exceptions.VaultError as exc:
-        raise ConfigServerError(f"Vault rejected the request: {_describe(exc)}") from exc
-
-
-def _describe(exc: hvac.exceptions.VaultError) -> str:
-    codes = {
-        hvac.exceptions.InvalidRequest: "HTTP 400",
-        hvac.exceptions.InvalidPath: "HTTP 404",
-        hvac.exceptions.UnsupportedOperation: "HTTP 405",
-        hvac.exceptions.PreconditionFailed: "HTTP 412",
-        hvac.exceptions.RateLimitExceeded: "HTTP 429",
-        hvac.exceptions.InternalServerError: "HTTP 500",
-        hvac.exceptions.VaultNotInitialized: "not initialised (HTTP 501)",
-        hvac.exceptions.BadGateway: "HTTP 502",
-    }
-    return codes.get(type(exc), type(exc).__name__)
-
-
-def _call_translated(fn: Callable[[], T]) -> T:
-    with translate_errors():
-        return fn()
 
 
 @dataclass(frozen=True)
@@ -225,15 +89,14 @@ class VaultClientManager:
     ) -> None:
         self.settings = settings
         self._max_workers = max_workers
-        self._token_cache_ttl = token_cache_ttl
-        self._token_cache_size = token_cache_size
         self._executor: ThreadPoolExecutor | None = None
         self._task: asyncio.Task[None] | None = None
         self._login: _Login | None = None
         self._failures = 0
         self._last_error: str | None = None
         self._logins = 0
-        self._callers: OrderedDict[str, tuple[hvac.Client, float]] = OrderedDict()
+        # Callers' clients by token fingerprint, made in executor threads: used under the lock.
+        self._callers: LRU[str, hvac.Client] = LRU(token_cache_size, ttl=token_cache_ttl)
         self._callers_lock = threading.Lock()
         self._wake = asyncio.Event()  # set to make the renewal task log in again at once
         self._policy_checked = -math.inf  # when a refusal last turned out to be the policy's
@@ -275,7 +138,7 @@ class VaultClientManager:
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
         with self._callers_lock:
-            clients = [c for c, _ in self._callers.values()]
+            clients = self._callers.values()
             self._callers.clear()
         for client in [*clients, *([login.client] if login else [])]:
             client.adapter.close()
@@ -301,18 +164,12 @@ class VaultClientManager:
         Raises ``InvalidRequest`` for a missing or malformed token (see ``check_token``).
         """
         check_token(token)
-        key = token_fingerprint(token)
-        now = time.monotonic()
+        key = fingerprint(token)
         with self._callers_lock:
-            hit = self._callers.get(key)
-            if hit is not None and now - hit[1] < self._token_cache_ttl:
-                self._callers.move_to_end(key)
-                return hit[0]
-            client = self._new_client(token)
-            self._callers[key] = (client, now)
-            self._callers.move_to_end(key)
-            while len(self._callers) > self._token_cache_size:
-                self._callers.popitem(last=False)
+            client = self._callers.get(key)
+            if client is None:
+                client = self._new_client(token)
+                self._callers.put(key, client)
             return client
 
     async def server_refused(self) -> ConfigServerError:
@@ -349,7 +206,7 @@ class VaultClientManager:
         if self._executor is None:
             raise RuntimeError("VaultClientManager.start() has not been awaited")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(_call_translated, fn))
+        return await loop.run_in_executor(self._executor, functools.partial(call_translated, fn))
 
     # -- status ------------------------------------------------------------------------------
 
@@ -365,10 +222,10 @@ class VaultClientManager:
             return None
         return max(0.0, login.obtained_at + login.ttl - time.monotonic())
 
-    async def health(self) -> dict[str, Any]:
-        """``{"status": "UP" | "DOWN", "details": {...}}``: Vault reachable, unsealed, logged in.
+    async def health(self) -> SourceHealth:
+        """UP when Vault is reachable, initialised, unsealed, and (with a server identity) logged in.
 
-        Never includes a token. Does not raise.
+        Never includes a token. Does not raise. Not essential: git-only requests still work.
         """
         details: dict[str, Any] = {"url": self.settings.url, "authentication": self.settings.auth_method}
         bare = self._new_client("")
@@ -379,11 +236,12 @@ class VaultClientManager:
                 )
             )
         except ConfigServerError as exc:
-            return {"status": "DOWN", "details": {**details, "error": exc.message}}
+            return SourceHealth("vault", "DOWN", {**details, "error": exc.message}, essential=False)
         finally:
             bare.adapter.close()
         if not isinstance(status, dict):
-            return {"status": "DOWN", "details": {**details, "error": "unexpected health response"}}
+            error = "unexpected health response"
+            return SourceHealth("vault", "DOWN", {**details, "error": error}, essential=False)
         details.update(
             initialized=bool(status.get("initialized")),
             sealed=bool(status.get("sealed")),
@@ -391,15 +249,15 @@ class VaultClientManager:
         )
         up = details["initialized"] and not details["sealed"]
         if self.settings.auth_method != "none":
-            details["loggedIn"] = self._login is not None
+            details["logged_in"] = self._login is not None
             ttl = self.token_ttl_remaining()
             if ttl is not None:
-                details["tokenTtlSeconds"] = round(ttl)
+                details["token_ttl_seconds"] = round(ttl)
             if self._login is None:
                 up = False
                 if self._last_error:
                     details["error"] = self._last_error
-        return {"status": "UP" if up else "DOWN", "details": details}
+        return SourceHealth("vault", "UP" if up else "DOWN", details, essential=False)
 
     # -- login and renewal -------------------------------------------------------------------
 

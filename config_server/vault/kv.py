@@ -33,8 +33,6 @@ import hashlib
 import json
 import logging
 import re
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,9 +41,12 @@ import hvac
 import hvac.exceptions
 from config_client.wire import PropertySource, PropertyValue
 
+from config_server.caching import LRU
 from config_server.errors import Forbidden, InvalidRequest, Unavailable
 from config_server.formats import flatten
-from config_server.vault.client import VaultClientManager, VaultSettings, check_token, token_fingerprint
+from config_server.secret import fingerprint
+from config_server.vault.client import VaultClientManager, check_token
+from config_server.vault.settings import VaultSettings
 
 __all__ = ["VaultResult", "VaultSource", "flatten_secret", "vault_keys"]
 
@@ -119,8 +120,9 @@ class VaultSource:
     def __init__(self, manager: VaultClientManager, settings: VaultSettings) -> None:
         self._manager = manager
         self._settings = settings
-        self._cache: OrderedDict[tuple[str, tuple[str, ...]], tuple[float, tuple[PropertySource, ...]]] = (
-            OrderedDict()
+        # The last good answer per (identity, keys), for stale answers while Vault is unavailable.
+        self._cache: LRU[tuple[str, tuple[str, ...]], tuple[PropertySource, ...]] | None = (
+            LRU(_CACHE_SIZE, ttl=settings.stale_ttl) if settings.stale_ttl > 0 else None
         )
 
     def keys(self, applications: Sequence[str], profiles: Sequence[str]) -> tuple[str, ...]:
@@ -150,7 +152,7 @@ class VaultSource:
             client_of: Callable[[], hvac.Client] = self._manager.server_client
         else:
             check_token(token)
-            identity = token_fingerprint(token)
+            identity = fingerprint(token)
 
             def client_of() -> hvac.Client:
                 return self._manager.client_for_token(token)
@@ -246,18 +248,8 @@ class VaultSource:
     # -- stale cache -----------------------------------------------------------------------
 
     def _remember(self, key: tuple[str, tuple[str, ...]], sources: tuple[PropertySource, ...]) -> None:
-        if self._settings.stale_ttl <= 0:
-            return
-        self._cache[key] = (time.monotonic(), sources)
-        self._cache.move_to_end(key)
-        while len(self._cache) > _CACHE_SIZE:
-            self._cache.popitem(last=False)
+        if self._cache is not None:
+            self._cache.put(key, sources)
 
     def _cached(self, key: tuple[str, tuple[str, ...]]) -> tuple[PropertySource, ...] | None:
-        hit = self._cache.get(key)
-        if hit is None:
-            return None
-        if time.monotonic() - hit[0] > self._settings.stale_ttl:
-            del self._cache[key]
-            return None
-        return hit[1]
+        return None if self._cache is None else self._cache.get(key)

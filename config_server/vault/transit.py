@@ -26,7 +26,8 @@ import re
 import hvac.exceptions
 
 from config_server.errors import CryptoError, DecryptionFailed, KeyFormatError, NoKey
-from config_server.vault.client import VaultClientManager, translate_errors
+from config_server.vault.client import VaultClientManager
+from config_server.vault.errors import translate_errors
 
 __all__ = ["VaultTransit"]
 

@@ -54,17 +54,16 @@ async def test_new_secret_version_reaches_the_watcher(
             assert live is not None
             await wait_until(live.hub.watcher_count, 5)
             await asyncio.sleep(VAULT_POLL * 2)  # let the first poll learn the versions
-            service = server.state.service
-            assert service.secrets is not None
+            (vault,) = [s for s in server.state.service.sources if s.name == "vault"]
             reads = 0
-            read_secrets = service.secrets
+            read_secrets = vault.read
 
-            async def counting(*args: object) -> object:
+            async def counting(*args: object, **kwargs: object) -> object:
                 nonlocal reads
                 reads += 1
-                return await read_secrets(*args)  # type: ignore[arg-type]
+                return await read_secrets(*args, **kwargs)  # type: ignore[arg-type]
 
-            service.secrets = counting  # type: ignore[assignment]
+            vault.read = counting  # type: ignore[method-assign]
             await asyncio.sleep(VAULT_POLL * 3)  # unchanged versions: no secret is read, nobody woken
             assert changes.events == [] and reads == 0
 

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Literal
+
+import pytest
+
+from config_server.http.health import overall_status, render
+from config_server.sources.base import SourceHealth
 from tests.http.conftest import Serve, state
 from tests.support.gitrepo import GitRemote
 
@@ -53,3 +60,32 @@ async def test_restart_with_remote_gone_serves_the_clone_and_stays_up(
     assert details["lastSuccessfulFetch"] == fetched["lastSuccessfulFetch"]
     assert details["ageSeconds"] is not None and details["lastError"]
     assert (await (await client.get("/a/default")).json())["propertySources"][0]["source"] == {"a": 1}
+
+
+def test_a_health_entry_renders_in_spring_boots_shape() -> None:
+    """Detail names are camelCased and times ISO-8601 UTC; status as given."""
+    when = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    entry = SourceHealth("git", "UP", {"last_successful_fetch": when, "age_seconds": 1.5, "last_error": None})
+    assert render(entry) == {
+        "status": "UP",
+        "details": {"lastSuccessfulFetch": "2026-12-01T09:30:00Z", "ageSeconds": 1.5, "lastError": None},
+    }
+
+
+@pytest.mark.parametrize(
+    ("entries", "overall"),
+    [
+        ([("UP", True), ("UP", False)], "UP"),
+        ([("UP", True), ("DOWN", False)], "DEGRADED"),
+        ([("DOWN", True), ("UP", False)], "DOWN"),
+        ([("DOWN", True), ("DOWN", False)], "DOWN"),
+    ],
+)
+def test_overall_status_is_down_only_for_an_essential_source(
+    entries: list[tuple[Literal["UP", "DOWN"], bool]], overall: str
+) -> None:
+    """An essential source down (git, no data) is DOWN; any other source down is DEGRADED."""
+    health = [
+        SourceHealth(f"s{i}", status, essential=essential) for i, (status, essential) in enumerate(entries)
+    ]
+    assert overall_status(health) == overall

@@ -8,9 +8,11 @@ from typing import Any
 
 from multidict import CIMultiDict
 
-from config_server.service import SecretsPart
+from config_server.live.updates import LiveUpdates
+from config_server.service import EnvironmentService
 from tests.http.conftest import Serve, state
 from tests.support.gitrepo import GitRemote
+from tests.support.memory_source import MemorySource
 
 
 async def test_push_wakes_a_held_request(git_remote: GitRemote, serve: Serve) -> None:
@@ -147,7 +149,7 @@ async def test_a_client_that_disconnects_frees_its_watcher(git_remote: GitRemote
 
 async def test_a_cancelled_caller_does_not_cancel_shared_work() -> None:
     """Single flight: the first caller going away leaves the computation running for the others."""
-    from config_server.service import SingleFlight
+    from config_server.caching import SingleFlight
 
     flight: SingleFlight[str, int] = SingleFlight()
     calls = 0
@@ -203,26 +205,23 @@ async def test_a_change_is_computed_once_per_key_not_per_watcher(git_remote: Git
     """
     git_remote.write({"foo.yml": "a: 1\n"})
     client = await serve(git_remote)
-    reads = 0
-
-    async def secrets(apps: Any, profiles: Any, token: str | None) -> SecretsPart:
-        nonlocal reads
-        reads += 1
-        return SecretsPart(())
-
-    state(client).service.secrets = secrets
+    # The same server with an unpinned source (read on every request, like Vault) ahead of git.
+    secrets = MemorySource("secrets", pinned=False)
+    served = state(client)
+    served.service = EnvironmentService(sources=[secrets, *served.service.sources])
+    served.live = live = LiveUpdates(served.service)
+    await live.start()
     etag = (await client.get("/foo/default")).headers["ETag"]
     headers = {"If-None-Match": etag, "Prefer": "wait=30"}
     watchers = [asyncio.ensure_future(client.get("/foo/default", headers=headers)) for _ in range(80)]
-    live = state(client).live
-    assert live is not None
     while live.hub.watcher_count() < 80:
         await asyncio.sleep(0.05)
-    before = reads
+    before = len(secrets.reads)
     await asyncio.to_thread(git_remote.write, {"foo.yml": "a: 2\n"})
     responses = await asyncio.wait_for(asyncio.gather(*watchers), 30)
+    await live.close()
     assert all(r.status == 200 for r in responses)
-    assert reads - before <= 2, reads - before
+    assert len(secrets.reads) - before <= 2, len(secrets.reads) - before
 
 
 async def test_prefer_wait_in_a_second_header_line_is_honoured(git_remote: GitRemote, serve: Serve) -> None:

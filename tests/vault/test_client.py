@@ -123,7 +123,7 @@ async def test_revoked_long_lived_token_is_unavailable_and_replaced_at_once(
             await vault.property_sources(["myapp"], [])
         assert await eventually_reads(vault, "myapp", within=5) == ["vault:myapp"]
         assert manager.logins == 2
-        assert (await manager.health())["status"] == "UP"
+        assert (await manager.health()).status == "UP"
     finally:
         await manager.close()
 
@@ -140,7 +140,7 @@ async def test_server_token_denied_by_policy_is_forbidden(openbao: OpenBao, moun
         for _ in range(2):  # the second verdict comes from the recheck window, without asking Vault
             with pytest.raises(Forbidden, match="check its policy"):
                 await vault.property_sources(["myapp"], [])
-        assert manager.logins == 1 and (await manager.health())["status"] == "UP"
+        assert manager.logins == 1 and (await manager.health()).status == "UP"
     finally:
         await manager.close()
 
@@ -226,10 +226,10 @@ async def test_run_before_start_is_a_programming_error(root_settings: VaultSetti
 async def test_health_is_up_with_details_and_no_token(root_manager: VaultClientManager) -> None:
     """Health reports UP with Vault's state and the auth method, never the token."""
     health = await root_manager.health()
-    assert health["status"] == "UP"
-    details = health["details"]
+    assert health.status == "UP"
+    details = health.details
     assert details["sealed"] is False and details["initialized"] is True
-    assert details["authentication"] == "token" and details["loggedIn"] is True
+    assert details["authentication"] == "token" and details["logged_in"] is True
     assert "root" not in repr(health).replace(root_manager.settings.url, "")
 
 
@@ -240,8 +240,8 @@ async def test_health_is_down_when_vault_is_unreachable() -> None:
     await manager.start()
     try:
         health = await manager.health()
-        assert health["status"] == "DOWN"
-        assert health["details"]["error"] == "Vault is unavailable: cannot connect"
+        assert health.status == "DOWN"
+        assert health.details["error"] == "Vault is unavailable: cannot connect"
         with pytest.raises(Unavailable, match="not logged in"):
             manager.server_client()
     finally:

@@ -114,12 +114,12 @@ async def test_zero_stale_ttl_disables_stale_answers(sealed: OpenBao, manager: V
 
 async def test_health_is_down_while_sealed(sealed: OpenBao, manager: VaultClientManager) -> None:
     """Health reports DOWN with sealed=true while Vault is sealed, UP again once unsealed."""
-    assert (await manager.health())["status"] == "UP"
+    assert (await manager.health()).status == "UP"
     sealed.seal()
     health = await manager.health()
-    assert health["status"] == "DOWN" and health["details"]["sealed"] is True
+    assert health.status == "DOWN" and health.details["sealed"] is True
     sealed.unseal()
-    assert (await manager.health())["status"] == "UP"
+    assert (await manager.health()).status == "UP"
 
 
 async def test_transit_on_sealed_vault_is_unavailable(sealed: OpenBao, manager: VaultClientManager) -> None:

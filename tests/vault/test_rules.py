@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 
 from config_server.errors import ConfigServerError, Forbidden, InvalidRequest, NotFound, Unavailable
 from config_server.secret import Secret
-from config_server.vault.client import VaultSettings, check_token, translate_errors
+from config_server.vault.client import check_token
+from config_server.vault.errors import translate_errors
 from config_server.vault.kv import flatten_secret, vault_keys
+from config_server.vault.settings import VaultSettings
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
-"""Configuration files from git: the async source, the blocking repository it drives, and refs.
+"""Configuration files from git: the Source, the async seam it reads through, the blocking clone, refs.
 
+- ``files``: ``GitConfigSource``, the ``Source``: search paths, file lookup, parsed-document cache.
 - ``source``: ``GitSource``, the async seam (one worker thread, background fetch, change signal).
 - ``repository``: ``GitRepository``, the blocking clone (GitPython), used only through ``source``.
 - ``refs``: label validation, ref snapshots, URI display and redaction (pure).

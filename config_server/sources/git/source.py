@@ -1,6 +1,6 @@
 """The git backend's async seam: a bare clone served from memory, fetched in the background.
 
-``GitSource`` owns one ``GitRepository`` (blocking GitPython, see ``gitrepo``) and two worker
+``GitSource`` owns one ``GitRepository`` (blocking GitPython, see ``repository``) and two worker
 threads: a *reader* that owns git's persistent ``cat-file`` process (commit-id labels, trees,
 blobs) and a *fetcher* for ``git fetch``. Keeping them apart is what lets a request never wait
 for a fetch, however slow the remote: branch and tag labels resolve from the last fetched ref
@@ -19,14 +19,14 @@ import contextlib
 import inspect
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from watchfiles import Change, awatch
 
+from config_server.caching import LRU, SingleFlight
 from config_server.errors import ConfigServerError, InvalidRequest
 from config_server.sources.git.refs import is_full_sha
 from config_server.sources.git.repository import GitRepository, GitStatus, Tree
@@ -39,7 +39,6 @@ Moved = dict[str, tuple[str | None, str | None]]
 """Refs that moved in one fetch: ``refs/heads/X`` or ``refs/tags/X`` → (old, new) commit id."""
 Listener = Callable[[Moved], Awaitable[None] | None]
 
-_K = TypeVar("_K")
 _V = TypeVar("_V")
 
 _WATCH_STEP_MS = 50  # quiet time that ends a burst of ref changes (one push writes several files)
@@ -50,34 +49,6 @@ _TREE_CACHE_ENTRIES = 256
 _TREE_CACHE_PATHS = 500_000
 _BLOB_CACHE_ENTRIES = 100_000
 _BLOB_CACHE_BYTES = 64 * 1024 * 1024
-
-
-class _LRU(Generic[_K, _V]):
-    """A least-recently-used map bounded by entry count and by total weight (e.g. bytes)."""
-
-    def __init__(self, *, max_entries: int, max_weight: int, weigh: Callable[[_V], int]) -> None:
-        self._items: OrderedDict[_K, tuple[_V, int]] = OrderedDict()
-        self._max_entries = max_entries
-        self._max_weight = max_weight
-        self._weigh = weigh
-        self._weight = 0
-
-    def get(self, key: _K) -> _V | None:
-        item = self._items.get(key)
-        if item is None:
-            return None
-        self._items.move_to_end(key)
-        return item[0]
-
-    def put(self, key: _K, value: _V) -> None:
-        weight = self._weigh(value)
-        if weight > self._max_weight or key in self._items:
-            return
-        self._items[key] = (value, weight)
-        self._weight += weight
-        while len(self._items) > self._max_entries or self._weight > self._max_weight:
-            _, (_, dropped) = self._items.popitem(last=False)
-            self._weight -= dropped
 
 
 class GitSource:
@@ -102,13 +73,11 @@ class GitSource:
         )
         self.display_uri = self.repository.display_uri
         self.refresh_rate = refresh_rate
-        self._trees: _LRU[str, Tree] = _LRU(
-            max_entries=_TREE_CACHE_ENTRIES, max_weight=_TREE_CACHE_PATHS, weigh=_tree_size
+        self._trees: LRU[str, Tree] = LRU(_TREE_CACHE_ENTRIES, max_weight=_TREE_CACHE_PATHS, weigh=_tree_size)
+        self._blobs: LRU[str, bytes] = LRU(
+            _BLOB_CACHE_ENTRIES, max_weight=_BLOB_CACHE_BYTES, weigh=lambda b: max(len(b), 1)
         )
-        self._blobs: _LRU[str, bytes] = _LRU(
-            max_entries=_BLOB_CACHE_ENTRIES, max_weight=_BLOB_CACHE_BYTES, weigh=lambda b: max(len(b), 1)
-        )
-        self._inflight: dict[tuple[str, str], asyncio.Future[object]] = {}
+        self._reads: SingleFlight[tuple[str, str], object] = SingleFlight()
         self._listeners: list[Listener] = []
         self._reader: ThreadPoolExecutor | None = None
         self._fetcher: ThreadPoolExecutor | None = None
@@ -233,20 +202,12 @@ class GitSource:
 
     async def _once(self, key: tuple[str, str], fn: Callable[[str], object], arg: str) -> object:
         """Run ``fn(arg)`` on the reader, sharing one run among concurrent callers with the same key."""
-        if self._reader is None:
+        reader = self._reader
+        if reader is None:
             raise RuntimeError("GitSource.start() has not been called")
-        future = self._inflight.get(key)
-        if future is None:
-            future = asyncio.get_running_loop().run_in_executor(self._reader, fn, arg)
-            self._inflight[key] = future
-            future.add_done_callback(lambda f: self._forget(key, f))
-        # shield: one caller giving up must not cancel the read for the others.
-        return await asyncio.shield(future)
-
-    def _forget(self, key: tuple[str, str], future: asyncio.Future[object]) -> None:
-        self._inflight.pop(key, None)
-        if not future.cancelled():
-            future.exception()  # mark retrieved: every caller may have been cancelled meanwhile
+        loop = asyncio.get_running_loop()
+        # Single flight shields the read: one caller giving up must not cancel it for the others.
+        return await self._reads.do(key, lambda: loop.run_in_executor(reader, fn, arg))
 
     async def _notify(self, moved: Moved) -> None:
         for callback in list(self._listeners):

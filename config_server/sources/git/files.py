@@ -1,0 +1,146 @@
+"""``GitConfigSource``: the ``Source`` of configuration files in one git repository.
+
+Spring's file rules (reference §3.1, §6.5) over a ``GitSource``: config names and profiles give
+candidate files in each search location, the files found are parsed (cached by blob id) and
+assembled by ``config_server.resolve``. Comma labels read each label's files, the last label's
+first. A query is pinned to the commit ids of its labels (and the label names, when a search path
+uses ``{label}``), so the service caches its answer per commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Collection, Hashable, Sequence
+from dataclasses import dataclass
+
+from config_client.wire import PropertySource
+
+from config_server import resolve
+from config_server.caching import LRU
+from config_server.errors import InvalidConfiguration
+from config_server.formats import parse_document_file
+from config_server.formats.documents import Document
+from config_server.sources.base import ChangeListener, Contribution, Query, SourceHealth
+from config_server.sources.git.source import GitSource, Moved, Tree
+
+__all__ = ["GitConfigSource"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pin:
+    commits: tuple[str, ...]
+    labels: tuple[str, ...] | None  # only when a search path names {label}
+
+
+class GitConfigSource:
+    """Configuration files found by ``search_paths`` in a started ``GitSource``.
+
+    ``cache_size`` bounds the parsed documents kept (``8 * cache_size`` files). Use from one
+    event loop; the ``GitSource`` is opened and closed by its owner.
+    """
+
+    name = "git"
+    poll_interval = 0.0  # fetches call the listeners
+
+    def __init__(self, *, git: GitSource, search_paths: Sequence[str] = (), cache_size: int = 2048) -> None:
+        self.git = git
+        self.search_paths = tuple(search_paths)
+        self._label_paths = any("{label}" in path for path in self.search_paths)
+        self._docs: LRU[tuple[str, str], list[Document] | InvalidConfiguration] = LRU(cache_size * 8)
+
+    async def pin(self, query: Query) -> Hashable:
+        """The commits of the query's labels, from the last fetch. Raises ``LabelNotFound``."""
+        commits = tuple([await self.git.resolve(label) for label in query.labels])
+        # Two labels at one commit share their sources, unless a search path names {label}.
+        labels = tuple(self.git.label_name(lab) for lab in query.labels) if self._label_paths else None
+        return _Pin(commits, labels)
+
+    async def read(self, query: Query, pin: Hashable | None, *, token: str | None = None) -> Contribution:
+        """The files' property sources at the pinned commits; ``version`` is their ids, comma-joined."""
+        if not isinstance(pin, _Pin):
+            pin = await self.pin(query)
+            assert isinstance(pin, _Pin)
+        sources: list[PropertySource] = []
+        # Comma labels: each label's sources appended, last label first (reference §6.5).
+        for label, commit in reversed(list(zip(query.labels, pin.commits, strict=True))):
+            sources.extend(await self._files(query, label, commit))
+        return Contribution(tuple(sources), version=",".join(pin.commits))
+
+    async def resource(self, query: Query, path: str) -> tuple[bytes, str] | None:
+        """The first candidate of ``path`` (profile variants first) in the search locations."""
+        label = query.labels[0]
+        tree = await self.git.tree(await self.git.resolve(label))
+        for candidate in resolve.resource_candidates(
+            path, query.profiles, self._locations(query, label, tree)
+        ):
+            blob = tree.files.get(candidate)
+            if blob is not None:
+                return await self.git.read_blob(blob), candidate
+        return None
+
+    async def health(self) -> SourceHealth:
+        """UP while there is fetched data to serve, even with the remote unreachable."""
+        status = self.git.status
+        age = status.age_seconds()
+        return SourceHealth(
+            name=self.name,
+            status="UP" if self.git.has_data else "DOWN",
+            details={
+                "repository": self.git.display_uri,
+                "last_successful_fetch": status.last_success,
+                "age_seconds": None if age is None else round(age, 1),
+                "last_attempt": status.last_attempt,
+                "last_error": status.last_error,
+            },
+        )
+
+    def add_listener(self, listener: ChangeListener) -> None:
+        """``listener()`` after every fetch that moved refs."""
+
+        def moved(_moved: Moved) -> Awaitable[None] | None:
+            return listener()
+
+        self.git.add_listener(moved)
+
+    async def poll(self, queries: Collection[Query]) -> set[Query]:
+        return set()  # never polled: fetches call the listeners
+
+    async def _documents(self, tree: Tree, path: str) -> list[Document]:
+        # Cached by blob id, errors too: a blob never changes.
+        blob = tree.files[path]
+        key = (blob, path)
+        found = self._docs.get(key)
+        if found is None:
+            data = await self.git.read_blob(blob)
+            try:
+                found = await asyncio.to_thread(parse_document_file, path, data)
+            except InvalidConfiguration as exc:
+                found = exc
+            self._docs.put(key, found)
+        if isinstance(found, InvalidConfiguration):
+            raise found
+        return found
+
+    async def _files(self, query: Query, label: str | None, commit: str) -> list[PropertySource]:
+        tree = await self.git.tree(commit)
+        names = resolve.config_names(query.applications)
+        locations = self._locations(query, label, tree)
+        ordered = [c for c in resolve.candidates(names, query.profiles, locations) if c.path in tree.files]
+        documents = {c.path: await self._documents(tree, c.path) for c in ordered}
+        base = [doc for c in ordered if c.profile is None for doc in reversed(documents[c.path])]
+        profiles = resolve.expand_profiles(query.profiles, base)
+        if profiles != list(query.profiles):  # spring.profiles.include / group widened them
+            ordered = [c for c in resolve.candidates(names, profiles, locations) if c.path in tree.files]
+            for c in ordered:
+                if c.path not in documents:
+                    documents[c.path] = await self._documents(tree, c.path)
+        return resolve.assemble(ordered, documents, profiles=profiles, uri=self.git.display_uri)
+
+    def _locations(self, query: Query, label: str | None, tree: Tree) -> list[str]:
+        return resolve.search_locations(
+            self.search_paths,
+            applications=query.applications,
+            profiles=query.profiles,
+            label=self.git.label_name(label),
+            dirs=tree.dirs,
+        )
