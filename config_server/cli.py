@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import logging
 import os
@@ -15,11 +16,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from aiohttp.web_runner import GracefulExit
+
 from config_server import __version__
 from config_server.errors import ConfigServerError, InvalidRequest, Unavailable
 from config_server.settings import Settings, SettingsError, add_arguments, load_settings
 
-__all__ = ["main"]
+__all__ = ["main", "serve"]
+
+log = logging.getLogger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -107,19 +112,33 @@ def _os_error(exc: OSError, settings: Settings) -> str:
 
 
 def _serve(settings: Settings) -> int:
+    with contextlib.suppress(GracefulExit, KeyboardInterrupt):  # SIGTERM or SIGINT: a normal stop
+        asyncio.run(serve(settings))
+    return 0
+
+
+async def serve(settings: Settings) -> None:
+    """Run the server until a signal stops it; every resource opened is closed on the way out.
+
+    aiohttp's ``web.run_app`` calls ``runner.setup()`` outside its cleanup, so a start-up that
+    fails halfway (a bad key after git started) would leave the resources opened before it
+    running; here ``runner.cleanup()`` closes them, in reverse order, whatever happened.
+    """
     from aiohttp import web
 
     from config_server.http.app import RUNNER_OPTIONS, create_app
 
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        print=lambda msg: logging.getLogger("config_server").info(msg.strip()),
-        access_log=None,
-        **RUNNER_OPTIONS,
-    )
-    return 0
+    runner = web.AppRunner(create_app(settings), handle_signals=True, access_log=None, **RUNNER_OPTIONS)
+    try:
+        await runner.setup()
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        for address in runner.addresses:
+            host, port = address[:2]
+            log.info("serving on http://%s:%d", f"[{host}]" if ":" in host else host, port)
+        await asyncio.Event().wait()  # until a signal raises GracefulExit
+    finally:
+        await runner.cleanup()
 
 
 def _read_value(value: str) -> str:
@@ -131,16 +150,16 @@ def _crypto_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _crypto_async(args: argparse.Namespace, settings: Settings) -> int:
-    from config_server import wiring
+    from config_server import components
 
-    manager = await wiring.start_vault(settings)
+    manager = await components.start_vault(settings)
     try:
         transit = None
         if manager is not None:
             from config_server.vault.transit import VaultTransit
 
             transit = VaultTransit(manager)
-        ring = wiring.build_keyring(settings, transit=transit)
+        ring = components.build_keyring(settings, transit=transit)
         if ring is None:
             print("config-server: no key configured (--encrypt-key or --encrypt-keystore)", file=sys.stderr)
             return 1

@@ -19,6 +19,7 @@ from urllib.parse import unquote_plus
 
 from aiohttp import web
 
+from config_server.components import KEYRING
 from config_server.crypto.keyring import NO_KEY_INSTALLED
 from config_server.errors import CryptoError, NoKey, NoPublicKey
 from config_server.http.routes import Endpoint
@@ -74,9 +75,7 @@ def _is_base64(text: str) -> bool:
 
 
 def _keyring(request: web.Request) -> KeyRing:
-    from config_server.http.app import STATE
-
-    ring: KeyRing | None = request.app[STATE].keyring
+    ring = request.app[KEYRING]
     if ring is None:
         raise NoKey(NO_KEY_INSTALLED)
     return ring
@@ -114,9 +113,7 @@ async def status(request: web.Request, endpoint: Endpoint) -> web.Response:
 
 async def key(request: web.Request, endpoint: Endpoint) -> web.Response:
     """``GET /key[/{application}/{profiles}]``: the RSA public key, OpenSSH format."""
-    from config_server.http.app import STATE
-
-    ring: KeyRing | None = request.app[STATE].keyring
+    ring = request.app[KEYRING]
     if ring is None:
         raise NoPublicKey()
     # A symmetric key has no public half: NoPublicKey.

@@ -8,17 +8,14 @@ the handler calls the service and serialises, with ETags and ``304 Not Modified`
 from __future__ import annotations
 
 import codecs
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from config_server.components import LIVE, SERVICE
 from config_server.formats.placeholders import lookup_from_sources, resolve_placeholders
 from config_server.formats.representations import Kind, Rendered, etag_of
 from config_server.http.headers import etag_matches, parse_prefer_wait, wants_v2
 from config_server.http.routes import Endpoint
-
-if TYPE_CHECKING:
-    from config_server.http.app import State
 
 __all__ = ["environment", "rendering", "resource"]
 
@@ -32,32 +29,25 @@ def _truthy(value: str | None, default: bool) -> bool:
     return value.strip().lower() not in ("false", "0", "no", "off")
 
 
-def _state(request: web.Request) -> State:
-    from config_server.http.app import STATE
-
-    return request.app[STATE]
-
-
 async def environment(request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
     """``/{application}/{profiles}[/{label}]``: Environment JSON (V1, or V2 by ``Accept``), long polls."""
-    state = _state(request)
+    service, live = request.app[SERVICE], request.app[LIVE]
     assert endpoint.request is not None
     req = endpoint.request
     token = request.headers.get("X-Config-Token")
     kind: Kind = "v2" if wants_v2(request.headers.get("Accept")) else "v1"
-    reps = await state.service.environment(req, token=token)
+    reps = await service.environment(req, token=token)
     rendered = reps.get(kind)
     if_none_match = request.headers.get("If-None-Match")
     headers: dict[str, str] = {}
-    if state.live is not None:
-        # Preferences may come in several header lines (RFC 7240 §2): read them as one list.
-        wait = parse_prefer_wait(", ".join(request.headers.getall("Prefer", ())), cap=state.live.max_wait)
-        if wait is not None:
-            headers["Preference-Applied"] = f"wait={wait:g}"
-            if etag_matches(if_none_match, rendered.etag):
-                newer = await state.live.wait(req, kind, token, rendered.etag, wait)
-                if newer is not None:
-                    reps, rendered = newer, newer.get(kind)
+    # Preferences may come in several header lines (RFC 7240 §2): read them as one list.
+    wait = parse_prefer_wait(", ".join(request.headers.getall("Prefer", ())), cap=live.max_wait)
+    if wait is not None:
+        headers["Preference-Applied"] = f"wait={wait:g}"
+        if etag_matches(if_none_match, rendered.etag):
+            newer = await live.wait(req, kind, token, rendered.etag, wait)
+            if newer is not None:
+                reps, rendered = newer, newer.get(kind)
     if reps.stale:
         headers["Warning"] = STALE_WARNING
     return _respond(request, rendered, headers)
@@ -65,9 +55,9 @@ async def environment(request: web.Request, endpoint: Endpoint) -> web.StreamRes
 
 async def rendering(request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
     """``[/{label}]/{application}-{profiles}.{yml|yaml|properties|json}``: the merged rendering."""
-    state = _state(request)
+    service = request.app[SERVICE]
     assert endpoint.request is not None and endpoint.format is not None
-    reps = await state.service.environment(endpoint.request, token=request.headers.get("X-Config-Token"))
+    reps = await service.environment(endpoint.request, token=request.headers.get("X-Config-Token"))
     resolve = _truthy(request.query.get("resolvePlaceholders"), True)
     base = "yml" if endpoint.format in ("yml", "yaml") else endpoint.format
     kind: Kind = base if resolve else f"{base}-raw"  # type: ignore[assignment]
@@ -76,10 +66,10 @@ async def rendering(request: web.Request, endpoint: Endpoint) -> web.StreamRespo
 
 async def resource(request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
     """``/{application}/{profiles}/{label}/{path}``: a plain-text file, placeholders resolved."""
-    state = _state(request)
+    service = request.app[SERVICE]
     assert endpoint.request is not None and endpoint.path is not None
     req = endpoint.request
-    data, _found = await state.service.resource(req, endpoint.path)
+    data, _found = await service.resource(req, endpoint.path)
     accept = request.headers.get("Accept", "")
     if "application/octet-stream" in accept:
         raw = Rendered(data, etag_of("resource-raw", data), "application/octet-stream")
@@ -88,7 +78,7 @@ async def resource(request: web.Request, endpoint: Endpoint) -> web.StreamRespon
     text = data.decode(charset, errors="replace")
     headers: dict[str, str] = {}
     if _truthy(request.query.get("resolvePlaceholders"), True):
-        reps = await state.service.environment(req, token=request.headers.get("X-Config-Token"))
+        reps = await service.environment(req, token=request.headers.get("X-Config-Token"))
         text = resolve_placeholders(text, lookup_from_sources(reps.environment.property_sources))
         if reps.stale:
             headers["Warning"] = STALE_WARNING

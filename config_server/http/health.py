@@ -15,14 +15,12 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from config_server.components import KEYRING, SERVICE
 from config_server.sources.base import Detail, SourceHealth
-
-if TYPE_CHECKING:
-    from config_server.http.app import State
 
 __all__ = ["health", "render"]
 
@@ -55,12 +53,14 @@ def overall_status(entries: list[SourceHealth]) -> str:
     return "DEGRADED" if any(e.status != "UP" for e in entries) else "UP"
 
 
-async def health(request: web.Request, state: State) -> web.Response:
-    entries = list(await asyncio.gather(*(source.health() for source in state.service.sources)))
+async def health(request: web.Request) -> web.Response:
+    """``GET /actuator/health``: every source's entry, the key ring, and the overall status."""
+    service, keyring = request.app[SERVICE], request.app[KEYRING]
+    entries = list(await asyncio.gather(*(source.health() for source in service.sources)))
     components: dict[str, Any] = {e.name: render(e) for e in sorted(entries, key=lambda e: e.name)}
     overall = overall_status(entries)
-    if state.keyring is not None:
-        ring_status = state.keyring.status()
+    if keyring is not None:
+        ring_status = keyring.status()
         components["encryption"] = {
             "status": "UP",
             "details": {"keys": len(ring_status.aliases), "transit": ring_status.transit},

@@ -12,6 +12,7 @@ import logging
 
 from aiohttp import web
 
+from config_server.components import GIT, SETTINGS
 from config_server.errors import InvalidRequest
 from config_server.http.routes import Endpoint
 from config_server.live.webhooks import parse_push, service_names, verify_signature
@@ -24,16 +25,13 @@ MAX_BODY = 1024 * 1024
 
 async def monitor(request: web.Request, endpoint: Endpoint) -> web.Response:
     """``POST /monitor``: verify, parse, fetch now; answer the affected service names."""
-    from config_server.http.app import STATE
-
-    state = request.app[STATE]
     body = await request.content.read(MAX_BODY + 1)
     if len(body) > MAX_BODY:
         raise InvalidRequest("Webhook body larger than 1 MiB")
-    secret = state.settings.monitor_secret
+    secret = request.app[SETTINGS].monitor_secret
     verify_signature(request.headers, body, secret.reveal() if secret is not None else None)
     event = parse_push(request.headers, body, request.content_type)
     names = service_names(event.paths)
     log.info("webhook from %s: %d path(s), refreshing", event.forge, len(event.paths))
-    await state.git.refresh()
+    await request.app[GIT].refresh()
     return web.Response(body=json.dumps(names).encode(), content_type="application/json")

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from config_client import ChangeEvent
 
-from config_server.http.app import RUNNER_OPTIONS, STATE, State, create_app
+from config_server.http.app import RUNNER_OPTIONS, create_app
 from config_server.settings import Settings
 
 __all__ = ["Answered", "ChangeLog", "LiveServer", "free_port", "local_settings", "wait_until"]
@@ -64,11 +64,11 @@ class LiveServer:
         return f"http://127.0.0.1:{self.port}"
 
     @property
-    def state(self) -> State:
-        """The running application's state (git source, live updates, service)."""
+    def app(self) -> web.Application:
+        """The running application (its resources under ``config_server.components``' keys)."""
         if self._runner is None:
             raise RuntimeError("the server is not running")
-        return self._runner.app[STATE]
+        return self._runner.app
 
     @property
     def running(self) -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from config_client import AsyncConfigClient, ConfigUnavailable, set_testing
 
+from config_server.components import LIVE
 from tests.e2e.live_support import ChangeLog, LiveServer, local_settings, wait_until
 from tests.support.gitrepo import GitRemote
 
@@ -54,7 +55,7 @@ async def test_starts_from_cache_while_down_and_recovers(git_remote: GitRemote, 
             assert event.changed == {"greeting": ("hello", "while-down")} and event.version == missed
             assert client.snapshot.origin == "server"
 
-            live = server.state.live
+            live = server.app[LIVE]
             assert live is not None
             await wait_until(live.hub.watcher_count, 5)
             sha = await asyncio.to_thread(git_remote.write, {"orders.yml": "greeting: back\n"})

@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from config_client import AsyncConfigClient, ChangeEvent, ConfigClient, set_testing
 
+from config_server.components import GIT, LIVE
 from config_server.settings import Settings
 from tests.e2e.live_support import ChangeLog, LiveServer, wait_until
 from tests.support.gitrepo import GitRemote
@@ -43,7 +44,7 @@ async def server(git_remote: GitRemote, tmp_path: Path) -> AsyncIterator[LiveSer
 
 def watching(server: LiveServer, count: int = 1) -> bool:
     """Whether ``count`` long polls are held by the server right now."""
-    live = server.state.live
+    live = server.app[LIVE]
     assert live is not None
     return live.hub.watcher_count() >= count
 
@@ -58,7 +59,7 @@ async def fetched(server: LiveServer, sha: str) -> None:
     """Wait until the server has fetched ``sha`` (its default label resolves to it)."""
 
     async def resolves() -> bool:
-        return await server.state.git.resolve(None) == sha
+        return await server.app[GIT].resolve(None) == sha
 
     async with asyncio.timeout(5):
         while not await resolves():

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from config_client import AsyncConfigClient, set_testing
 
+from config_server.components import LIVE, SERVICE
 from config_server.secret import Secret
 from tests.e2e.live_support import ChangeLog, LiveServer, local_settings, wait_until
 from tests.support.gitrepo import GitRemote
@@ -50,11 +51,11 @@ async def test_new_secret_version_reaches_the_watcher(
         async with AsyncConfigClient(server.url, application="orders", long_poll_wait=30) as client:
             client.on_change(changes)
             assert (client["db.password"], client["db.url"]) == ("one", "jdbc:x")
-            live = server.state.live
+            live = server.app[LIVE]
             assert live is not None
             await wait_until(live.hub.watcher_count, 5)
             await asyncio.sleep(VAULT_POLL * 2)  # let the first poll learn the versions
-            (vault,) = [s for s in server.state.service.sources if s.name == "vault"]
+            (vault,) = [s for s in server.app[SERVICE].sources if s.name == "vault"]
             reads = 0
             read_secrets = vault.read
 

@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 from config_client import AsyncConfigClient, set_testing
 
+from config_server.components import GIT, LIVE
 from config_server.secret import Secret
 from tests.e2e.live_support import ChangeLog, LiveServer, free_port, local_settings, wait_until
 from tests.support.gitrepo import GitRemote
@@ -105,11 +106,11 @@ async def post_monitor(server: LiveServer, body: bytes, headers: dict[str, str])
 
 async def test_signed_webhook_delivers_a_push_at_once(server: LiveServer, git_remote: GitRemote) -> None:
     """The push is invisible until a correctly signed webhook; then the callback follows at once."""
-    assert server.state.git.repository.local_path is None  # really not watchable on disk
+    assert server.app[GIT].repository.local_path is None  # really not watchable on disk
     changes = ChangeLog()
     async with AsyncConfigClient(server.url, application="orders", long_poll_wait=30) as client:
         client.on_change(changes)
-        live = server.state.live
+        live = server.app[LIVE]
         assert live is not None
         await wait_until(live.hub.watcher_count, 5)
         sha = await asyncio.to_thread(git_remote.write, {"orders.yml": "greeting: hooked\n"})
@@ -149,4 +150,4 @@ async def test_badly_signed_webhook_changes_nothing(
         assert isinstance(answer, dict) and SECRET not in json.dumps(answer)
         await asyncio.sleep(0.3)
         assert changes.events == [] and client["greeting"] == "hello"
-        assert await server.state.git.resolve(None) == before
+        assert await server.app[GIT].resolve(None) == before

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from config_server.components import VAULT
 from config_server.secret import Secret
 from tests.e2e.conftest import AppRole, root_token, unique, write
 from tests.http.conftest import Serve
@@ -247,7 +248,7 @@ async def test_server_token_is_renewed_and_approle_logs_in_again(
     """Short-lived tokens: a static token is renewed, an AppRole past its max TTL logs in again."""
     import asyncio
 
-    from tests.http.conftest import state
+    from tests.http.conftest import app_of
 
     bao.write_kv2("orders", {"k": "v"}, mount=mount)
     git_remote.write({"application.yml": "x: 1\n"})
@@ -269,8 +270,8 @@ async def test_server_token_is_renewed_and_approle_logs_in_again(
             resp = await client.get("/orders/default")
             assert resp.status == 200, await resp.text()
         await asyncio.sleep(0.25)
-    assert state(by_token).vault.logins == 1
-    assert state(by_role).vault.logins >= 2
+    assert app_of(by_token)[VAULT].logins == 1
+    assert app_of(by_role)[VAULT].logins >= 2
     # Still alive 3.5 s into a 2 s TTL: lookup of an expired token is refused.
     assert bao.client().auth.token.lookup(static)["data"]["id"] == static
 

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from config_server.http.app import RUNNER_OPTIONS, STATE, State, create_app
+from config_server.http.app import RUNNER_OPTIONS, create_app
 from config_server.settings import Settings
 from tests.support.gitrepo import GitRemote
 
@@ -29,8 +30,10 @@ def serve(aiohttp_client: Any, tmp_path: Path) -> Serve:
     return start
 
 
-def state(client: TestClient[Any, Any]) -> State:
-    return client.app[STATE]
+def app_of(client: TestClient[Any, Any]) -> web.Application:
+    """The server application behind a test client (its resources under ``components``' keys)."""
+    app: web.Application = client.app
+    return app
 
 
 async def raw_get(client: TestClient[Any, Any], path: str, **kwargs: Any) -> Any:

@@ -7,7 +7,8 @@ from typing import Any
 
 from config_client.wire import V2_MEDIA_TYPE
 
-from tests.http.conftest import Serve, raw_get, state
+from config_server.components import GIT
+from tests.http.conftest import Serve, app_of, raw_get
 from tests.support.gitrepo import GitRemote
 
 WORKED_EXAMPLE = {
@@ -241,12 +242,12 @@ async def test_etag_ignores_commits_that_do_not_change_the_content(
     client = await serve(git_remote)
     first = await client.get("/foo/default")
     git_remote.write({"other.yml": "z: 1\n"})
-    await state(client).git.refresh()
+    await app_of(client)[GIT].refresh()
     second = await client.get("/foo/default")
     assert (await second.json())["version"] != (await first.json())["version"]
     assert second.headers["ETag"] == first.headers["ETag"]
     git_remote.write({"foo.yml": "a: 2\n"})
-    await state(client).git.refresh()
+    await app_of(client)[GIT].refresh()
     third = await client.get("/foo/default")
     assert third.headers["ETag"] != first.headers["ETag"]
 
@@ -257,7 +258,7 @@ async def test_push_is_served_after_a_fetch(git_remote: GitRemote, serve: Serve)
     client = await serve(git_remote)
     assert (await (await client.get("/foo/default")).json())["propertySources"][0]["source"]["a"] == "before"
     git_remote.write({"foo.yml": "a: after\n"})
-    await state(client).git.refresh()
+    await app_of(client)[GIT].refresh()
     assert (await (await client.get("/foo/default")).json())["propertySources"][0]["source"]["a"] == "after"
 
 
@@ -282,7 +283,7 @@ async def test_remote_gone_keeps_serving_last_state(git_remote: GitRemote, serve
     git_remote.write({"foo.yml": "a: 1\n"})
     client = await serve(git_remote)
     git_remote.bare.rename(git_remote.bare.with_name("gone.git"))
-    await state(client).git.refresh()
+    await app_of(client)[GIT].refresh()
     resp = await client.get("/foo/default")
     assert resp.status == 200
     assert (await resp.json())["propertySources"][0]["source"]["a"] == 1

@@ -7,9 +7,10 @@ from typing import Literal
 
 import pytest
 
+from config_server.components import GIT
 from config_server.http.health import overall_status, render
 from config_server.sources.base import SourceHealth
-from tests.http.conftest import Serve, state
+from tests.http.conftest import Serve, app_of
 from tests.support.gitrepo import GitRemote
 
 
@@ -34,7 +35,7 @@ async def test_health_reports_fetch_failure_and_age(git_remote: GitRemote, serve
     git_remote.write({"a.yml": "a: 1\n"})
     client = await serve(git_remote)
     git_remote.bare.rename(git_remote.bare.with_name("moved.git"))
-    await state(client).git.refresh()
+    await app_of(client)[GIT].refresh()
     body = await (await client.get("/actuator/health")).json()
     assert body["status"] == "UP"
     assert body["components"]["git"]["details"]["lastError"]

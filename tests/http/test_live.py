@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+from aiohttp import web
 from multidict import CIMultiDict
 
-from config_server.live.updates import LiveUpdates
+from config_server import components
+from config_server.components import GIT, LIVE, SERVICE
+from config_server.http.app import RUNNER_OPTIONS, create_app
 from config_server.service import EnvironmentService
-from tests.http.conftest import Serve, state
+from config_server.settings import Settings
+from tests.http.conftest import Serve, app_of
 from tests.support.gitrepo import GitRemote
 from tests.support.memory_source import MemorySource
 
@@ -117,7 +123,7 @@ async def test_watch_bookkeeping_is_dropped_when_watchers_leave(git_remote: GitR
         etag = (await client.get(f"/{app}/default")).headers["ETag"]
         resp = await client.get(f"/{app}/default", headers={"If-None-Match": etag, "Prefer": "wait=0.2"})
         assert resp.status == 304
-    live = state(client).live
+    live = app_of(client)[LIVE]
     assert live is not None
     assert live.hub.watcher_count() == 0
     assert all(live.hub.current(key) is None for key in list(live._watches)) and not live._watches
@@ -131,7 +137,7 @@ async def test_a_client_that_disconnects_frees_its_watcher(git_remote: GitRemote
     held = asyncio.ensure_future(
         client.get("/foo/default", headers={"If-None-Match": etag, "Prefer": "wait=60"})
     )
-    live = state(client).live
+    live = app_of(client)[LIVE]
     assert live is not None
     for _ in range(50):
         await asyncio.sleep(0.05)
@@ -176,7 +182,7 @@ async def test_a_push_during_the_first_computation_still_wakes_the_watch(
     watcher to recompute) still reaches the watch at once, not at the end of its wait."""
     git_remote.write({"foo.yml": "a: 1\n"})
     client = await serve(git_remote)
-    service = state(client).service
+    service = app_of(client)[SERVICE]
     etag = (await client.get("/foo/default")).headers["ETag"]
     original = service.environment
     pushed = False
@@ -187,7 +193,7 @@ async def test_a_push_during_the_first_computation_still_wakes_the_watch(
         if not pushed:  # the watch's own computation: old commit, then the push and its fetch
             pushed = True
             await asyncio.to_thread(git_remote.write, {"foo.yml": "a: 2\n"})
-            await state(client).git.refresh()
+            await app_of(client)[GIT].refresh()
         return reps
 
     service.environment = push_meanwhile  # type: ignore[method-assign]
@@ -198,19 +204,26 @@ async def test_a_push_during_the_first_computation_still_wakes_the_watch(
     assert time.monotonic() - start < 10
 
 
-async def test_a_change_is_computed_once_per_key_not_per_watcher(git_remote: GitRemote, serve: Serve) -> None:
+async def test_a_change_is_computed_once_per_key_not_per_watcher(
+    git_remote: GitRemote, aiohttp_client: Any, tmp_path: Path
+) -> None:
     """With a source that is never cached (Vault), 80 watchers of one key cost one read per change.
 
     (80: under the test client's 100 connections, so all of them are held at once.)
     """
     git_remote.write({"foo.yml": "a: 1\n"})
-    client = await serve(git_remote)
-    # The same server with an unpinned source (read on every request, like Vault) ahead of git.
+    # The same server with an unpinned source (read on every request, like Vault) ahead of git:
+    # a resource of its own, composed in before live updates start.
     secrets = MemorySource("secrets", pinned=False)
-    served = state(client)
-    served.service = EnvironmentService(sources=[secrets, *served.service.sources])
-    served.live = live = LiveUpdates(served.service)
-    await live.start()
+
+    async def with_secrets(app: web.Application) -> AsyncIterator[None]:
+        app[SERVICE] = EnvironmentService(sources=[secrets, *app[SERVICE].sources])
+        yield
+
+    app = create_app(Settings(repo=git_remote.uri, basedir=tmp_path / "clone", refresh_rate=3600))
+    app.cleanup_ctx.insert(app.cleanup_ctx.index(components._live), with_secrets)
+    client = await aiohttp_client(app, server_kwargs=RUNNER_OPTIONS)
+    live = app[LIVE]
     etag = (await client.get("/foo/default")).headers["ETag"]
     headers = {"If-None-Match": etag, "Prefer": "wait=30"}
     watchers = [asyncio.ensure_future(client.get("/foo/default", headers=headers)) for _ in range(80)]
@@ -219,7 +232,6 @@ async def test_a_change_is_computed_once_per_key_not_per_watcher(git_remote: Git
     before = len(secrets.reads)
     await asyncio.to_thread(git_remote.write, {"foo.yml": "a: 2\n"})
     responses = await asyncio.wait_for(asyncio.gather(*watchers), 30)
-    await live.close()
     assert all(r.status == 200 for r in responses)
     assert len(secrets.reads) - before <= 2, len(secrets.reads) - before
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.http.conftest import Serve, raw_get, state
+from config_server.components import GIT
+from tests.http.conftest import Serve, app_of, raw_get
 from tests.support.gitrepo import GitRemote
 
 FILES = {
@@ -73,7 +74,7 @@ async def test_resources_carry_a_content_etag_and_answer_304(git_remote: GitRemo
     raw = await client.get(path, headers={"Accept": "application/octet-stream"})
     assert raw.headers["ETag"] != etag
     git_remote.write({"application.yml": "server:\n  port: 9090\n"})
-    await state(client).git.refresh()
+    await app_of(client)[GIT].refresh()
     again = await client.get(path, headers={"If-None-Match": etag})
     assert again.status == 200 and again.headers["ETag"] != etag
     assert (await again.text()).startswith("listen 9090;")

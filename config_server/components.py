@@ -1,0 +1,299 @@
+"""The composition root: every resource the server runs on, built once from ``Settings``.
+
+``install(app, settings)`` puts each resource on the application under a typed ``AppKey`` and
+opens it in a ``cleanup_ctx`` of its own, in dependency order; aiohttp closes them in reverse::
+
+    GIT       GitSource            the clone, its worker threads and background fetch
+    VAULT     VaultClientManager   the server's Vault login and renewal (None without --vault-url)
+    KEYRING   KeyRing              {cipher} keys, Vault transit when logged in (None without keys)
+    SERVICE   EnvironmentService   built once with its ordered Sources, overrides and decryption
+    LIVE      LiveUpdates          long polls, woken by the sources' change signals and polls
+
+A start-up that fails halfway (a bad key after git started) raises from ``runner.setup()``; the
+resources opened before it are closed by ``runner.cleanup()``, which the CLI always calls (see
+``cli``). The crypto subcommands build the same key ring from the same settings
+(``start_vault``, ``build_keyring``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from config_client.wire import PropertySource
+
+from config_server.crypto.keyring import KeyRing
+from config_server.errors import InvalidConfiguration, KeyFormatError
+from config_server.live.updates import LiveUpdates
+from config_server.service import Decryptor, EnvironmentService, overrides_source
+from config_server.settings import Settings
+from config_server.sources.base import Source
+from config_server.sources.git.files import GitConfigSource
+from config_server.sources.git.source import GitSource
+from config_server.vault.client import VaultClientManager
+
+if TYPE_CHECKING:
+    from config_server.vault.settings import VaultSettings
+
+__all__ = [
+    "GIT",
+    "KEYRING",
+    "LIVE",
+    "SERVICE",
+    "SETTINGS",
+    "VAULT",
+    "build_keyring",
+    "install",
+    "load_overrides",
+    "start_vault",
+    "vault_settings",
+]
+
+log = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+GIT = web.AppKey("git", GitSource)
+VAULT: web.AppKey[VaultClientManager | None] = web.AppKey("vault")
+KEYRING: web.AppKey[KeyRing | None] = web.AppKey("keyring")
+SERVICE = web.AppKey("service", EnvironmentService)
+LIVE = web.AppKey("live", LiveUpdates)
+
+
+def install(app: web.Application, settings: Settings) -> None:
+    """Register every resource of the server on ``app`` (they open when the app starts)."""
+    app[SETTINGS] = settings
+    app.cleanup_ctx.extend([_git, _vault, _keyring, _service, _live])
+
+
+async def _git(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    git = GitSource(
+        uri=settings.repo,
+        basedir=settings.clone_dir,
+        default_label=settings.default_label,
+        refresh_rate=settings.refresh_rate,
+    )
+    try:
+        await git.start()
+        app[GIT] = git
+        yield
+    finally:
+        await git.close()
+
+
+async def _vault(app: web.Application) -> AsyncIterator[None]:
+    manager = await start_vault(app[SETTINGS])
+    app[VAULT] = manager
+    try:
+        yield
+    finally:
+        if manager is not None:
+            await manager.close()
+
+
+async def _keyring(app: web.Application) -> AsyncIterator[None]:
+    manager = app[VAULT]
+    transit = None
+    if manager is not None:
+        # Transit runs as the server, never as a caller: decrypted git values are cached per
+        # commit and shared by every caller. Without a server login there is no transit key, so
+        # such values become invalid.<key> (and /encrypt with {key:transit:...} is NO_KEY).
+        if manager.settings.auth_method == "none":
+            log.info("Vault transit is off: it needs the server's own Vault login (token or AppRole)")
+        else:
+            from config_server.vault.transit import VaultTransit
+
+            transit = VaultTransit(manager)
+    app[KEYRING] = build_keyring(app[SETTINGS], transit=transit)
+    yield
+
+
+async def _service(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    files = GitConfigSource(git=app[GIT], search_paths=settings.search_paths, cache_size=settings.cache_size)
+    sources: list[Source] = [files]
+    manager = app[VAULT]
+    if manager is not None:
+        from config_server.sources.vault import VaultConfigSource
+        from config_server.vault.kv import VaultSource
+
+        vault = VaultConfigSource(
+            kv=VaultSource(manager, manager.settings), manager=manager, poll_interval=settings.vault_poll
+        )
+        sources = [vault, files] if settings.vault_order == "before" else [files, vault]
+    app[SERVICE] = EnvironmentService(
+        sources=sources,
+        overrides=load_overrides(settings),
+        decrypt=_decryptor(app[KEYRING]),
+        cache_size=settings.cache_size,
+    )
+    yield
+
+
+async def _live(app: web.Application) -> AsyncIterator[None]:
+    live = LiveUpdates(app[SERVICE])
+    try:
+        await live.start()
+        app[LIVE] = live
+        yield
+    finally:
+        await live.close()
+
+
+def _decryptor(ring: KeyRing | None) -> Decryptor:
+    from config_server.crypto.environment import decrypt_sources
+
+    def on_failure(source: str, key: str, alias: str | None) -> None:
+        log.warning("cannot decrypt %s in %s (key %s)", key, source, alias or "default")
+
+    async def decrypt(sources: Sequence[PropertySource]) -> tuple[PropertySource, ...]:
+        return await asyncio.to_thread(decrypt_sources, sources, ring, on_failure=on_failure)
+
+    return decrypt
+
+
+def load_overrides(settings: Settings) -> PropertySource | None:
+    """The ``overrides`` source from ``--overrides-file`` (YAML, .properties or JSON)."""
+    path = settings.overrides_file
+    if path is None:
+        return None
+    from config_server.formats import parse_document_file
+    from config_server.formats.flatten import scalar_text
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidConfiguration(str(path), f"cannot read overrides file: {exc.strerror}") from None
+    try:
+        documents = parse_document_file(str(path), data)
+    except ValueError as exc:  # an extension no parser knows
+        raise InvalidConfiguration(str(path), str(exc)) from None
+    values: dict[str, Any] = {}
+    for doc in documents:
+        # Spring binds overrides to a Map<String, String>: every value is served as text.
+        values.update({k: scalar_text(v.value) for k, v in doc.properties.items()})
+    return overrides_source(values)
+
+
+def vault_settings(settings: Settings) -> VaultSettings | None:
+    """The Vault adapter's settings from the server's (None without ``--vault-url``)."""
+    from config_server.vault.settings import VaultSettings
+
+    if settings.vault_url is None:
+        return None
+    try:
+        return VaultSettings(
+            url=settings.vault_url,
+            kv_mount=settings.vault_kv_mount,
+            kv_version=settings.vault_kv_version,
+            namespace=settings.vault_namespace,
+            token=settings.vault_token,
+            role_id=settings.vault_role_id,
+            secret_id=settings.vault_secret_id,
+            stale_ttl=settings.vault_stale_ttl,
+        )
+    except ValueError as exc:
+        raise KeyFormatError(f"invalid Vault settings: {exc}") from None
+
+
+def _extra_keys(settings: Settings) -> dict[str, str]:
+    if settings.encrypt_keys is None:
+        return {}
+    out: dict[str, str] = {}
+    for item in settings.encrypt_keys.reveal().split(","):
+        alias, sep, key = item.strip().partition("=")
+        if not sep or not alias.strip() or not key:
+            raise KeyFormatError("--encrypt-keys must be a comma list of ALIAS=KEY")
+        out[alias.strip()] = key
+    return out
+
+
+def build_keyring(settings: Settings, *, transit: Any = None) -> KeyRing | None:
+    """The key ring for ``settings``; None when no key at all is configured (and no transit)."""
+    from config_server.crypto.keyring import KeyRing
+    from config_server.crypto.keystore import DEFAULT_ALIAS, load_rsa_keys, parse_rsa_keys
+    from config_server.crypto.rsa import RsaEncryptor
+    from config_server.crypto.symmetric import SymmetricEncryptor
+
+    keys: dict[str, Any] = {}
+    default: str | None = None
+    primary: str | None = None
+    if settings.encrypt_key is not None:
+        key = settings.encrypt_key.reveal()
+        if "PRIVATE KEY-----" in key:  # Spring: an inline PEM key pair is an RSA key (§5.4)
+            material = next(iter(parse_rsa_keys(key.encode(), password=None).values()))
+            keys["default"] = RsaEncryptor.from_key(
+                material,
+                algorithm=settings.encrypt_rsa_algorithm,
+                strong=settings.encrypt_rsa_strong,
+                salt=settings.encrypt_rsa_salt,
+            )
+        else:
+            keys["default"] = SymmetricEncryptor(key, settings.encrypt_salt)
+        default = primary = "default"
+
+    def add(alias: str, encryptor: Any) -> None:
+        # A dict would replace the first key silently; KeyRing refuses spellings differing in case.
+        if alias in keys:
+            raise KeyFormatError(f"the key alias '{alias}' is given twice")
+        keys[alias] = encryptor
+
+    for alias, key in _extra_keys(settings).items():
+        add(alias, SymmetricEncryptor(key, settings.encrypt_salt))
+    if settings.encrypt_keystore is not None:
+        password = settings.encrypt_keystore_password.reveal() if settings.encrypt_keystore_password else None
+        secret = settings.encrypt_key_secret.reveal() if settings.encrypt_key_secret else None
+        loaded = load_rsa_keys(
+            settings.encrypt_keystore,
+            password=password,
+            key_password=secret,
+            type=settings.encrypt_keystore_type,
+            alias=settings.encrypt_key_alias,
+        )
+        if settings.encrypt_key_alias is None and list(loaded) == [DEFAULT_ALIAS] and DEFAULT_ALIAS in keys:
+            # A PEM (or unnamed PKCS#12) key has no alias of its own: beside --encrypt-key, which
+            # is "default", it is "rsa", so both stay usable.
+            loaded = {"rsa": loaded[DEFAULT_ALIAS]}
+        for alias, material in loaded.items():
+            add(
+                alias,
+                RsaEncryptor.from_key(
+                    material,
+                    algorithm=settings.encrypt_rsa_algorithm,
+                    strong=settings.encrypt_rsa_strong,
+                    salt=settings.encrypt_rsa_salt,
+                ),
+            )
+        chosen = settings.encrypt_key_alias or next(iter(loaded), None)
+        if chosen is not None:
+            if chosen not in keys:
+                raise KeyFormatError(f"no key with alias '{chosen}' in the keystore")
+            default = primary = chosen
+    if settings.encrypt_primary is not None:
+        primary = settings.encrypt_primary
+        if primary not in keys and not primary.startswith("transit:"):
+            raise KeyFormatError(f"--encrypt-primary names an unknown key alias '{primary}'")
+    if not keys and transit is None:
+        return None
+    return KeyRing(
+        keys=keys,
+        default=default,
+        primary=primary,
+        transit=transit,
+        # Only --encrypt-key, as in a plain Spring setup, where {key:...} names select nothing.
+        single_key_ignores_names=settings.encrypt_keystore is None and not settings.encrypt_keys,
+    )
+
+
+async def start_vault(settings: Settings) -> VaultClientManager | None:
+    """Start the server's Vault identity (None when Vault is not configured)."""
+    if settings.vault_url is None:
+        return None
+    vault = vault_settings(settings)
+    assert vault is not None
+    manager = VaultClientManager(vault)
+    await manager.start()
+    return manager
