@@ -1,3 +1,29 @@
-"""A pull-based configuration server that speaks the Spring Cloud Config wire protocol."""
+"""A pull-based configuration server that speaks the Spring Cloud Config wire protocol.
+
+The package map (folder names are the architecture; each module holds one concept)::
+
+    cli.py            argparse subcommands: serve, encrypt, decrypt, reencrypt; start-up errors
+    settings.py       the server's settings, each declared once (flags > env > --config > default)
+    components.py     the composition root: every resource under a typed AppKey, one cleanup_ctx each
+    errors.py         the one exception tree (statuses live in http/errors.py)
+    secret.py         Secret (a value whose repr hides it) and the one token fingerprint
+    caching.py        the one LRU and the one single flight
+    service.py        EnvironmentService: an ordered list of Sources, overrides, decryption, caches
+    names.py profiles.py resolve.py     the pure core: validation, profile rules, precedence
+    formats/          parsing (YAML, .properties, JSON), flattening, placeholders, renderings,
+                      representations (serialised forms with ETags); pure
+    sources/          the Source protocol (base.py); git/ (files: config lookup, source: the async
+                      seam, repository: blocking GitPython, refs: labels and URIs); vault.py
+    vault/            the Vault adapter: settings, errors (hvac translation), client (login,
+                      renewal), kv, transit
+    crypto/           {cipher} schemes (symmetric, rsa), keystores, prefixes, the key ring
+    live/             hub (long-poll watchers), updates (recompute and wake), webhooks (forge pushes)
+    http/             app (middlewares, route table), routes (raw path -> Endpoint), headers,
+                      errors (the only status mapping), handlers: environment, encryption,
+                      monitor, health
+
+The wire model (Environment, PropertySource), the key grammar and the merge live in the client
+distribution (``config_client.wire``, ``keys``, ``merge``), which this package depends on.
+"""
 
 __version__ = "0.1.0"
