@@ -7,14 +7,12 @@ the handler calls the service and serialises, with ETags and ``304 Not Modified`
 
 from __future__ import annotations
 
-import codecs
-
 from aiohttp import web
 
 from config_server.components import LIVE, SERVICE
 from config_server.formats.placeholders import lookup_from_sources, resolve_placeholders
 from config_server.formats.representations import Kind, Rendered, etag_of
-from config_server.http.headers import etag_matches, parse_prefer_wait, wants_v2
+from config_server.http.headers import accepted_charset, etag_matches, parse_prefer_wait, wants_v2
 from config_server.http.routes import Endpoint
 
 __all__ = ["environment", "rendering", "resource"]
@@ -74,7 +72,7 @@ async def resource(request: web.Request, endpoint: Endpoint) -> web.StreamRespon
     if "application/octet-stream" in accept:
         raw = Rendered(data, etag_of("resource-raw", data), "application/octet-stream")
         return _respond(request, raw, {})
-    charset = _charset(request.headers.get("Accept-Charset"))
+    charset = accepted_charset(request.headers.get("Accept-Charset"))
     text = data.decode(charset, errors="replace")
     headers: dict[str, str] = {}
     if _truthy(request.query.get("resolvePlaceholders"), True):
@@ -85,16 +83,6 @@ async def resource(request: web.Request, endpoint: Endpoint) -> web.StreamRespon
     body = text.encode(charset, errors="replace")
     rendered = Rendered(body, etag_of(f"resource-{charset}", body), f"text/plain; charset={charset}")
     return _respond(request, rendered, headers)
-
-
-def _charset(header: str | None) -> str:
-    if header:
-        first = header.split(",")[0].split(";")[0].strip()
-        try:
-            return codecs.lookup(first).name
-        except LookupError:
-            pass
-    return "utf-8"
 
 
 def _respond(request: web.Request, rendered: Rendered, headers: dict[str, str]) -> web.Response:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
+
 from config_client.wire import V2_MEDIA_TYPE
 
-__all__ = ["etag_matches", "parse_prefer_wait", "wants_v2"]
+__all__ = ["accepted_charset", "etag_matches", "parse_prefer_wait", "wants_v2"]
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -33,6 +35,18 @@ def wants_v2(accept: str | None) -> bool:
         except ValueError:
             return True
     return False
+
+
+def accepted_charset(header: str | None) -> str:
+    """The charset a plain-text resource is served in: the first of ``Accept-Charset`` that Python
+    knows (its canonical name), else UTF-8. Weights are not ranked, as Spring does not rank them."""
+    if header:
+        first = header.split(",")[0].split(";")[0].strip()
+        try:
+            return codecs.lookup(first).name
+        except LookupError:
+            pass
+    return "utf-8"
 
 
 def parse_prefer_wait(header: str | None, *, cap: float = 120.0) -> float | None:

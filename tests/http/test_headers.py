@@ -1,10 +1,10 @@
-"""Specification of the request-header parsers: RFC 7240 ``Prefer: wait``."""
+"""Specification of the request-header parsers: RFC 7240 ``Prefer: wait``, ``Accept-Charset``."""
 
 from __future__ import annotations
 
 import pytest
 
-from config_server.http.headers import parse_prefer_wait
+from config_server.http.headers import accepted_charset, parse_prefer_wait
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,19 @@ def test_prefer_wait_cap_is_configurable() -> None:
     """The cap is the caller's (usually the hub's max_wait)."""
     assert parse_prefer_wait("wait=30", cap=5) == 5.0
     assert parse_prefer_wait("wait=3", cap=5) == 3.0
+
+
+@pytest.mark.parametrize(
+    ("header", "charset"),
+    [
+        (None, "utf-8"),
+        ("", "utf-8"),
+        ("ISO-8859-1", "iso8859-1"),
+        ("latin1;q=0.9, utf-8", "iso8859-1"),
+        ("no-such-charset", "utf-8"),
+        ("UTF-16", "utf-16"),
+    ],
+)
+def test_accepted_charset(header: str | None, charset: str) -> None:
+    """The first charset of Accept-Charset that Python knows, by its canonical name; else UTF-8."""
+    assert accepted_charset(header) == charset
