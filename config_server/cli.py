@@ -12,11 +12,10 @@ import contextlib
 import errno
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-from aiohttp.web_runner import GracefulExit
 
 from config_server import __version__
 from config_server.errors import ConfigServerError, InvalidRequest, Unavailable
@@ -112,23 +111,30 @@ def _os_error(exc: OSError, settings: Settings) -> str:
 
 
 def _serve(settings: Settings) -> int:
-    with contextlib.suppress(GracefulExit, KeyboardInterrupt):  # SIGTERM or SIGINT: a normal stop
+    with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C during shutdown
         asyncio.run(serve(settings))
     return 0
 
 
 async def serve(settings: Settings) -> None:
-    """Run the server until a signal stops it; every resource opened is closed on the way out.
+    """Run the server until SIGTERM or SIGINT; every resource opened is closed on the way out.
 
     aiohttp's ``web.run_app`` calls ``runner.setup()`` outside its cleanup, so a start-up that
     fails halfway (a bad key after git started) would leave the resources opened before it
-    running; here ``runner.cleanup()`` closes them, in reverse order, whatever happened.
+    running; here ``runner.cleanup()`` closes them, in reverse order, whatever happened. A signal
+    only sets an event: shutdown then runs in this task, while the loop is still whole, so no
+    task or worker thread is left for ``asyncio.run`` to cancel (a watcher thread left behind
+    would keep the process from exiting).
     """
     from aiohttp import web
 
     from config_server.http.app import RUNNER_OPTIONS, create_app
 
-    runner = web.AppRunner(create_app(settings), handle_signals=True, access_log=None, **RUNNER_OPTIONS)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in _STOP_SIGNALS:
+        loop.add_signal_handler(signum, stop.set)
+    runner = web.AppRunner(create_app(settings), handle_signals=False, access_log=None, **RUNNER_OPTIONS)
     try:
         await runner.setup()
         site = web.TCPSite(runner, settings.host, settings.port)
@@ -136,9 +142,15 @@ async def serve(settings: Settings) -> None:
         for address in runner.addresses:
             host, port = address[:2]
             log.info("serving on http://%s:%d", f"[{host}]" if ":" in host else host, port)
-        await asyncio.Event().wait()  # until a signal raises GracefulExit
+        await stop.wait()
+        log.info("stopping")
     finally:
+        for signum in _STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
         await runner.cleanup()
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def _read_value(value: str) -> str:

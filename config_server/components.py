@@ -66,6 +66,15 @@ def install(app: web.Application, settings: Settings) -> None:
     """Register every resource of the server on ``app`` (they open when the app starts)."""
     app[SETTINGS] = settings
     app.cleanup_ctx.extend([_git, _vault, _keyring, _service, _live])
+    app.on_shutdown.append(_release_watchers)
+
+
+async def _release_watchers(app: web.Application) -> None:
+    # Shutdown waits for running handlers before the cleanup contexts close: held long polls
+    # are answered first, or a stop would wait out every client's Prefer: wait.
+    live = app.get(LIVE)
+    if live is not None:
+        live.release_watchers()
 
 
 async def _git(app: web.Application) -> AsyncIterator[None]:

@@ -73,3 +73,56 @@ def test_a_malformed_flag_is_exit_2(tmp_path: Path) -> None:
         done.stderr.strip()
         == "config-server: invalid value for --port: invalid literal for int() with base 10: 'eighty'"
     )
+
+
+def test_sigterm_stops_the_server_at_once_and_cleanly(git_remote: GitRemote, tmp_path: Path) -> None:
+    """SIGTERM (a rollout, Ctrl-C) answers held long polls, closes every resource and exits 0 at once."""
+    import signal
+    import threading
+    import time
+    import urllib.error
+    import urllib.request
+
+    git_remote.write({"application.yml": "a: 1\n"})
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "config_server", "serve", "--repo", git_remote.uri,
+         "--basedir", str(tmp_path / "c"), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/application/default", timeout=2) as r:
+                    assert r.status == 200
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "the server did not start"
+                time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}/application/default"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            etag = r.headers["ETag"]
+        held: list[int] = []
+
+        def long_poll() -> None:
+            request = urllib.request.Request(url, headers={"If-None-Match": etag, "Prefer": "wait=60"})
+            try:
+                urllib.request.urlopen(request, timeout=60)
+            except urllib.error.HTTPError as answer:  # 304 Not Modified
+                held.append(answer.code)
+
+        poller = threading.Thread(target=long_poll)
+        poller.start()
+        time.sleep(1)  # the poll is held
+        started = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=15)
+        poller.join(5)
+    finally:
+        server.kill()
+    assert server.returncode == 0 and time.monotonic() - started < 10
+    assert held == [304]
+    assert "Traceback" not in output and "stopping" in output

@@ -158,7 +158,16 @@ class LiveUpdates:
             if Query.of(watch.request) in moved:
                 await self._refresh(key, watch)
 
+    def release_watchers(self) -> None:
+        """Answer every held long poll now (with what its client already has) and hold no more.
+
+        Called when the server begins to shut down, so held polls do not keep it waiting for
+        their full ``wait``; clients re-poll another replica at once.
+        """
+        self.hub.close()
+
     async def close(self) -> None:
+        """Stop the polls of sources and release every watcher."""
         for poller in self._pollers:
             poller.cancel()
         for poller in self._pollers:

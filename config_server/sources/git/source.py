@@ -260,6 +260,12 @@ class GitSource:
                 pending = asyncio.create_task(_next(changes))
         finally:
             pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
+            # Close the generator while the loop runs: watchfiles' worker thread (anyio's, not a
+            # daemon) is released here, and one left behind keeps the process from exiting.
+            with contextlib.suppress(Exception):
+                await changes.aclose()
 
     async def _shutdown_executors(self) -> None:
         fetcher, reader = self._fetcher, self._reader
