@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from config_server.cli import serve
 from config_server.components import build_keyring, install
-from config_server.errors import ConfigServerError, DecryptionFailed, KeyFormatError
+from config_server.errors import DecryptionFailed, KeyFormatError
 from config_server.secret import Secret
 from config_server.settings import Settings
 from tests.crypto.conftest import SPRING_SYMMETRIC_VECTOR
 from tests.support.gitrepo import GitRemote
+from tests.support.lifecycle import assert_failed_start_leaves_nothing_running
 
 
 def pem_file(tmp_path: Path) -> Path:
@@ -68,25 +65,10 @@ def test_a_single_symmetric_key_ignores_key_names_like_spring() -> None:
 def test_a_start_up_that_fails_halfway_leaves_nothing_running(
     git_remote: GitRemote, tmp_path: Path, broken: dict[str, object]
 ) -> None:
-    """The resources opened before the failing one are closed: no thread, no task, no open port."""
+    """The resources opened before the failing one are closed: no thread and no task is left."""
     git_remote.write({"application.yml": "a: 1\n"})
     settings = Settings(repo=git_remote.uri, basedir=tmp_path / "clone", port=0, **broken)  # type: ignore[arg-type]
-    before = set(threading.enumerate())
-    leftover: list[asyncio.Task[object]] = []
-
-    async def run() -> None:
-        try:
-            await serve(settings)
-        finally:
-            leftover.extend(t for t in asyncio.all_tasks() if t is not asyncio.current_task())
-
-    with pytest.raises(ConfigServerError):
-        asyncio.run(run())  # as the CLI runs it
-    assert leftover == []
-    deadline = time.monotonic() + 5
-    while set(threading.enumerate()) - before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert set(threading.enumerate()) - before == set()
+    assert_failed_start_leaves_nothing_running(settings)
 
 
 def test_the_resources_are_opened_in_dependency_order_and_closed_in_reverse(

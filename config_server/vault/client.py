@@ -121,6 +121,9 @@ class VaultClientManager:
             await self._do_login()
         except Unavailable as exc:
             self._note_failure(exc)
+        except BaseException:  # refused credentials: nothing of this manager may stay running
+            await self.close()
+            raise
         self._task = asyncio.create_task(self._maintain(), name="vault-token-renewal")
 
     async def close(self) -> None:
