@@ -4,6 +4,8 @@
 
     ConfigServerError                  .message (never a secret), .headers (for the response)
     ├── InvalidRequest                 fix the request: a malformed or hostile name, profile, label, path
+    │   ├── MethodNotAllowed               use another method (.headers has Allow)
+    │   └── PayloadTooLarge                send a smaller body
     ├── Unauthenticated                present credentials: none or bad ones (.headers has the challenge)
     ├── WebhookSignatureInvalid        fix the forge's webhook secret: signature or token missing or wrong
     ├── Forbidden                      use other credentials: a token or a policy refused this request
@@ -12,6 +14,7 @@
     │   └── ResourceNotFound               no such plain-text file
     ├── InvalidConfiguration           fix the file named (and its line): it cannot be parsed
     ├── Unavailable                    retry later: a backend (git, Vault) cannot be reached now
+    ├── TooManyRequests                slow down: retry after the seconds in .headers' Retry-After
     └── CryptoError                    {cipher} problems
         ├── NoKey                          install a key: none for this operation
         │   └── NoPublicKey                    the key is not RSA, so it has no public half
@@ -28,7 +31,8 @@ libraries are called, once, with ``raise ... from exc``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 __all__ = [
@@ -40,11 +44,14 @@ __all__ = [
     "InvalidRequest",
     "KeyFormatError",
     "LabelNotFound",
+    "MethodNotAllowed",
     "NoKey",
     "NoPublicKey",
     "NotFound",
+    "PayloadTooLarge",
     "ResourceNotFound",
     "ServerSideDecryptionUnsupported",
+    "TooManyRequests",
     "Unauthenticated",
     "Unavailable",
     "WeakEncryption",
@@ -70,6 +77,24 @@ class ConfigServerError(Exception):
 
 class InvalidRequest(ConfigServerError):
     """The request names something malformed or hostile."""
+
+
+class MethodNotAllowed(InvalidRequest):
+    """The path exists, but not for this method; ``headers`` carry ``Allow``."""
+
+    def __init__(self, method: str, allowed: Iterable[str]) -> None:
+        super().__init__("Method Not Allowed")
+        self.method = method
+        self.allowed = tuple(sorted(set(allowed)))
+        self.headers = MappingProxyType({"Allow": ",".join(self.allowed)})
+
+
+class PayloadTooLarge(InvalidRequest):
+    """The request body is larger than the endpoint takes (``limit`` bytes)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__("Request Entity Too Large")
+        self.limit = limit
 
 
 class Unauthenticated(ConfigServerError):
@@ -124,6 +149,15 @@ class InvalidConfiguration(ConfigServerError):
 
 class Unavailable(ConfigServerError):
     """A backend cannot be reached right now; the caller may retry."""
+
+
+class TooManyRequests(ConfigServerError):
+    """The caller asked too often; ``headers`` carry ``Retry-After`` (whole seconds, at least 1)."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, math.ceil(retry_after))
+        self.headers = MappingProxyType({"Retry-After": str(self.retry_after)})
 
 
 class CryptoError(ConfigServerError):

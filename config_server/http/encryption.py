@@ -21,7 +21,7 @@ from aiohttp import web
 
 from config_server.components import KEYRING
 from config_server.crypto.keyring import NO_KEY_INSTALLED
-from config_server.errors import CryptoError, NoKey, NoPublicKey
+from config_server.errors import CryptoError, InvalidRequest, NoKey, NoPublicKey, PayloadTooLarge
 from config_server.http.routes import Endpoint
 
 if TYPE_CHECKING:
@@ -36,14 +36,14 @@ MAX_BODY = 64 * 1024
 
 async def _body(request: web.Request, *, decrypting: bool) -> str:
     if "Content-Type" not in request.headers:
-        raise web.HTTPBadRequest(reason="Required header 'Content-Type' is not present")
+        raise InvalidRequest("Required header 'Content-Type' is not present")
     raw = await request.content.read(MAX_BODY + 1)
     if len(raw) > MAX_BODY:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=len(raw))
+        raise PayloadTooLarge(MAX_BODY)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise web.HTTPBadRequest(reason="Body is not UTF-8 text") from None
+        raise InvalidRequest("Body is not UTF-8 text") from None
     return _strip_form_data(text, request.content_type, decrypting=decrypting)
 
 

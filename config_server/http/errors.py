@@ -7,6 +7,8 @@ with the exception's ``headers`` on the response::
     exception (config_server.errors)    status  message                 headers
     ─────────────────────────────────── ──────  ──────────────────────  ─────────────────
     InvalidRequest                      400     exc.message
+    MethodNotAllowed                    405     exc.message             Allow
+    PayloadTooLarge                     413     exc.message
     Unauthenticated                     401     exc.message             WWW-Authenticate
     WebhookSignatureInvalid             401     exc.message
     Forbidden                           403     exc.message
@@ -14,6 +16,7 @@ with the exception's ``headers`` on the response::
       ResourceNotFound                  404     exc.message
     InvalidConfiguration                500     exc.message (logged)
     Unavailable                         503     exc.message (logged)
+    TooManyRequests                     429     exc.message             Retry-After
     CryptoError, DecryptionFailed,
       ServerSideDecryptionUnsupported,
       KeyFormatError, WeakEncryption    400     exc.message
@@ -65,11 +68,14 @@ from config_server.errors import (
     InvalidRequest,
     KeyFormatError,
     LabelNotFound,
+    MethodNotAllowed,
     NoKey,
     NoPublicKey,
     NotFound,
+    PayloadTooLarge,
     ResourceNotFound,
     ServerSideDecryptionUnsupported,
+    TooManyRequests,
     Unauthenticated,
     Unavailable,
     WeakEncryption,
@@ -97,6 +103,8 @@ _Row = TypeVar("_Row")
 STATUSES: Mapping[type[ConfigServerError], int] = {
     ConfigServerError: 500,
     InvalidRequest: 400,
+    MethodNotAllowed: 405,
+    PayloadTooLarge: 413,
     Unauthenticated: 401,
     WebhookSignatureInvalid: 401,
     Forbidden: 403,
@@ -105,6 +113,7 @@ STATUSES: Mapping[type[ConfigServerError], int] = {
     ResourceNotFound: 404,
     InvalidConfiguration: 500,
     Unavailable: 503,
+    TooManyRequests: 429,
     CryptoError: 400,
     NoKey: 404,
     NoPublicKey: 404,

@@ -41,7 +41,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from config_server.errors import InvalidRequest, NotFound
+from config_server.errors import InvalidRequest, MethodNotAllowed, NotFound
 from config_server.names import EnvRequest, env_request, parse_resource_path
 
 __all__ = ["ENDPOINT", "RESERVED_PREFIXES", "Action", "Endpoint", "EndpointKind", "parse_endpoint"]
@@ -174,7 +174,8 @@ def parse_endpoint(method: str, raw_path: str, query: Mapping[str, str]) -> Endp
     """The endpoint ``method`` and ``raw_path`` (percent-encoded, as sent) address.
 
     Raises ``InvalidRequest`` (a hostile or malformed part, or a path over 2 KiB), ``NotFound``
-    (no such endpoint, or a reserved path) and ``web.HTTPMethodNotAllowed`` (carries ``Allow``).
+    (no such endpoint, or a reserved path, whatever the method) and ``MethodNotAllowed`` (its
+    headers carry ``Allow``).
     """
     segments = [unquote(s) for s in raw_path.split("/")[1:]]
     allowed: set[str] = set()
@@ -183,8 +184,13 @@ def parse_endpoint(method: str, raw_path: str, query: Mapping[str, str]) -> Endp
             if method in route.methods:
                 return _fixed_endpoint(route, segments)
             allowed |= route.methods
+    reserved = len(segments) > 0 and segments[0] in RESERVED_PREFIXES
+    if reserved and allowed:  # e.g. POST /actuator/health: only what its route takes
+        raise MethodNotAllowed(method, allowed)
+    if reserved:  # the server's own, none of them here (yet): no method reaches an application
+        raise NotFound(f"No endpoint for {raw_path}")
     if method not in _READ:  # only the Spring grammar is left, and it is read-only
-        raise web.HTTPMethodNotAllowed(method, sorted(allowed | _READ))
+        raise MethodNotAllowed(method, allowed | _READ)
     return _spring_endpoint(raw_path, segments, query)
 
 
@@ -201,8 +207,6 @@ def _spring_endpoint(raw: str, segments: list[str], query: Mapping[str, str]) ->
     if segments and segments[-1] == "":
         segments = segments[:-1]  # tolerate one trailing slash
     if not segments or any(s == "" for s in segments):
-        raise NotFound(f"No endpoint for {raw}")
-    if segments[0] in RESERVED_PREFIXES:
         raise NotFound(f"No endpoint for {raw}")
     n = len(segments)
     if n == 1 or (n == 2 and _EXT.match(segments[1])):

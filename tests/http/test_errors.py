@@ -20,11 +20,14 @@ from config_server.errors import (
     InvalidRequest,
     KeyFormatError,
     LabelNotFound,
+    MethodNotAllowed,
     NoKey,
     NoPublicKey,
     NotFound,
+    PayloadTooLarge,
     ResourceNotFound,
     ServerSideDecryptionUnsupported,
+    TooManyRequests,
     Unauthenticated,
     Unavailable,
     WeakEncryption,
@@ -83,6 +86,9 @@ def test_a_subclass_defined_elsewhere_takes_its_bases_status() -> None:
     ("exc", "status", "error"),
     [
         (InvalidRequest("Invalid name: .."), 400, "Bad Request"),
+        (MethodNotAllowed("PUT", ["GET", "HEAD"]), 405, "Method Not Allowed"),
+        (PayloadTooLarge(65536), 413, "Request Entity Too Large"),
+        (TooManyRequests("Too many failed logins", retry_after=2.5), 429, "Too Many Requests"),
         (Unauthenticated("Credentials required"), 401, "Unauthorized"),
         (WebhookSignatureInvalid("Webhook rejected: wrong X-Gitlab-Token"), 401, "Unauthorized"),
         (Forbidden("Vault refused the token"), 403, "Forbidden"),
@@ -176,6 +182,23 @@ async def test_unauthenticated_sends_its_challenge(raising: Raiser) -> None:
     """A 401 for the caller carries WWW-Authenticate, so clients know to send credentials."""
     resp = await (await raising(Unauthenticated("Token required", challenge="Bearer"))).get("/x/y")
     assert resp.status == 401 and resp.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    ("exc", "header", "value"),
+    [
+        (MethodNotAllowed("PUT", ["HEAD", "GET", "POST"]), "Allow", "GET,HEAD,POST"),
+        (TooManyRequests("Slow down", retry_after=2.5), "Retry-After", "3"),
+        (TooManyRequests("Slow down", retry_after=0), "Retry-After", "1"),
+    ],
+    ids=["allow", "retry-after", "retry-after-at-least-1"],
+)
+async def test_an_error_carries_its_response_headers(
+    raising: Raiser, exc: ConfigServerError, header: str, value: str
+) -> None:
+    """405 names the allowed methods; 429 says when to retry, in whole seconds."""
+    resp = await (await raising(exc)).get("/x/y")
+    assert resp.headers[header] == value
 
 
 async def test_a_bad_webhook_signature_sends_no_challenge(raising: Raiser) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from config_server.errors import InvalidRequest, NotFound
+from config_server.errors import InvalidRequest, MethodNotAllowed, NotFound
 from config_server.http.app import RUNNER_OPTIONS, create_app
 from config_server.http.routes import ENDPOINT, Action, Endpoint, EndpointKind, parse_endpoint
 from config_server.settings import Settings
@@ -177,10 +177,19 @@ def test_resource_and_rendering_carry_their_path_and_format() -> None:
         "/v3/api-docs",
     ],
 )
-def test_reserved_paths_are_not_applications(path: str) -> None:
-    """/actuator/... and /v3/... are kept for the server's own endpoints: 404, never an Environment."""
+@pytest.mark.parametrize("method", ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"])
+def test_reserved_paths_are_not_applications(path: str, method: str) -> None:
+    """/actuator/... and /v3/... are kept for the server's own endpoints: 404 for every method,
+    never an Environment, and no 405 advertising a GET that is not there."""
     with pytest.raises(NotFound):
-        parse_endpoint("GET", path, {})
+        parse_endpoint(method, path, {})
+
+
+def test_a_reserved_route_that_exists_names_only_its_own_methods() -> None:
+    """POST /actuator/health is 405 with Allow: GET,HEAD (the health route's methods)."""
+    with pytest.raises(MethodNotAllowed) as caught:
+        parse_endpoint("POST", "/actuator/health", {})
+    assert caught.value.headers["Allow"] == "GET,HEAD"
 
 
 @pytest.mark.parametrize(
@@ -197,7 +206,7 @@ def test_a_method_no_route_takes_is_405_with_allow(method: str, path: str, allow
     if allow is None:
         assert parse_endpoint(method, path, {}).kind == E.ENVIRONMENT
         return
-    with pytest.raises(web.HTTPMethodNotAllowed) as caught:
+    with pytest.raises(MethodNotAllowed) as caught:
         parse_endpoint(method, path, {})
     assert caught.value.headers["Allow"] == allow
 
