@@ -13,6 +13,7 @@ import errno
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -78,7 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ConfigServerError as exc:  # a setting, key, file or credential is wrong: fix it
             return _fail(EXIT_SETTINGS, exc.message)
         except OSError as exc:
-            return _fail(EXIT_UNAVAILABLE, _os_error(exc, settings))
+            # A host name that cannot exist is a setting to fix; a resolver that failed for now is not.
+            bad_host = isinstance(exc, socket.gaierror) and exc.errno != socket.EAI_AGAIN
+            return _fail(EXIT_SETTINGS if bad_host else EXIT_UNAVAILABLE, _os_error(exc, settings))
     try:
         return _crypto_command(args, settings)
     except ConfigServerError as exc:  # the value, the key or the file: the command failed
@@ -98,6 +101,8 @@ def _fail(code: int, message: str) -> int:
 
 
 def _os_error(exc: OSError, settings: Settings) -> str:
+    if isinstance(exc, socket.gaierror):  # its errno is an EAI_* code, not an errno
+        return f"cannot resolve --host {settings.host}: {exc.strerror or 'unknown host'} (check --host)"
     reason = os.strerror(exc.errno) if exc.errno else (exc.strerror or type(exc).__name__)
     if exc.errno == errno.EADDRINUSE:
         return (

@@ -42,6 +42,13 @@ def _list(value: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in value.split(",") if p.strip())
 
 
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise ValueError(f"must be a port number from 0 to 65535 (0: any free port), not {port}")
+    return port
+
+
 def _label(value: str) -> str:
     from config_server.errors import InvalidRequest
     from config_server.sources.git.refs import check_label
@@ -127,7 +134,7 @@ class Settings:
         metavar="NAME",
     )
     host: str = _option("address to listen on", default="127.0.0.1")
-    port: int = _option("port to listen on", int, 8888)
+    port: int = _option("port to listen on (0: any free port)", _port, 8888)
     basedir: Path | None = _option(
         "where the server keeps its clone (default: under the user's cache dir)", Path, metavar="DIR"
     )

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from config_server import __version__
 from tests.support.gitrepo import GitRemote
 
@@ -126,3 +128,28 @@ def test_sigterm_stops_the_server_at_once_and_cleanly(git_remote: GitRemote, tmp
     assert server.returncode == 0 and time.monotonic() - started < 10
     assert held == [304]
     assert "Traceback" not in output and "stopping" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["--port", "70000"],
+            "config-server: invalid value for --port: must be a port number from 0 to 65535 "
+            "(0: any free port), not 70000",
+        ),
+        (
+            ["--port", "0", "--host", "999.1.1.1"],
+            "config-server: cannot resolve --host 999.1.1.1: Name or service not known (check --host)",
+        ),
+    ],
+    ids=["port-out-of-range", "host-that-cannot-resolve"],
+)
+def test_a_bad_address_is_one_line_and_exit_2(
+    git_remote: GitRemote, tmp_path: Path, args: list[str], line: str
+) -> None:
+    """A port out of range or a host that cannot exist is a setting to fix: one line, exit 2."""
+    git_remote.write({"application.yml": "a: 1\n"})
+    done = run("serve", "--repo", git_remote.uri, "--basedir", str(tmp_path / "c"), *args)
+    assert (done.returncode, done.stderr.splitlines()[-1]) == (2, line)
+    assert "Traceback" not in done.stderr
