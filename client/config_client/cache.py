@@ -27,7 +27,7 @@ from config_client.wire import Environment
 
 __all__ = ["LastGoodCache", "load_fernet"]
 
-log = logging.getLogger("config_client")
+log = logging.getLogger(__name__)
 
 _FORMAT = "config-client-cache/1"
 _SLUG = re.compile(r"[^A-Za-z0-9._-]+")

@@ -42,7 +42,7 @@ from config_client.wire import Environment, PropertySource, Scalar
 
 __all__ = ["AsyncConfigClient", "ChangeCallback"]
 
-log = logging.getLogger("config_client")
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 ChangeCallback = Callable[[ChangeEvent], "Awaitable[None] | None"]

@@ -23,7 +23,7 @@ from config_client.wire import Scalar
 
 __all__ = ["parse_properties", "parse_yaml", "read_local_file", "watch_local_file"]
 
-log = logging.getLogger("config_client")
+log = logging.getLogger(__name__)
 
 
 def read_local_file(path: Path) -> dict[str, Scalar]:
