@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.containment import GUARD, REPO, TEAM_ROOT, OutsideReads, scan_source, scan_tree
+from tests.support.containment import GUARD, REPO, OutsideReads, scan_source, scan_tree
 
-FENCES = [TEAM_ROOT]
-SHARED = f"{TEAM_ROOT}/shared/reference/vectors"
-CLONE = f"{TEAM_ROOT}/repo"
+# A clone at /srv/ci/repo; /srv/ci/reference stands for any folder beside it.
+CLONE = "/srv/ci/repo"
+BESIDE = "/srv/ci/reference/vectors"
+FENCES = ["/srv/ci"]
 # Every folder whose Python code runs in `make test`, `make run` or `make bench`.
 SCANNED = ["tests", "scripts", "examples", "bench"]
 
@@ -27,19 +28,21 @@ def test_no_source_names_a_path_beside_the_repository() -> None:
 
 
 def test_the_scan_finds_a_hard_coded_absolute_path() -> None:
-    """A literal under the team root (or the repository's parent) is an escape."""
-    assert scan(f"VECTORS = Path({SHARED!r})\n") == [f"absolute path {SHARED!r}"]
+    """A literal under the repository's parent directory is an escape."""
+    assert scan(f"VECTORS = Path({BESIDE!r})\n") == [f"absolute path {BESIDE!r}"]
 
 
 def test_the_scan_finds_parents_climbing_above_the_root() -> None:
     """tests/http/x.py: parents[2] is the repository root, parents[3] is outside it."""
-    source = "A = Path(__file__).resolve().parents[2]\nB = Path(__file__).resolve().parents[3] / 'shared'\n"
+    source = (
+        "A = Path(__file__).resolve().parents[2]\nB = Path(__file__).resolve().parents[3] / 'ref'\n"
+    )
     assert scan(source) == ["parents[3] climbs above the root"]
 
 
 def test_the_scan_finds_a_parent_chain_climbing_above_the_root() -> None:
     """tests/x.py: two .parent links reach the root, three leave it (reported once)."""
-    source = "A = Path(__file__).parent.parent\nB = Path(__file__).parent.parent.parent / 'shared'\n"
+    source = "A = Path(__file__).parent.parent\nB = Path(__file__).parent.parent.parent / 'ref'\n"
     assert scan(source, "tests/x.py") == ["3 x .parent climbs above the root"]
 
 
@@ -50,7 +53,7 @@ def test_the_scan_leaves_data_paths_alone() -> None:
 
 def test_a_path_literal_with_a_reason_is_excused() -> None:
     """A line that names such a path as data says so with a ``# path-literal:`` comment."""
-    assert scan(f"ROOT = {SHARED!r}  # path-literal: the fence itself\n") == []
+    assert scan(f"ROOT = {BESIDE!r}  # path-literal: the fence itself\n") == []
 
 
 @pytest.mark.reads_outside_repository
@@ -69,36 +72,28 @@ def test_paths_inside_the_repository_tmp_and_the_system_are_allowed(tmp_path: Pa
     assert not guard.leaves(f"{CLONE}/tests/support/vectors/spring-server.jks")
     assert not guard.leaves(str(tmp_path / "x"))
     assert not guard.leaves("/usr/lib/python3/os.py")
-    assert guard.leaves(f"{SHARED}/spring-server.jks")
+    assert guard.leaves(f"{BESIDE}/spring-server.jks")
     assert guard.leaves(f"{CLONE}-other/x")
 
 
 def test_a_subprocess_argument_beside_the_repository_is_recorded() -> None:
-    """git clone ../shared/x is caught: the hook reads Popen's cwd and absolute arguments."""
+    """git clone ../reference/x is caught: the hook reads Popen's cwd and absolute arguments."""
     guard = OutsideReads(Path(CLONE))
-    guard("subprocess.Popen", ("git", ["git", "clone", f"{SHARED}/x", "out"], None, None))
+    guard("subprocess.Popen", ("git", ["git", "clone", f"{BESIDE}/x", "out"], None, None))
     guard("subprocess.Popen", ("git", ["git", "status"], CLONE, None))
-    assert [s.split(" (")[0] for s in guard.seen] == [f"subprocess.Popen {SHARED}/x"]
+    assert [s.split(" (")[0] for s in guard.seen] == [f"subprocess.Popen {BESIDE}/x"]
 
 
 def test_a_wider_allowed_directory_does_not_open_the_fence() -> None:
-    """With the clone in /srv/ci/repo and /srv allowed, /srv/ci/shared is still beside it."""
-    guard = OutsideReads(Path("/srv/ci/repo"), allowed=["/srv"])
-    assert guard.leaves("/srv/ci/shared/x")
+    """With the clone in /srv/ci/repo and /srv allowed, /srv/ci/reference is still beside it."""
+    guard = OutsideReads(Path(CLONE), allowed=["/srv"])
+    assert guard.leaves(f"{BESIDE}/x")
     assert not guard.leaves("/srv/elsewhere/x")
 
 
 def test_a_repository_under_the_filesystem_root_fences_nothing() -> None:
     """With the checkout at /repo there is no parent to fence (/usr, /proc are its siblings)."""
     assert not OutsideReads(Path("/repo")).leaves("/usr/lib/x")
-
-
-def test_the_team_root_is_fenced_wherever_the_clone_is() -> None:
-    """A clone elsewhere (/srv/ci/repo) still may not read the team's shared folder."""
-    guard = OutsideReads(Path("/srv/ci/repo"), fences=[TEAM_ROOT])
-    assert guard.leaves(f"{SHARED}/spring-server.jks")
-    assert not guard.leaves("/srv/ci/repo/README.md")
-    assert guard.leaves("/srv/ci/other/x")
 
 
 def test_a_test_that_reads_beside_the_repository_fails(

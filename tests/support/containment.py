@@ -1,26 +1,24 @@
 """Keep the suite inside the repository: a static scan and a runtime guard.
 
-A test that reads a file beside the checkout (``../shared/...``, ``/work/...``) passes on the
-machine it was written on and fails in every clean clone. Two checks keep that from happening:
+A test that reads a file beside the checkout (``../reference/...``) passes on the machine it was
+written on and fails in every clean clone. Two checks keep that from happening:
 
 * ``scan_source`` finds, without running anything, absolute paths under the directory that holds
-  the repository (and under ``/work``, where this team's checkouts live) and ``parents[N]`` or
+  the repository and ``parents[N]`` or
   ``.parent.parent...`` chains on ``__file__`` that climb above the repository root (a line that
   names such a path as data says why in a ``# path-literal: <reason>`` comment);
   ``tests/test_repository.py`` runs it over every Python file of the repository's test and tool
   folders.
 * ``OutsideReads`` is an audit hook (``sys.addaudithook``) that records every ``open``,
   ``os.listdir``, ``os.scandir`` and ``subprocess.Popen`` (its cwd and absolute arguments) naming
-  a path inside the repository's *parent* directory (or ``/work``) but outside the repository.
-  Loaded as a
+  a path inside the repository's *parent* directory but outside the repository. Loaded as a
   pytest plugin (``tests/conftest.py`` imports its hooks; ``-p tests.support.containment`` does it
   for any other run), it fails the test phase, or the collection, during which that happened.
 
 What stays allowed: everything inside the repository (its ``.venv`` included), the temporary
 directory, the interpreter's prefixes, and anything outside the parent directory (``/usr``,
 ``/proc``, ``/dev``, the home directory when the checkout is not in it). When the repository sits
-directly under ``/`` there is no parent directory to fence and the runtime guard fences only
-``/work``.
+directly under ``/`` there is no parent directory to fence.
 A test that must look outside on purpose (only the guard's own tests) carries
 ``@pytest.mark.reads_outside_repository`` and reads what was recorded from the
 ``outside_reads`` fixture.
@@ -41,9 +39,6 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-# Where this team's checkouts and their shared folder live; named so a hard-coded path is found
-# even by a scan that runs in a clone somewhere else.
-TEAM_ROOT = "/work"  # path-literal: the fence itself
 MARKER = "reads_outside_repository"
 # A line that must name such a path as data (the fence itself) says why with this comment.
 PRAGMA = "# path-literal:"
@@ -57,10 +52,9 @@ class OutsideReads:
     entries added since an index of their own. Thread-safe: hooks run in whichever thread opened.
     """
 
-    def __init__(self, root: Path, *, allowed: Sequence[str] = (), fences: Sequence[str] = ()) -> None:
+    def __init__(self, root: Path, *, allowed: Sequence[str] = ()) -> None:
         self.root = str(root)
         self.fence = str(root.parent)
-        self.fences = tuple(os.path.abspath(f) for f in fences if os.path.abspath(f) != os.sep)
         self.allowed = tuple(os.path.abspath(a) for a in allowed)
         self.seen: list[str] = []
         self._lock = threading.Lock()
@@ -83,18 +77,14 @@ class OutsideReads:
     def leaves(self, path: str) -> bool:
         """Whether ``path`` (absolute or relative to the cwd) is beside the repository.
 
-        Beside means under the parent directory (unless that is ``/``) or one of ``fences``,
-        and not in the repository itself, nor in an allowed directory that lies within that
-        fence (``/tmp`` excuses nothing under ``/tmp/fresh`` when the clone is ``/tmp/fresh/repo``).
+        Beside means under the parent directory (unless that is ``/``), and not in the
+        repository itself, nor in an allowed directory that lies within the parent (``/tmp``
+        excuses nothing under ``/tmp/fresh`` when the clone is ``/tmp/fresh/repo``).
         """
-        full = os.path.abspath(path)
-        fences = self.fences if self.fence == os.path.dirname(self.fence) else (self.fence, *self.fences)
-        if _within(full, self.root):
+        full, fence = os.path.abspath(path), self.fence
+        if fence == os.path.dirname(fence) or _within(full, self.root) or not _within(full, fence):
             return False
-        return any(
-            _within(full, f) and not any(_within(full, a) and _within(a, f) for a in self.allowed)
-            for f in fences
-        )
+        return not any(_within(full, a) and _within(a, fence) for a in self.allowed)
 
     def since(self, index: int) -> list[str]:
         """What was recorded after the first ``index`` entries."""
@@ -123,9 +113,7 @@ def _within(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
-GUARD = OutsideReads(
-    REPO, allowed=[tempfile.gettempdir(), sys.prefix, sys.base_prefix, sys.exec_prefix], fences=[TEAM_ROOT]
-)
+GUARD = OutsideReads(REPO, allowed=[tempfile.gettempdir(), sys.prefix, sys.base_prefix, sys.exec_prefix])
 sys.addaudithook(GUARD)
 
 
@@ -210,7 +198,7 @@ def scan_source(source: str, relpath: Path, *, fences: Sequence[str]) -> list[Es
     """The escapes in ``source``, a file at ``relpath`` from the repository root.
 
     ``fences`` are absolute directories no string literal may name or lie under (the
-    repository's parent, ``TEAM_ROOT``); ``/`` is never a fence.
+    repository's parent); ``/`` is never a fence.
     """
     fences = [f.rstrip("/") for f in fences if f.rstrip("/")]
     excused = {n for n, line in enumerate(source.splitlines(), 1) if PRAGMA in line}
@@ -259,9 +247,7 @@ def _parent_chain(node: ast.Attribute, links: set[int]) -> tuple[int, ast.AST]:
 
 def scan_tree(root: Path, folders: Sequence[str]) -> list[Escape]:
     """``scan_source`` over every ``.py`` file under ``folders`` of ``root``."""
-    fences = [TEAM_ROOT]
-    if root.parent != Path(root.anchor):
-        fences.append(str(root.parent))
+    fences = [] if root.parent == Path(root.anchor) else [str(root.parent)]
     found: list[Escape] = []
     for folder in folders:
         for file in sorted((root / folder).rglob("*.py")):
