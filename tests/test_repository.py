@@ -34,9 +34,7 @@ def test_the_scan_finds_a_hard_coded_absolute_path() -> None:
 
 def test_the_scan_finds_parents_climbing_above_the_root() -> None:
     """tests/http/x.py: parents[2] is the repository root, parents[3] is outside it."""
-    source = (
-        "A = Path(__file__).resolve().parents[2]\nB = Path(__file__).resolve().parents[3] / 'ref'\n"
-    )
+    source = "A = Path(__file__).resolve().parents[2]\nB = Path(__file__).resolve().parents[3] / 'ref'\n"
     assert scan(source) == ["parents[3] climbs above the root"]
 
 
