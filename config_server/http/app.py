@@ -54,10 +54,6 @@ async def endpoint_middleware(request: web.Request, handler: Handler) -> web.Str
     return await handler(request)
 
 
-async def _health(request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
-    return await health(request)
-
-
 HANDLERS: Mapping[EndpointKind, EndpointHandler] = {
     EndpointKind.ENVIRONMENT: environment.environment,
     EndpointKind.RENDERING: environment.rendering,
@@ -67,7 +63,7 @@ HANDLERS: Mapping[EndpointKind, EndpointHandler] = {
     EndpointKind.ENCRYPT_STATUS: encryption.status,
     EndpointKind.KEY: encryption.key,
     EndpointKind.MONITOR: monitor.monitor,
-    EndpointKind.HEALTH: _health,
+    EndpointKind.HEALTH: health,
 }
 """The handler of each endpoint kind: the route table (``routes``) decides which kind a request is."""
 

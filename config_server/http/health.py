@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from config_server.components import KEYRING, SERVICE
+from config_server.http.routes import Endpoint
 from config_server.sources.base import Detail, SourceHealth
 
 __all__ = ["health", "render"]
@@ -53,7 +54,7 @@ def overall_status(entries: list[SourceHealth]) -> str:
     return "DEGRADED" if any(e.status != "UP" for e in entries) else "UP"
 
 
-async def health(request: web.Request) -> web.Response:
+async def health(request: web.Request, endpoint: Endpoint) -> web.Response:
     """``GET /actuator/health``: every source's entry, the key ring, and the overall status."""
     service, keyring = request.app[SERVICE], request.app[KEYRING]
     entries = list(await asyncio.gather(*(source.health() for source in service.sources)))
