@@ -200,7 +200,7 @@ def vault_settings(settings: Settings) -> VaultSettings | None:
             kv_version=settings.vault_kv_version,
             namespace=settings.vault_namespace,
             token=settings.vault_token,
-            role_id=settings.vault_role_id,
+            role_id=settings.vault_role_id.reveal() if settings.vault_role_id else None,
             secret_id=settings.vault_secret_id,
             stale_ttl=settings.vault_stale_ttl,
         )

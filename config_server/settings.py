@@ -20,7 +20,15 @@ import yaml
 
 from config_server.secret import Secret
 
-__all__ = ["OPTIONS", "Option", "Settings", "SettingsError", "add_arguments", "load_settings"]
+__all__ = [
+    "OPTIONS",
+    "Option",
+    "Settings",
+    "SettingsError",
+    "add_arguments",
+    "load_settings",
+    "secret_flags",
+]
 
 ENV_PREFIX = "CONFIG_SERVER_"
 
@@ -47,6 +55,13 @@ def _port(value: str) -> int:
     if not 0 <= port <= 65535:
         raise ValueError(f"must be a port number from 0 to 65535 (0: any free port), not {port}")
     return port
+
+
+def _count(value: str) -> int:
+    count = int(value)
+    if count < 0:
+        raise ValueError(f"must be 0 or more, not {count}")
+    return count
 
 
 def _label(value: str) -> str:
@@ -156,7 +171,9 @@ class Settings:
     vault_kv_version: int = _option("KV engine version (1 or 2)", int, 2, metavar="N")
     vault_namespace: str | None = _option("Vault Enterprise namespace", metavar="NS")
     vault_token: Secret | None = _option("the server's own Vault token", Secret, secret=True, metavar="TOKEN")
-    vault_role_id: str | None = _option("AppRole role id for the server's own Vault login", metavar="ID")
+    vault_role_id: Secret | None = _option(
+        "AppRole role id for the server's own Vault login", Secret, secret=True, metavar="ID"
+    )
     vault_secret_id: Secret | None = _option("AppRole secret id", Secret, secret=True, metavar="ID")
     vault_order: str = _option(
         "Vault sources before (above) or after (below) git sources", _choice("before", "after"), "before"
@@ -212,6 +229,92 @@ class Settings:
     monitor_secret: Secret | None = _option(
         "secret that /monitor webhooks must be signed with", Secret, secret=True, metavar="SECRET"
     )
+    max_watchers: int = _option(
+        "most long polls held at once, in all (a further one is answered 429)", _count, 20000, metavar="N"
+    )
+    max_watchers_per_principal: int = _option(
+        "most long polls one principal (or, without authentication, one address) holds at once",
+        _count,
+        100,
+        metavar="N",
+    )
+    # --- authentication ---
+    allow_anonymous: bool = _option(
+        "serve without authentication on an address other than loopback (logged as a warning)",
+        _bool,
+        False,
+        metavar="BOOL",
+    )
+    auth_users: Path | None = _option(
+        "htpasswd file of HTTP Basic users (bcrypt or argon2id hashes; re-read when it changes)",
+        Path,
+        metavar="FILE",
+    )
+    jwt_jwks_url: str | None = _option(
+        "URL of the JSON Web Key Set that verifies bearer JWTs (an OAuth 2.0 issuer's jwks_uri)",
+        metavar="URL",
+    )
+    jwt_public_key: Path | None = _option(
+        "PEM public key (or JWKS file) that verifies bearer JWTs, instead of --jwt-jwks-url",
+        Path,
+        metavar="FILE",
+    )
+    jwt_issuer: str | None = _option("the iss every bearer JWT must carry", metavar="ISSUER")
+    jwt_audience: tuple[str, ...] = _option(
+        "comma list: a bearer JWT's aud must name one of these", _list, (), metavar="LIST"
+    )
+    jwt_algorithms: tuple[str, ...] = _option(
+        "comma list of accepted JWT signature algorithms (none and HMAC are refused)",
+        _list,
+        ("RS256", "ES256", "EdDSA"),
+        metavar="LIST",
+    )
+    jwt_principal_claim: str = _option(
+        "claim naming a JWT's principal (jwt:NAME)", default="sub", metavar="CLAIM"
+    )
+    jwt_roles_claim: str = _option(
+        "claim listing a JWT's roles (a dotted path such as realm_access.roles is allowed)",
+        default="roles",
+        metavar="CLAIM",
+    )
+    # --- TLS ---
+    tls_cert: Path | None = _option(
+        "PEM certificate chain: serve HTTPS (re-read when it changes)", Path, metavar="FILE"
+    )
+    tls_key: Path | None = _option("PEM private key of --tls-cert", Path, metavar="FILE")
+    tls_client_ca: Path | None = _option(
+        "PEM CA bundle that client certificates must chain to (mutual TLS)", Path, metavar="FILE"
+    )
+    tls_client_auth: str = _option(
+        "with --tls-client-ca: ask for a client certificate (optional) or demand one (required)",
+        _choice("optional", "required"),
+        "optional",
+    )
+    # --- authorization and audit ---
+    access_policy: Path | None = _option(
+        "YAML access policy: who may read, encrypt, decrypt... what (re-read when it changes)",
+        Path,
+        metavar="FILE",
+    )
+    audit_log: str | None = _option(
+        "file of tamper-evident audit lines (JSON), or - for standard output", metavar="FILE"
+    )
+    audit_key: Secret | None = _option(
+        "key of the audit log's HMAC chain (required with --audit-log)", Secret, secret=True, metavar="KEY"
+    )
+    # --- connections ---
+    header_timeout: float = _option(
+        "seconds a client has to send a request's headers, from its first byte (0: no limit)",
+        float,
+        10.0,
+        metavar="SECONDS",
+    )
+    max_connections_per_address: int = _option(
+        "most open connections from one client address (0: no limit; raise it behind a proxy)",
+        _count,
+        256,
+        metavar="N",
+    )
 
     @property
     def clone_dir(self) -> Path:
@@ -237,6 +340,7 @@ OPTIONS: tuple[Option, ...] = tuple(
 """Every setting, in declaration order, as the flag/environment/file readers see it."""
 
 _BY_NAME = {o.name: o for o in OPTIONS}
+_SECRET_NAMES = frozenset(o.name for o in OPTIONS if o.secret)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -253,6 +357,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             metavar=opt.metavar,
             help=f"{opt.help}{shown} [env {opt.env}]",
         )
+        if opt.secret:
+            # A flag's value is readable by every local user in /proc/<pid>/cmdline: each secret
+            # can come from a file instead (a mounted Kubernetes or Docker secret).
+            parser.add_argument(
+                opt.flag + "-file",
+                dest=opt.name + "_file",
+                default=None,
+                metavar="FILE",
+                help=f"read {opt.flag} from FILE (one line) [env {opt.env}_FILE]",
+            )
+
+
+def secret_flags(args: argparse.Namespace | Mapping[str, Any]) -> list[str]:
+    """The secret options given as command-line flags (their values show in ``ps``)."""
+    given = vars(args) if isinstance(args, argparse.Namespace) else dict(args)
+    return [opt.flag for opt in OPTIONS if opt.secret and isinstance(given.get(opt.name), str)]
 
 
 def _show(value: Any) -> str:
@@ -285,6 +405,8 @@ def load_settings(
             raw, origin = env[opt.env], opt.env
         if raw is None and opt.name in file_values:
             raw, origin = file_values[opt.name], f"{config_path}: {opt.name.replace('_', '-')}"
+        if raw is None and opt.secret:
+            raw, origin = _secret_from_file(opt, given, env, file_values)
         if raw is None:
             continue
         values[opt.name] = _convert(opt, raw, origin)
@@ -293,6 +415,31 @@ def load_settings(
     if values.get("vault_kv_version", 2) not in (1, 2):
         raise SettingsError("--vault-kv-version must be 1 or 2")
     return Settings(**values)
+
+
+def _secret_from_file(
+    opt: Option, given: Mapping[str, Any], env: Mapping[str, str], file_values: Mapping[str, Any]
+) -> tuple[str | None, str]:
+    """A secret option's value from its ``--X-file`` (flag, then environment, then --config)."""
+    name = opt.name + "_file"
+    for path, origin in (
+        (given.get(name), opt.flag + "-file"),
+        (env.get(opt.env + "_FILE"), opt.env + "_FILE"),
+        (file_values.get(name), f"--config: {name.replace('_', '-')}"),
+    ):
+        if path is None or path == "":
+            continue
+        try:
+            text = Path(str(path)).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(f"cannot read {origin} {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise SettingsError(f"{origin} {path} is not UTF-8 text") from None
+        value = text.rstrip("\r\n")
+        if not value:
+            raise SettingsError(f"{origin} {path} is empty")
+        return value, origin
+    return None, opt.flag
 
 
 def _convert(opt: Option, raw: Any, origin: str) -> Any:
@@ -328,6 +475,9 @@ def _read_file(path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         name = str(key).replace("-", "_")
+        if name.endswith("_file") and name.removesuffix("_file") in _SECRET_NAMES:
+            out[name] = value
+            continue
         if name not in _BY_NAME:
             raise SettingsError(f"--config {path}: unknown setting '{key}'")
         out[name] = value
