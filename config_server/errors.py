@@ -104,9 +104,13 @@ class Unauthenticated(ConfigServerError):
     ``Basic realm="config-server"`` or ``Bearer``.
     """
 
-    def __init__(self, message: str, *, challenge: str = 'Basic realm="config-server"') -> None:
+    def __init__(
+        self, message: str, *, challenge: str = 'Basic realm="config-server"', reason: str | None = None
+    ) -> None:
         super().__init__(message)
         self.headers = MappingProxyType({"WWW-Authenticate": challenge})
+        self.reason = reason or message
+        """Why, for the log and the audit line only (the body says nothing an attacker can use)."""
 
 
 class WebhookSignatureInvalid(ConfigServerError):

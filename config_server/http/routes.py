@@ -72,13 +72,14 @@ class EndpointKind(StrEnum):
 
 
 class Action(StrEnum):
-    """What a caller must be allowed to do for a request (what an authorisation policy grants)."""
+    """What a caller must be allowed to do for a request (what an access policy grants)."""
 
     READ = "read"  # configuration of the named application(s): environments, renderings, resources
-    ENCRYPT = "encrypt"  # make {cipher} values; also the public key and the key status
+    ENCRYPT = "encrypt"  # make {cipher} values (and ask whether a key is installed)
     DECRYPT = "decrypt"  # turn {cipher} values back into plain text
-    REFRESH = "refresh"  # a push webhook: fetch now and wake watchers
-    HEALTH = "health"
+    KEY = "key"  # the RSA public key
+    MONITOR = "monitor"  # a push webhook not signed with --monitor-secret: fetch now, wake watchers
+    HEALTH_DETAILS = "health-details"  # the components of /actuator/health (its status is public)
 
 
 _ACTIONS: Mapping[EndpointKind, Action] = {
@@ -87,10 +88,10 @@ _ACTIONS: Mapping[EndpointKind, Action] = {
     EndpointKind.RESOURCE: Action.READ,
     EndpointKind.ENCRYPT: Action.ENCRYPT,
     EndpointKind.ENCRYPT_STATUS: Action.ENCRYPT,
-    EndpointKind.KEY: Action.ENCRYPT,
+    EndpointKind.KEY: Action.KEY,
     EndpointKind.DECRYPT: Action.DECRYPT,
-    EndpointKind.MONITOR: Action.REFRESH,
-    EndpointKind.HEALTH: Action.HEALTH,
+    EndpointKind.MONITOR: Action.MONITOR,
+    EndpointKind.HEALTH: Action.HEALTH_DETAILS,
 }
 
 

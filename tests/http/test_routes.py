@@ -147,10 +147,10 @@ def test_route_table(
         (E.RESOURCE, Action.READ),
         (E.ENCRYPT, Action.ENCRYPT),
         (E.ENCRYPT_STATUS, Action.ENCRYPT),
-        (E.KEY, Action.ENCRYPT),
+        (E.KEY, Action.KEY),
         (E.DECRYPT, Action.DECRYPT),
-        (E.MONITOR, Action.REFRESH),
-        (E.HEALTH, Action.HEALTH),
+        (E.MONITOR, Action.MONITOR),
+        (E.HEALTH, Action.HEALTH_DETAILS),
     ],
 )
 def test_every_kind_names_the_action_it_needs(kind: EndpointKind, action: Action) -> None:
