@@ -1,4 +1,4 @@
-"""``config-server``: ``serve`` the configuration, and ``encrypt`` / ``decrypt`` / ``reencrypt`` values.
+"""``config-server``: ``serve``; ``encrypt``, ``decrypt``, ``reencrypt`` values; ``passwd``.
 
 Every subcommand reads the same settings (flags, ``CONFIG_SERVER_*`` environment variables, an
 optional ``--config`` YAML file); see ``config-server serve --help``.
@@ -20,7 +20,14 @@ from pathlib import Path
 
 from config_server import __version__
 from config_server.errors import ConfigServerError, InvalidRequest, Unavailable
-from config_server.settings import Settings, SettingsError, add_arguments, load_settings
+from config_server.settings import (
+    Settings,
+    SettingsError,
+    add_arguments,
+    authenticates,
+    load_settings,
+    secret_flags,
+)
 
 __all__ = ["main", "serve"]
 
@@ -53,12 +60,23 @@ def _parser() -> argparse.ArgumentParser:
     re_ = sub.add_parser("reencrypt", help="rewrite the {cipher} values of files to the primary key")
     re_.add_argument("path", type=Path, help="a file or a directory of a working copy")
     add_arguments(re_)
+    pw = sub.add_parser(
+        "passwd",
+        help="add a Basic user to an htpasswd file, or change its password (argon2id)",
+        description="Add USER to the htpasswd FILE (--auth-users), or change its password. The "
+        "password is read from the terminal (twice), or as one line from standard input when "
+        "that is not a terminal. A running server re-reads the file by itself.",
+    )
+    pw.add_argument("file", type=Path, help="the htpasswd file (created if absent, mode 0600)")
+    pw.add_argument("user", help="the user name (the principal user:NAME in the access policy)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "passwd":
+        return _passwd(args.file, args.user)
     needs_repo = args.command == "serve"
     try:
         if not needs_repo and args.repo is None:
@@ -71,6 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every change at INFO
+    for flag in secret_flags(args):
+        log.warning(
+            "%s was given on the command line, where every local user can read it (ps, "
+            "/proc/<pid>/cmdline): use %s-file or the environment instead",
+            flag,
+            flag,
+        )
     if args.command == "serve":
         try:
             return _serve(settings)
@@ -133,29 +158,66 @@ async def serve(settings: Settings) -> None:
     """
     from aiohttp import web
 
+    from config_server import components
     from config_server.http.app import RUNNER_OPTIONS, create_app
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in _STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
-    runner = web.AppRunner(create_app(settings), handle_signals=False, access_log=None, **RUNNER_OPTIONS)
+    app = create_app(settings)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, **RUNNER_OPTIONS)
     try:
         await runner.setup()
-        site = web.TCPSite(runner, settings.host, settings.port)
+        tls = app[components.TLS]
+        site = web.TCPSite(runner, settings.host, settings.port, ssl_context=tls.context if tls else None)
         await site.start()
+        auditor = app[components.AUDITOR]
+        if auditor is not None:
+            loop.add_signal_handler(signal.SIGHUP, auditor.reopen)  # logrotate's postrotate
+        if not authenticates(settings):
+            log.warning(
+                "serving WITHOUT authentication: anyone who can connect reads every configuration"
+                + (" (--allow-anonymous)" if settings.allow_anonymous else " (loopback only)")
+            )
         for address in runner.addresses:
             host, port = address[:2]
-            log.info("serving on http://%s:%d", f"[{host}]" if ":" in host else host, port)
+            scheme = "https" if tls else "http"
+            log.info("serving on %s://%s:%d", scheme, f"[{host}]" if ":" in host else host, port)
         await stop.wait()
         log.info("stopping")
     finally:
-        for signum in _STOP_SIGNALS:
+        for signum in (*_STOP_SIGNALS, signal.SIGHUP):
             loop.remove_signal_handler(signum)
         await runner.cleanup()
 
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _passwd(path: Path, user: str) -> int:
+    import getpass
+
+    from config_server.auth.basic import set_user
+
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"Password for {user}: ")
+        if getpass.getpass("Again: ") != password:
+            return _fail(1, "the passwords differ; nothing changed")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        return _fail(1, "an empty password; nothing changed")
+    try:
+        new = set_user(path, user, password)
+    except ValueError as exc:
+        return _fail(2, str(exc))
+    except ConfigServerError as exc:
+        return _fail(2, exc.message)
+    except OSError as exc:
+        return _fail(1, f"cannot write {path}: {exc.strerror}")
+    print(f"{'added' if new else 'changed the password of'} {user} in {path}")
+    return 0
 
 
 def _read_value(value: str) -> str:

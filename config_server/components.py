@@ -8,6 +8,12 @@ opens it in a ``cleanup_ctx`` of its own, in dependency order; aiohttp closes th
     KEYRING   KeyRing              {cipher} keys, Vault transit when logged in (None without keys)
     SERVICE   EnvironmentService   built once with its ordered Sources, overrides and decryption
     LIVE      LiveUpdates          long polls, woken by the sources' change signals and polls
+    QUOTA     WatchQuota           how many long polls are held, in all and per principal
+    AUDITOR   AuditLog             the tamper-evident audit log (None without --audit-log)
+    GATE      Gate                 authentication methods and the access policy, files watched
+
+``TLS`` (``ServerTLS``, None without ``--tls-cert``) is built by ``install`` itself, since the
+listening socket needs its context before the app starts; its files are watched with the gate's.
 
 A start-up that fails halfway (a bad key after git started) raises from ``runner.setup()``; the
 resources opened before it are closed by ``runner.cleanup()``, which the CLI always calls (see
@@ -18,32 +24,44 @@ resources opened before it are closed by ``runner.cleanup()``, which the CLI alw
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 from config_client.wire import PropertySource
 
+from config_server import __version__
+from config_server.auth.basic import UsersFile
+from config_server.auth.gate import Gate
+from config_server.auth.tls import ServerTLS
 from config_server.crypto.keyring import KeyRing
-from config_server.errors import InvalidConfiguration, KeyFormatError
+from config_server.errors import ConfigServerError, InvalidConfiguration, KeyFormatError
+from config_server.filewatch import FileWatch
+from config_server.live.quota import WatchQuota
 from config_server.live.updates import LiveUpdates
 from config_server.service import Decryptor, EnvironmentService, overrides_source
 from config_server.settings import Settings
-from config_server.sources.base import Source
+from config_server.sources.base import Source, SourceHealth
 from config_server.sources.git.files import GitConfigSource
 from config_server.sources.git.source import GitSource
 from config_server.vault.client import VaultClientManager
 
 if TYPE_CHECKING:
+    from config_server.policy import PolicyFile
     from config_server.vault.settings import VaultSettings
 
 __all__ = [
+    "AUDITOR",
+    "GATE",
     "GIT",
     "KEYRING",
     "LIVE",
+    "QUOTA",
     "SERVICE",
     "SETTINGS",
+    "TLS",
     "VAULT",
     "build_keyring",
     "install",
@@ -60,13 +78,120 @@ VAULT: web.AppKey[VaultClientManager | None] = web.AppKey("vault")
 KEYRING: web.AppKey[KeyRing | None] = web.AppKey("keyring")
 SERVICE = web.AppKey("service", EnvironmentService)
 LIVE = web.AppKey("live", LiveUpdates)
+QUOTA = web.AppKey("quota", WatchQuota)
+TLS: web.AppKey[ServerTLS | None] = web.AppKey("tls")
+GATE = web.AppKey("gate", Gate)
+AUDITOR: web.AppKey[Auditor | None] = web.AppKey("auditor")
+
+
+class Auditor(Protocol):
+    """What the server needs of the audit log (``config_server.audit.AuditLog``)."""
+
+    async def record(self, event: str, **fields: Any) -> None: ...
+
+    def health(self) -> SourceHealth: ...
+
+    def reopen(self) -> None: ...
 
 
 def install(app: web.Application, settings: Settings) -> None:
-    """Register every resource of the server on ``app`` (they open when the app starts)."""
+    """Register every resource of the server on ``app`` (they open when the app starts).
+
+    Raises ``InvalidConfiguration`` when the TLS files cannot be loaded (never start open).
+    """
     app[SETTINGS] = settings
-    app.cleanup_ctx.extend([_git, _vault, _keyring, _service, _live])
+    app[TLS] = _server_tls(settings)
+    app.cleanup_ctx.extend([_audit, _gate, _git, _vault, _keyring, _service, _live])
     app.on_shutdown.append(_release_watchers)
+
+
+def _server_tls(settings: Settings) -> ServerTLS | None:
+    if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    return ServerTLS(
+        cert=settings.tls_cert,
+        key=settings.tls_key,
+        client_ca=settings.tls_client_ca,
+        client_auth=settings.tls_client_auth,
+    )
+
+
+async def _audit(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if settings.audit_log is None or settings.audit_key is None:
+        app[AUDITOR] = None
+        yield
+        return
+    from config_server.audit import AuditLog
+
+    audit = AuditLog(target=settings.audit_log, key=settings.audit_key.reveal().encode())
+    await audit.open()
+    app[AUDITOR] = audit
+    try:
+        await audit.record("start", version=__version__)
+        yield
+    finally:
+        with contextlib.suppress(ConfigServerError):
+            await audit.record("stop")
+        await audit.close()
+
+
+async def _gate(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    users = None
+    if settings.auth_users is not None:
+        users = UsersFile(settings.auth_users)
+        users.load()
+    policy = None
+    if settings.access_policy is not None:
+        from config_server.policy import PolicyFile
+
+        policy = PolicyFile(settings.access_policy)
+        policy.load()
+    bearer = None
+    if settings.jwt_jwks_url is not None or settings.jwt_public_key is not None:
+        from config_server.auth.jwt import JwtAuthenticator
+
+        bearer = JwtAuthenticator.from_settings(settings)
+    tls = app[TLS]
+    app[GATE] = Gate(
+        users=users,
+        bearer=bearer,
+        certificates=tls is not None and tls.mutual,
+        policy=policy,
+        default_label=settings.default_label,
+        signed_webhooks=settings.monitor_secret is not None,
+    )
+    watches: list[FileWatch] = []
+    try:
+        if bearer is not None:
+            await bearer.start()
+        if users is not None:
+            watches.append(FileWatch([users.path], users.reload, name="users file"))
+        if policy is not None:
+            watches.append(FileWatch([policy.path], _policy_reloader(app, policy), name="access policy"))
+        if tls is not None:
+            watches.append(FileWatch(tls.paths, tls.reload, name="TLS files"))
+        for watch in watches:
+            await watch.start()
+        yield
+    finally:
+        for watch in watches:
+            await watch.close()
+        if bearer is not None:
+            await bearer.close()
+
+
+def _policy_reloader(app: web.Application, policy: PolicyFile) -> Callable[[], Awaitable[None]]:
+    async def reload() -> None:
+        before = policy.policy
+        if policy.reload() and policy.policy != before:
+            auditor = app[AUDITOR]
+            if auditor is not None:
+                with contextlib.suppress(ConfigServerError):  # the audit log says why, and health
+                    await auditor.record("policy-reloaded", rules=len(policy.policy.rules))
+
+    return reload
 
 
 async def _release_watchers(app: web.Application) -> None:
@@ -143,6 +268,8 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _live(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    app[QUOTA] = WatchQuota(total=settings.max_watchers, per_holder=settings.max_watchers_per_principal)
     live = LiveUpdates(app[SERVICE])
     try:
         await live.start()

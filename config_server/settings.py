@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
@@ -26,6 +27,9 @@ __all__ = [
     "Settings",
     "SettingsError",
     "add_arguments",
+    "authenticates",
+    "check_security",
+    "is_loopback",
     "load_settings",
     "secret_flags",
 ]
@@ -350,12 +354,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     for opt in OPTIONS:
         shown = "" if opt.secret or opt.default in (None, ()) else f" (default: {_show(opt.default)})"
+        # A yes/no option works as a bare flag too: --allow-anonymous means --allow-anonymous=true.
+        flag_style: dict[str, Any] = {"nargs": "?", "const": "true"} if opt.convert is _bool else {}
         parser.add_argument(
             opt.flag,
             dest=opt.name,
             default=None,
             metavar=opt.metavar,
             help=f"{opt.help}{shown} [env {opt.env}]",
+            **flag_style,
         )
         if opt.secret:
             # A flag's value is readable by every local user in /proc/<pid>/cmdline: each secret
@@ -414,7 +421,51 @@ def load_settings(
         raise SettingsError(f"--repo is required (or {ENV_PREFIX}REPO, or 'repo' in --config)")
     if values.get("vault_kv_version", 2) not in (1, 2):
         raise SettingsError("--vault-kv-version must be 1 or 2")
-    return Settings(**values)
+    settings = Settings(**values)
+    check_security(settings)
+    return settings
+
+
+def authenticates(settings: Settings) -> bool:
+    """Whether any authentication method is configured (Basic, JWT, client certificates)."""
+    return any((settings.auth_users, settings.jwt_jwks_url, settings.jwt_public_key, settings.tls_client_ca))
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (or ``localhost``): only this machine can connect."""
+    if host.strip().lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_security(settings: Settings) -> None:
+    """Refuse settings that would serve openly or half-secured; raises ``SettingsError``.
+
+    Without authentication the server listens only on loopback unless ``--allow-anonymous``.
+    """
+    if not authenticates(settings) and not is_loopback(settings.host) and not settings.allow_anonymous:
+        raise SettingsError(
+            f"refusing to serve without authentication on --host {settings.host}: anyone who can "
+            "reach it would read every service's configuration and secrets. Configure "
+            "--auth-users, --jwt-jwks-url/--jwt-public-key or --tls-client-ca, or pass "
+            "--allow-anonymous to serve openly anyway"
+        )
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        raise SettingsError("--tls-cert and --tls-key go together")
+    if settings.tls_client_ca is not None and settings.tls_cert is None:
+        raise SettingsError("--tls-client-ca needs --tls-cert and --tls-key (mutual TLS is TLS first)")
+    if settings.jwt_jwks_url is not None and settings.jwt_public_key is not None:
+        raise SettingsError("give --jwt-jwks-url or --jwt-public-key, not both")
+    if settings.access_policy is not None and not authenticates(settings):
+        raise SettingsError("--access-policy needs an authentication method to know who is calling")
+    if settings.audit_log is not None and settings.audit_key is None:
+        raise SettingsError(
+            "--audit-log needs --audit-key (or --audit-key-file, or CONFIG_SERVER_AUDIT_KEY): "
+            "the key of the lines' HMAC chain"
+        )
 
 
 def _secret_from_file(

@@ -139,7 +139,7 @@ def test_sigterm_stops_the_server_at_once_and_cleanly(git_remote: GitRemote, tmp
             "(0: any free port), not 70000",
         ),
         (
-            ["--port", "0", "--host", "999.1.1.1"],
+            ["--port", "0", "--host", "999.1.1.1", "--allow-anonymous"],
             "config-server: cannot resolve --host 999.1.1.1: Name or service not known (check --host)",
         ),
     ],

@@ -74,10 +74,10 @@ def test_a_start_up_that_fails_halfway_leaves_nothing_running(
 def test_the_resources_are_opened_in_dependency_order_and_closed_in_reverse(
     git_remote: GitRemote, tmp_path: Path
 ) -> None:
-    """install() registers one cleanup context per resource: git, Vault, key ring, service, live."""
+    """install() registers one cleanup context per resource: audit, gate, git, Vault, key ring, service, live."""
     from aiohttp import web
 
     app = web.Application()
     install(app, Settings(repo=git_remote.uri, basedir=tmp_path / "clone"))
     names = [ctx.__name__ for ctx in app.cleanup_ctx]
-    assert names == ["_git", "_vault", "_keyring", "_service", "_live"]
+    assert names == ["_audit", "_gate", "_git", "_vault", "_keyring", "_service", "_live"]

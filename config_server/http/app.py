@@ -1,9 +1,11 @@
 """The aiohttp application: its middlewares and its route table, nothing else.
 
 ``create_app(settings)`` installs the server's resources (``components``, the composition root),
-the middlewares (errors outermost, then the endpoint parser that every later layer reads) and one
-route that hands each request to the handler of its endpoint kind. Handlers are thin: they read
-the parsed endpoint, call the service, serialise; ``http.errors`` owns every error status.
+the middlewares (the audit outermost, then errors, the endpoint parser that every later layer
+reads, body limits, authentication and authorisation; see ``http.security``), the security
+headers, and one route that hands each request to the handler of its endpoint kind. Handlers are
+thin: they read the parsed endpoint, call the service, serialise; ``http.errors`` owns every error
+status.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from config_server.http import encryption, environment, monitor
 from config_server.http.errors import error_middleware, quiet_raw_requests
 from config_server.http.health import health
 from config_server.http.routes import ENDPOINT, Endpoint, EndpointKind, parse_endpoint
+from config_server.http.security import (
+    audit_middleware,
+    auth_middleware,
+    body_limit_middleware,
+    security_headers,
+)
 from config_server.settings import Settings
 
 __all__ = ["HANDLERS", "RUNNER_OPTIONS", "create_app", "endpoint_middleware"]
@@ -40,8 +48,17 @@ RUNNER_OPTIONS: dict[str, Any] = {
 def create_app(settings: Settings) -> web.Application:
     """Build the server application for ``settings`` (resources start with the app)."""
     quiet_raw_requests()
-    app = web.Application(middlewares=[error_middleware, endpoint_middleware], client_max_size=1024 * 1024)
-
+    app = web.Application(
+        middlewares=[
+            audit_middleware,  # outermost: it sees the answer the error middleware made
+            error_middleware,
+            endpoint_middleware,
+            body_limit_middleware,
+            auth_middleware,
+        ],
+        client_max_size=1024 * 1024,
+    )
+    app.on_response_prepare.append(security_headers)
     components.install(app, settings)
     add_routes(app)
     return app

@@ -31,7 +31,7 @@ __all__ = ["decrypt", "encrypt", "key", "status"]
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 64 * 1024
+MAX_BODY = 1024 * 1024
 
 
 async def _body(request: web.Request, *, decrypting: bool) -> str:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from config_server.components import LIVE, SERVICE
+from config_server.components import LIVE, QUOTA, SERVICE
 from config_server.formats.placeholders import lookup_from_sources, resolve_placeholders
-from config_server.formats.representations import Kind, Rendered, etag_of
+from config_server.formats.representations import Kind, Rendered, Representations, etag_of
 from config_server.http.headers import accepted_charset, etag_matches, parse_prefer_wait, wants_v2
 from config_server.http.routes import Endpoint
+from config_server.http.security import AUDIT_FIELDS, PRINCIPAL
 
 __all__ = ["environment", "rendering", "resource"]
 
@@ -43,12 +44,31 @@ async def environment(request: web.Request, endpoint: Endpoint) -> web.StreamRes
     if wait is not None:
         headers["Preference-Applied"] = f"wait={wait:g}"
         if etag_matches(if_none_match, rendered.etag):
-            newer = await live.wait(req, kind, token, rendered.etag, wait)
+            with request.app[QUOTA].hold(_holder(request)):
+                newer = await live.wait(req, kind, token, rendered.etag, wait)
             if newer is not None:
                 reps, rendered = newer, newer.get(kind)
     if reps.stale:
         headers["Warning"] = STALE_WARNING
+    _audit_details(request, reps)
     return _respond(request, rendered, headers)
+
+
+def _holder(request: web.Request) -> str:
+    """Whose long poll this is: the principal, or without credentials the client address."""
+    principal = request[PRINCIPAL]
+    return f"address:{request.remote}" if principal.anonymous else principal.id
+
+
+def _audit_details(request: web.Request, reps: Representations) -> None:
+    """The commit served and the Vault paths read, for the request's audit line."""
+    env = reps.environment
+    fields = request[AUDIT_FIELDS]
+    if env.version:
+        fields["commit"] = env.version
+    vault = [s.name.removeprefix("vault:") for s in env.property_sources if s.name.startswith("vault:")]
+    if vault:
+        fields["vault"] = vault
 
 
 async def rendering(request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
@@ -59,6 +79,7 @@ async def rendering(request: web.Request, endpoint: Endpoint) -> web.StreamRespo
     resolve = _truthy(request.query.get("resolvePlaceholders"), True)
     base = "yml" if endpoint.format in ("yml", "yaml") else endpoint.format
     kind: Kind = base if resolve else f"{base}-raw"  # type: ignore[assignment]
+    _audit_details(request, reps)
     return _respond(request, reps.get(kind), {"Warning": STALE_WARNING} if reps.stale else {})
 
 
@@ -78,6 +99,7 @@ async def resource(request: web.Request, endpoint: Endpoint) -> web.StreamRespon
     if _truthy(request.query.get("resolvePlaceholders"), True):
         reps = await service.environment(req, token=request.headers.get("X-Config-Token"))
         text = resolve_placeholders(text, lookup_from_sources(reps.environment.property_sources))
+        _audit_details(request, reps)
         if reps.stale:
             headers["Warning"] = STALE_WARNING
     body = text.encode(charset, errors="replace")
@@ -86,7 +108,7 @@ async def resource(request: web.Request, endpoint: Endpoint) -> web.StreamRespon
 
 
 def _respond(request: web.Request, rendered: Rendered, headers: dict[str, str]) -> web.Response:
-    headers = {**headers, "ETag": rendered.etag, "Cache-Control": "no-cache"}
+    headers = {**headers, "ETag": rendered.etag, "Cache-Control": "no-store"}
     if etag_matches(request.headers.get("If-None-Match"), rendered.etag):
         return web.Response(status=304, headers=headers)
     return web.Response(body=rendered.body, headers={**headers, "Content-Type": rendered.content_type})

@@ -89,6 +89,7 @@ __all__ = [
     "STATUSES",
     "EncryptionBody",
     "RawRequestFilter",
+    "answer_error",
     "encryption_body",
     "error_middleware",
     "quiet_raw_requests",
@@ -195,6 +196,11 @@ def _error_response(
         content_type="application/json",
         headers=dict(headers) if headers else None,
     )
+
+
+def answer_error(exc: ConfigServerError, request: web.Request) -> web.Response:
+    """The generic error answer to ``exc`` for ``request`` (for a layer outside the error middleware)."""
+    return _error_response(status_of(exc), exc.message, request.rel_url.raw_path, headers=exc.headers)
 
 
 @web.middleware

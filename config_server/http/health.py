@@ -19,8 +19,9 @@ from typing import Any
 
 from aiohttp import web
 
-from config_server.components import KEYRING, SERVICE
-from config_server.http.routes import Endpoint
+from config_server.components import AUDITOR, GATE, KEYRING, SERVICE
+from config_server.http.routes import Action, Endpoint
+from config_server.http.security import PRINCIPAL
 from config_server.sources.base import Detail, SourceHealth
 
 __all__ = ["health", "render"]
@@ -55,9 +56,16 @@ def overall_status(entries: list[SourceHealth]) -> str:
 
 
 async def health(request: web.Request, endpoint: Endpoint) -> web.Response:
-    """``GET /actuator/health``: every source's entry, the key ring, and the overall status."""
-    service, keyring = request.app[SERVICE], request.app[KEYRING]
+    """``GET /actuator/health``: every source's entry, the key ring, and the overall status.
+
+    Only a caller allowed ``health-details`` sees the components; anyone sees the status (a
+    load balancer's probe needs no credentials).
+    """
+    service, keyring, auditor = request.app[SERVICE], request.app[KEYRING], request.app[AUDITOR]
     entries = list(await asyncio.gather(*(source.health() for source in service.sources)))
+    if auditor is not None:
+        # An audit log that cannot be written refuses every audited request: the server is DOWN.
+        entries.append(auditor.health())
     components: dict[str, Any] = {e.name: render(e) for e in sorted(entries, key=lambda e: e.name)}
     overall = overall_status(entries)
     if keyring is not None:
@@ -66,7 +74,8 @@ async def health(request: web.Request, endpoint: Endpoint) -> web.Response:
             "status": "UP",
             "details": {"keys": len(ring_status.aliases), "transit": ring_status.transit},
         }
-    body = {"status": overall, "components": components}
+    details = request.app[GATE].may(request[PRINCIPAL], Action.HEALTH_DETAILS)
+    body: dict[str, Any] = {"status": overall, "components": components} if details else {"status": overall}
     return web.Response(
         status=503 if overall == "DOWN" else 200,
         body=json.dumps(body).encode(),

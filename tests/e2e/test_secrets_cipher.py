@@ -122,7 +122,7 @@ async def test_transit_with_approle_login(
     client = await serve(
         git_remote,
         vault_url=bao.url,
-        vault_role_id=approle.role_id,
+        vault_role_id=Secret(approle.role_id),
         vault_secret_id=Secret(approle.secret_id),
     )
     resp = await client.post("/encrypt", data=f"{{key:transit:{TRANSIT_KEY}}}s3cr3t", headers=TEXT)
@@ -349,7 +349,7 @@ async def test_scoped_forms_and_bad_requests(serve: Serve, git_remote: GitRemote
     base = str(client.make_url("/")).rstrip("/")
     bad = await client.session.post(URL(base + "/encrypt/..%2Fx/dev", encoded=True), data="v", headers=TEXT)
     assert bad.status == 400
-    big = await client.post("/encrypt", data="x" * (64 * 1024 + 1), headers=TEXT)
+    big = await client.post("/encrypt", data="x" * (1024 * 1024 + 1), headers=TEXT)
     assert big.status == 413
 
 

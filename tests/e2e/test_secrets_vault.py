@@ -117,7 +117,7 @@ async def test_server_logs_in_with_approle(
         git_remote,
         vault_url=bao.url,
         vault_kv_mount=mount,
-        vault_role_id=approle.role_id,
+        vault_role_id=Secret(approle.role_id),
         vault_secret_id=Secret(approle.secret_id),
     )
     body = await (await client.get("/orders/default")).json()
@@ -261,7 +261,7 @@ async def test_server_token_is_renewed_and_approle_logs_in_again(
         git_remote,
         vault_url=bao.url,
         vault_kv_mount=mount,
-        vault_role_id=role_id,
+        vault_role_id=Secret(role_id),
         vault_secret_id=Secret(secret_id),
         basedir=git_remote.root / "clone2",
     )
