@@ -1,7 +1,8 @@
-"""``config-server``: ``serve`` the configuration, and ``encrypt`` / ``decrypt`` / ``reencrypt`` values.
+"""``config-server``: ``serve`` the configuration, ``encrypt`` / ``decrypt`` / ``reencrypt`` values,
+and ``audit verify`` the audit log's chain.
 
-Every subcommand reads the same settings (flags, ``CONFIG_SERVER_*`` environment variables, an
-optional ``--config`` YAML file); see ``config-server serve --help``.
+The serving and {cipher} subcommands read the same settings (flags, ``CONFIG_SERVER_*`` environment
+variables, an optional ``--config`` YAML file); see ``config-server serve --help``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from config_server import __version__
+from config_server.audit_verify import add_audit_parser, audit_command
 from config_server.errors import ConfigServerError, InvalidRequest, Unavailable
 from config_server.settings import Settings, SettingsError, add_arguments, load_settings
 
@@ -53,12 +55,15 @@ def _parser() -> argparse.ArgumentParser:
     re_ = sub.add_parser("reencrypt", help="rewrite the {cipher} values of files to the primary key")
     re_.add_argument("path", type=Path, help="a file or a directory of a working copy")
     add_arguments(re_)
+    add_audit_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "audit":  # reads its key only, not the server's settings
+        return audit_command(args)
     needs_repo = args.command == "serve"
     try:
         if not needs_repo and args.repo is None:
