@@ -168,7 +168,7 @@ class AuditLog:
 
         ``fields`` are JSON-serialisable; None values are left out. Raises ``ValueError`` for an
         unknown event or a field that is reserved, not serialisable or named like a secret
-        (``password``, ``token``, ``secret``, ``value``...), and ``Unavailable`` when the line
+        (``password``, ``token``, ``secret``, ``value``, ``*key``...), and ``Unavailable`` when the line
         could not be written (or the log is not open).
         """
         line = _fields(event, fields)

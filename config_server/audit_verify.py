@@ -181,8 +181,8 @@ class _Chain:
         seq, claimed = fields["seq"], fields["prev"]
         if self.prev is None:
             self.anchored = claimed == genesis(self.key)
-            if self.anchored and seq != 1:
-                return f"seq {seq} on the first line of a chain (expected 1)"
+            if self.anchored != (seq == 1):
+                return f"seq {seq} with {'the' if self.anchored else 'no'} link to the genesis value"
             self.first = seq
         elif claimed != self.prev:
             if claimed == genesis(self.key):

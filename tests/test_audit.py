@@ -198,6 +198,15 @@ def test_a_seq_gap_under_a_good_link_is_caught(tmp_path: Path) -> None:
     assert (problem.line, problem.reason) == (2, "seq gap: expected 2, found 3")
 
 
+def test_a_chain_start_must_be_seq_1_at_the_genesis_value(tmp_path: Path) -> None:
+    """A first line at seq 1 must link to the genesis value, and a genesis link must be seq 1."""
+    path = tmp_path / "audit.log"
+    for seq, prev in ((1, link(KEY, b"x")), (5, genesis(KEY))):
+        path.write_bytes(seal(KEY, {"seq": seq, "event": "start", "prev": prev}) + b"\n")
+        problem = verify([path], KEY).problem
+        assert problem is not None and problem.line == 1 and problem.reason.startswith(f"seq {seq} with")
+
+
 # --- rotation and restarts ---
 
 
