@@ -1,7 +1,7 @@
-"""``config-server``: ``serve``; ``encrypt``, ``decrypt``, ``reencrypt`` values; ``passwd``.
+"""``config-server``: ``serve``; ``encrypt``, ``decrypt``, ``reencrypt`` values; ``passwd``; ``audit verify``.
 
-Every subcommand reads the same settings (flags, ``CONFIG_SERVER_*`` environment variables, an
-optional ``--config`` YAML file); see ``config-server serve --help``.
+The serving and {cipher} subcommands read the same settings (flags, ``CONFIG_SERVER_*`` environment
+variables, an optional ``--config`` YAML file); see ``config-server serve --help``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from config_server import __version__
+from config_server.audit_verify import add_audit_parser, audit_command
 from config_server.errors import ConfigServerError, InvalidRequest, Unavailable
 from config_server.settings import (
     Settings,
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     pw.add_argument("file", type=Path, help="the htpasswd file (created if absent, mode 0600)")
     pw.add_argument("user", help="the user name (the principal user:NAME in the access policy)")
+    add_audit_parser(sub)
     return parser
 
 
@@ -77,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "passwd":
         return _passwd(args.file, args.user)
+    if args.command == "audit":  # reads its key only, not the server's settings
+        return audit_command(args)
     needs_repo = args.command == "serve"
     try:
         if not needs_repo and args.repo is None:
