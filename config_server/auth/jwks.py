@@ -246,6 +246,7 @@ class JwksCache:
         self._default_max_age = default_max_age
         self._clock = clock
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
         self._keys: KeySet | None = None
         self._expires_at = 0.0
         self._last_attempt: float | None = None
@@ -284,6 +285,7 @@ class JwksCache:
 
     async def close(self) -> None:
         """Close the session; a fetch under way then fails at once and is waited for."""
+        self._closed = True
         session, self._session = self._session, None
         if session is not None:
             await session.close()
@@ -295,6 +297,8 @@ class JwksCache:
         return self._keys
 
     def _open(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("the JWKS cache is closed")
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self._timeout),

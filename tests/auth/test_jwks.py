@@ -3,6 +3,7 @@ kept through an issuer outage; a real aiohttp JWKS server on 127.0.0.1 counts th
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -227,3 +228,16 @@ def test_key_without_alg_fits_each_algorithm_of_its_type(issuer: LocalIssuer) ->
     keys = KeySet.parse({"keys": [issuer.keys["rsa-1"].public_jwk(with_alg=False)]})
     assert [k.algorithm_name for k in keys.verifiers("rsa-1", "PS256")] == ["PS256"]
     assert keys.verifiers("rsa-1", "ES256") == []
+
+
+async def test_concurrent_lookups_share_one_fetch(
+    cache: JwksCache, jwks_server: JwksServer, issuer: LocalIssuer, clock: FakeClock
+) -> None:
+    """Many tokens with the same new kid at once cause a single fetch, and all verify."""
+    rotated = SigningKey.ec("ec-2")
+    jwks_server.document = {"keys": [rotated.public_jwk()]}
+    clock.advance(30)
+    auth = JwtAuthenticator(cache)
+    principals = await asyncio.gather(*(auth.authenticate(issuer.token(rotated)) for _ in range(10)))
+    assert {p.id for p in principals} == {"jwt:orders"}
+    assert jwks_server.fetches == 2
