@@ -8,6 +8,8 @@ that seal or stop the server, or they break everyone else's tests::
     with OpenBao() as bao:
         bao.write_kv2("myapp", {"foo": "bar"})
         role_id, secret_id = bao.create_approle("cfg", policies=["cfg"])
+        workload = bao.setup_identity_tokens("orders", template={"service": "orders"})
+        jwt = bao.identity_token("orders", workload)   # aud config-server, iss bao.oidc_issuer
 
 The admin helpers talk to the server with hvac and the root token; the code under test never
 sees that token unless a test hands it over on purpose.
@@ -16,6 +18,7 @@ sees that token unless a test hands it over on purpose.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -303,6 +306,86 @@ class OpenBao:
         role_id = c.auth.approle.read_role_id(role_name)["data"]["role_id"]
         secret_id = c.auth.approle.generate_secret_id(role_name)["data"]["secret_id"]
         return str(role_id), str(secret_id)
+
+    # -- identity tokens (OpenBao as a JWT issuer) -------------------------------------------
+
+    @property
+    def oidc_issuer(self) -> str:
+        """The ``iss`` of this server's identity tokens (unless ``identity/oidc/config`` sets one)."""
+        return f"{self.url}/v1/identity/oidc"
+
+    @property
+    def oidc_jwks_url(self) -> str:
+        """Where this server publishes the keys that verify its identity tokens (no token needed)."""
+        return f"{self.url}/v1/identity/oidc/.well-known/keys"
+
+    def create_oidc_key(
+        self,
+        name: str,
+        *,
+        algorithm: str = "RS256",
+        rotation_period: str = "24h",
+        verification_ttl: str = "24h",
+    ) -> None:
+        """Create (or update) named key ``name`` that signs identity tokens for any client id."""
+        self.client().adapter.post(
+            f"/v1/identity/oidc/key/{name}",
+            json={
+                "algorithm": algorithm,
+                "allowed_client_ids": "*",
+                "rotation_period": rotation_period,
+                "verification_ttl": verification_ttl,
+            },
+        )
+
+    def create_oidc_role(
+        self,
+        role: str,
+        *,
+        key: str,
+        template: Mapping[str, Any],
+        client_id: str = "config-server",
+        ttl: str = "5m",
+    ) -> None:
+        """Create identity token role ``role``: signed by ``key``, ``aud`` = ``client_id``,
+        ``template``'s claims added to every token."""
+        self.client().adapter.post(
+            f"/v1/identity/oidc/role/{role}",
+            json={"key": key, "client_id": client_id, "template": json.dumps(dict(template)), "ttl": ttl},
+        )
+
+    def setup_identity_tokens(
+        self,
+        role: str,
+        *,
+        template: Mapping[str, Any],
+        key: str = "config-server",
+        client_id: str = "config-server",
+        ttl: str = "5m",
+    ) -> str:
+        """Everything a workload needs to get identity tokens from ``role``; returns its token.
+
+        Creates the named ``key`` (RS256) and the ``role``, then an AppRole ``<role>-workload``
+        whose policy may read ``identity/oidc/token/<role>``, and logs in with it: the token
+        answered is that workload's (an entity of its own), to pass to ``identity_token``.
+        """
+        self.create_oidc_key(key)
+        self.create_oidc_role(role, key=key, template=template, client_id=client_id, ttl=ttl)
+        policy = f"{role}-identity-token"
+        self.write_policy(policy, f'path "identity/oidc/token/{role}" {{ capabilities = ["read"] }}')
+        role_id, secret_id = self.create_approle(f"{role}-workload", policies=[policy])
+        login = hvac.Client(url=self.url, timeout=5).auth.approle.login(role_id=role_id, secret_id=secret_id)
+        return str(login["auth"]["client_token"])
+
+    def identity_token(self, role: str, client_token: str) -> str:
+        """A fresh identity token (a signed JWT) from ``role``, asked for with ``client_token``."""
+        resp = self.client(client_token).adapter.get(f"/v1/identity/oidc/token/{role}")
+        return str(resp["data"]["token"])
+
+    def rotate_oidc_key(self, name: str) -> None:
+        """Rotate named key ``name``: new tokens get a new ``kid``; old ones verify until
+        the key's ``verification_ttl`` ends."""
+        self.client().adapter.post(f"/v1/identity/oidc/key/{name}/rotate", json={})
 
 
 def _wait_kv2_upgrade(c: hvac.Client, path: str) -> None:
