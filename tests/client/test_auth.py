@@ -121,6 +121,28 @@ async def test_the_token_is_refreshed_before_it_expires(
     assert guard.refused == []
 
 
+def test_a_failed_early_refresh_keeps_using_the_still_valid_token() -> None:
+    """If the provider is down when a refresh is due, the unexpired token is still sent."""
+    with OidcProvider(access_token_ttl=300) as own:  # its own provider: this test stops it
+        own_guard = JwtGuard(jwks_url=own.jwks_url, issuer=own.issuer, audience=AUDIENCE)
+        server = SpringServer(authorize=own_guard).start()
+        server.put("orders", "prod", [("orders-prod.yml", {"db.url": "jdbc:prod"})])
+        settings = oauth2(own, refresh_margin=own.access_token_ttl - 0.5)
+        config = ConfigClient(
+            server.url, application="orders", profiles="prod", oauth2=settings, fail_fast=True
+        )
+        try:
+            config.load()
+            own.stop()
+            time.sleep(0.7)
+            config.load()
+        finally:
+            config.close()
+            server.close()
+    first, second = own_guard.accepted
+    assert first == second
+
+
 async def test_a_401_renews_the_token_and_retries_once(
     idp: OidcProvider, guard: JwtGuard, protected: SpringServer
 ) -> None:
