@@ -22,10 +22,15 @@ $(RUN_STAMP): $(BIN)/python pyproject.toml client/pyproject.toml
 		|| { cat $(VENV)/install.log; exit 1; }
 	@touch $(RUN_STAMP)
 
-$(TEST_STAMP): $(RUN_STAMP)
+$(TEST_STAMP): $(RUN_STAMP) tests/support/node/package-lock.json
 	@echo "Installing the test tools into $(VENV) (the first time takes a minute)..."
 	@$(BIN)/pip install -q -e ./client -e '.[test]' > $(VENV)/install-test.log 2>&1 \
 		|| { cat $(VENV)/install-test.log; exit 1; }
+	@# Real third-party servers the tests run under Node (oidc-provider), pinned by package-lock.json.
+	@if command -v npm > /dev/null; then \
+		npm ci --prefix tests/support/node --no-audit --no-fund > $(VENV)/install-npm.log 2>&1 \
+			|| { cat $(VENV)/install-npm.log; exit 1; }; \
+	else echo "npm not found: the tests that need Node (oidc-provider) will be skipped"; fi
 	@touch $(TEST_STAMP)
 
 install: $(TEST_STAMP)

@@ -18,7 +18,9 @@ from config_client.errors import (
     LocalFileError,
     RequestRejected,
     SnapshotRejected,
+    TokenFileError,
 )
+from config_client.oauth2 import OAuth2
 from config_client.retry import set_testing
 from config_client.snapshot import ChangeEvent, Snapshot
 from config_client.sync import ConfigClient
@@ -37,11 +39,13 @@ __all__ = [
     "Environment",
     "InvalidResponse",
     "LocalFileError",
+    "OAuth2",
     "PropertySource",
     "PropertyValue",
     "RequestRejected",
     "Snapshot",
     "SnapshotRejected",
+    "TokenFileError",
     "bind",
     "set_testing",
 ]

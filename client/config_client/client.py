@@ -15,12 +15,12 @@ import contextlib
 import inspect
 import logging
 import os
-import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from config_client.auth import BearerTokens
 from config_client.bind import bind as bind_values
 from config_client.cache import LastGoodCache, load_fernet
 from config_client.envvars import apply_env_overrides
@@ -35,8 +35,11 @@ from config_client.errors import (
 )
 from config_client.localfile import read_local_file, watch_local_file
 from config_client.merge import merge_sources
+from config_client.oauth2 import OAuth2, OAuth2Tokens
 from config_client.retry import Backoff, is_testing
 from config_client.snapshot import ChangeEvent, Origin, Snapshot, diff
+from config_client.tls import client_ssl_context
+from config_client.tokenfile import FileToken
 from config_client.transport import Credentials, Fetched, Transport, environment_url, split_userinfo
 from config_client.wire import Environment, PropertySource, Scalar
 
@@ -62,9 +65,16 @@ class AsyncConfigClient:
 
     Raises from ``load()``/``start()``: ``ConfigUnavailable`` or ``InvalidResponse`` after the
     retries, ``RequestRejected`` subclasses at once, ``SnapshotRejected`` when ``validate``
-    refuses, ``LocalFileError`` and ``CacheError``; with ``fail_fast=False`` a failed fetch falls
-    back to the last-known-good cache first. Not thread-safe: use it from one event loop
-    (:class:`~config_client.ConfigClient` is the thread-safe face).
+    refuses, ``LocalFileError``, ``TokenFileError`` and ``CacheError``; with ``fail_fast=False``
+    a failed fetch falls back to the last-known-good cache first. Not thread-safe: use it from one
+    event loop (:class:`~config_client.ConfigClient` is the thread-safe face).
+
+    Authentication, at most one of: ``username``/``password`` (or ``http://user:pass@host``),
+    ``token`` (fixed bearer), ``token_file`` (bearer re-read when the file changes), ``oauth2``
+    (client-credentials grant, refreshed before expiry). With ``token_file`` or ``oauth2`` a 401
+    renews the token and retries once. TLS: ``ca`` (PEM CAs to trust instead of the system's;
+    ``ca_file`` is its older name), ``cert`` and ``key`` (a client certificate). The constructor
+    raises ``ValueError`` for conflicting options or unreadable TLS files; it does no network I/O.
     """
 
     def __init__(
@@ -89,7 +99,12 @@ class AsyncConfigClient:
         username: str | None = None,
         password: str | None = None,
         token: str | None = None,
+        token_file: str | os.PathLike[str] | None = None,
+        oauth2: OAuth2 | None = None,
         config_token: str | None = None,
+        ca: str | os.PathLike[str] | None = None,
+        cert: str | os.PathLike[str] | None = None,
+        key: str | os.PathLike[str] | None = None,
         ca_file: str | os.PathLike[str] | None = None,
         headers: Mapping[str, str] | None = None,
         long_poll_wait: float = 60.0,
@@ -103,11 +118,25 @@ class AsyncConfigClient:
             [p.strip() for p in profiles.split(",")] if isinstance(profiles, str) else list(profiles)
         )
         _check_names(application, profile_list, label)
-        if token is not None and (password is not None or url_password is not None):
-            raise ValueError("give either a password (basic auth) or a token (bearer), not both")
+        given = [
+            name
+            for name, value in [
+                ("password", password if password is not None else url_password),
+                ("token", token),
+                ("token_file", token_file),
+                ("oauth2", oauth2),
+            ]
+            if value is not None
+        ]
+        if len(given) > 1:
+            raise ValueError(
+                f"give only one of password, token, token_file or oauth2 (got {' and '.join(given)})"
+            )
         extra = dict(headers or {})
-        if any(k.lower() == "authorization" for k in extra) and (password or url_password or token):
-            raise ValueError("an Authorization header cannot be combined with password or token")
+        if any(k.lower() == "authorization" for k in extra) and given:
+            raise ValueError(f"an Authorization header cannot be combined with {given[0]}")
+        if ca is not None and ca_file is not None:
+            raise ValueError("give ca or its older name ca_file, not both")
         if long_poll_wait < 0 or poll_interval <= 0 or connect_timeout <= 0 or request_timeout <= 0:
             raise ValueError("long_poll_wait must be >= 0 and poll_interval and timeouts > 0 (seconds)")
         self.application = application
@@ -129,14 +158,19 @@ class AsyncConfigClient:
             config_token=config_token,
         )
         self.url = environment_url(base, application, profile_list, label)
-        ssl_context = _ssl_context(ca_file) if ca_file is not None else None
+        tokens: BearerTokens | None = None
+        if oauth2 is not None:
+            tokens = OAuth2Tokens(oauth2)
+        elif token_file is not None:
+            tokens = FileToken(token_file)
         self._transport = Transport(
             url=self.url,
             headers={**extra, **credentials.headers()},
-            ssl_context=ssl_context,
+            ssl_context=client_ssl_context(ca=ca if ca is not None else ca_file, cert=cert, key=key),
             connect_timeout=connect_timeout,
             request_timeout=request_timeout,
             max_body_bytes=max_body_bytes,
+            tokens=tokens,
         )
         self._cache: LastGoodCache | None = None
         if cache_dir is not None:
@@ -417,15 +451,6 @@ def _amend(error: ConfigClientError, note: str) -> ConfigClientError:
     if isinstance(error, RequestRejected):
         return type(error)(message, status=error.status)
     return type(error)(message)
-
-
-def _ssl_context(ca_file: str | os.PathLike[str]) -> ssl.SSLContext:
-    """A verifying TLS context that trusts the CAs in ``ca_file`` (PEM); raises ``ValueError``."""
-    path = os.fspath(ca_file)
-    try:
-        return ssl.create_default_context(cafile=path)
-    except OSError as exc:  # missing or unreadable file, or ssl.SSLError: no certificate in it
-        raise ValueError(f"ca_file {path!r} is not a readable PEM file of CA certificates") from exc
 
 
 def _check_names(application: str, profiles: list[str], label: str | None) -> None:

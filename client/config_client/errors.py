@@ -12,7 +12,11 @@
     ├── SnapshotRejected         the ``validate`` hook refused a configuration
     ├── CacheError               the last-known-good cache cannot be read, written or decrypted
     ├── LocalFileError           the ``local_file`` cannot be read or parsed (names file and line)
+    ├── TokenFileError           the ``token_file`` cannot be read or is empty (names the file)
     └── BindError                ``bind()`` could not fill a settings class (names each dotted key)
+
+The OAuth 2.0 token endpoint's answers map onto the same tree: refused client credentials are
+``AuthenticationFailed``, an unreachable or failing endpoint is ``ConfigUnavailable``.
 
 Messages never contain property values, passwords or tokens: they are built from names, URLs
 (without userinfo), statuses and types only, because configuration routinely holds secrets.
@@ -35,6 +39,7 @@ __all__ = [
     "LocalFileError",
     "RequestRejected",
     "SnapshotRejected",
+    "TokenFileError",
 ]
 
 
@@ -67,7 +72,11 @@ class RequestRejected(ConfigClientError):
 
 
 class AuthenticationFailed(RequestRejected):
-    """401 or 403: the credentials (basic, bearer or ``X-Config-Token``) were refused."""
+    """401 or 403: the credentials (basic, bearer or ``X-Config-Token``) were refused.
+
+    Also raised when the OAuth 2.0 token endpoint refuses the client (``invalid_client`` and
+    the like); ``status`` is then the token endpoint's status.
+    """
 
 
 class ConfigNotFound(RequestRejected):
@@ -91,6 +100,19 @@ class LocalFileError(ConfigClientError):
         self.path = path
         self.problem = problem
         self.line = line
+
+
+class TokenFileError(ConfigClientError):
+    """The ``token_file`` cannot be read, or holds no token; names the file, never its content.
+
+    Raised at once by ``load()`` (a fresh read will not come by retrying at once); the background
+    reload logs it and tries again with backoff, so a token mounted late is picked up.
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"Cannot read the bearer token from {path}: {problem}")
+        self.path = path
+        self.problem = problem
 
 
 class BindError(ConfigClientError):

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from config_client.client import AsyncConfigClient, ChangeCallback
+from config_client.oauth2 import OAuth2
 from config_client.snapshot import Snapshot
 from config_client.wire import Scalar
 
@@ -54,7 +55,12 @@ class ConfigClient:
         username: str | None = None,
         password: str | None = None,
         token: str | None = None,
+        token_file: str | os.PathLike[str] | None = None,
+        oauth2: OAuth2 | None = None,
         config_token: str | None = None,
+        ca: str | os.PathLike[str] | None = None,
+        cert: str | os.PathLike[str] | None = None,
+        key: str | os.PathLike[str] | None = None,
         ca_file: str | os.PathLike[str] | None = None,
         headers: Mapping[str, str] | None = None,
         long_poll_wait: float = 60.0,
@@ -83,7 +89,12 @@ class ConfigClient:
             username=username,
             password=password,
             token=token,
+            token_file=token_file,
+            oauth2=oauth2,
             config_token=config_token,
+            ca=ca,
+            cert=cert,
+            key=key,
             ca_file=ca_file,
             headers=headers,
             long_poll_wait=long_poll_wait,

@@ -4,6 +4,10 @@
 application or label is sent as ``(_)``. A change request adds ``If-None-Match`` (the last ETag)
 and ``Prefer: wait=<seconds>``; a server that holds long polls answers with
 ``Preference-Applied``. Statuses and aiohttp errors become :mod:`config_client.errors` here, once.
+
+Credentials that never change are session headers (:class:`Credentials`); a token that does (an
+OAuth 2.0 access token, a rotated token file) comes from a :class:`~config_client.auth.BearerTokens`
+asked before every request. A ``401`` with such a token renews it and retries the request once.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import math
 import ssl
 from collections.abc import Mapping, Sequence
@@ -20,6 +25,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import aiohttp
 
+from config_client.auth import BearerTokens
 from config_client.errors import (
     AuthenticationFailed,
     ConfigNotFound,
@@ -29,7 +35,9 @@ from config_client.errors import (
 )
 from config_client.wire import Environment
 
-__all__ = ["Credentials", "Fetched", "Transport", "environment_url", "split_userinfo"]
+__all__ = ["Credentials", "Fetched", "Transport", "describe_error", "environment_url", "split_userinfo"]
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = "config-client/0.1 (python)"
 _SAFE = "(),_-.~@+"  # kept literal in path segments: (_) and comma lists must reach the server as is
@@ -107,8 +115,10 @@ class Transport:
         connect_timeout: float,
         request_timeout: float,
         max_body_bytes: int,
+        tokens: BearerTokens | None = None,
     ) -> None:
         self.url = url
+        self._tokens = tokens
         self._headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **headers}
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
         self._connect_timeout = connect_timeout
@@ -117,10 +127,12 @@ class Transport:
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
-        """Close the session (idempotent)."""
+        """Close the session and the token provider's (idempotent)."""
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
+        if self._tokens is not None:
+            await self._tokens.aclose()
 
     async def fetch(
         self, *, etag: str | None = None, state: str | None = None, wait: float | None = None
@@ -128,8 +140,9 @@ class Transport:
         """GET the Environment; with ``wait`` ask the server to hold the request up to that many seconds.
 
         Raises ``ConfigUnavailable`` (connection, timeout, 5xx, 429), ``AuthenticationFailed``
-        (401/403), ``ConfigNotFound`` (404), ``RequestRejected`` (other 4xx) or
-        ``InvalidResponse`` (a body that is not an Environment, or an unexpected status).
+        (401/403; a 401 is retried once with a renewed token when tokens can be renewed),
+        ``ConfigNotFound`` (404), ``RequestRejected`` (other 4xx) or ``InvalidResponse`` (a body
+        that is not an Environment, or an unexpected status); the token provider's errors as is.
         """
         if self._session is None:
             self._session = aiohttp.ClientSession(headers=self._headers)
@@ -145,8 +158,34 @@ class Transport:
         timeout = aiohttp.ClientTimeout(
             total=(wait or 0) + self._request_timeout, connect=self._connect_timeout
         )
+        token = await self._tokens.token() if self._tokens is not None else None
+        renewed = False
+        while True:
+            if token is not None:
+                headers["Authorization"] = f"Bearer {token}"
+            outcome = await self._get(self._session, headers, timeout, etag)
+            if isinstance(outcome, Fetched):
+                return outcome
+            if outcome == 401 and not renewed and token is not None and self._tokens is not None:
+                # The token may have been revoked or rotated early: renew once, never loop.
+                renewed = True
+                fresh = await self._tokens.renew(token)
+                if fresh is not None:
+                    log.info("config_client: %s answered 401; retrying once with a renewed token", self.url)
+                    token = fresh
+                    continue
+            raise _status_error(self.url, outcome)
+
+    async def _get(
+        self,
+        session: aiohttp.ClientSession,
+        headers: Mapping[str, str],
+        timeout: aiohttp.ClientTimeout,
+        etag: str | None,
+    ) -> Fetched | int:
+        """One GET: the answer (200, 304), or the status to turn into an error."""
         try:
-            async with self._session.get(
+            async with session.get(
                 self.url, headers=headers, timeout=timeout, ssl=self._ssl, allow_redirects=False
             ) as resp:
                 status = resp.status
@@ -159,9 +198,9 @@ class Transport:
                             f"{self.url} answered 304 Not Modified to an unconditional request"
                         )
                     return Fetched(None, etag, None, "Preference-Applied" in resp.headers)
+                return status
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise ConfigUnavailable(f"config server {self.url} unreachable ({_describe(exc)})") from exc
-        raise _status_error(self.url, status)
+            raise ConfigUnavailable(f"config server {self.url} unreachable ({describe_error(exc)})") from exc
 
     async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
         chunks: list[bytes] = []
@@ -207,7 +246,8 @@ def _status_error(url: str, status: int) -> Exception:
     return InvalidResponse(f"config server {url} answered an unexpected status {status}")
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
+    """A short, secret-free cause for an aiohttp or timeout error (no URL, no headers)."""
     if isinstance(exc, TimeoutError):
         return "timed out"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):

@@ -5,6 +5,10 @@ Environment, ``ETag``, ``304`` for a matching ``If-None-Match``, no long polls).
 ``long_poll=True`` it also honours ``Prefer: wait=<n>``: it holds a conditional request until the
 environment changes or the wait ends, and says so with ``Preference-Applied``. Running in its own
 thread lets blocking (sync) clients and async clients talk to it alike.
+
+``ssl_context`` serves HTTPS instead (a context with ``CERT_REQUIRED`` demands client
+certificates); ``authorize(request)`` runs before each answer and returns a status to refuse
+with (``401`` gets ``WWW-Authenticate: Bearer``), or ``None`` to serve.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import contextlib
 import hashlib
 import json
 import re
+import ssl
 import threading
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,9 +41,18 @@ class Seen:
 class SpringServer:
     """Serves environments set with :meth:`put`; ``fail_with``/``garbage`` simulate a sick server."""
 
-    def __init__(self, *, long_poll: bool = False, send_etag: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        long_poll: bool = False,
+        send_etag: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
+        authorize: Callable[[web.Request], int | None] | None = None,
+    ) -> None:
         self.long_poll = long_poll
         self.send_etag = send_etag
+        self.ssl_context = ssl_context
+        self.authorize = authorize
         self.fail_with: int | None = None
         self.garbage: bytes | None = None
         self.seen: list[Seen] = []
@@ -52,7 +66,8 @@ class SpringServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def put(
         self,
@@ -109,7 +124,7 @@ class SpringServer:
         app.router.add_get("/{app}/{profiles}/{label}", self._handle)
         self._runner = web.AppRunner(app, shutdown_timeout=0.1)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        site = web.TCPSite(self._runner, "127.0.0.1", port, ssl_context=self.ssl_context)
         await site.start()
         self.port = self._runner.addresses[0][1]
 
@@ -134,6 +149,9 @@ class SpringServer:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.seen.append(Seen(request.path_qs, dict(request.headers)))
+        if self.authorize is not None and (refusal := self.authorize(request)) is not None:
+            challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if refusal == 401 else {}
+            return web.Response(status=refusal, headers=challenge, text="refused")
         if self.fail_with is not None:
             return web.Response(status=self.fail_with, text="broken")
         if self.garbage is not None:

@@ -10,8 +10,8 @@ def test_public_exports_are_pinned() -> None:
     assert sorted(config_client.__all__) == [
         "AsyncConfigClient", "AuthenticationFailed", "BindError", "CacheError", "ChangeEvent", "ConfigClient",
         "ConfigClientError", "ConfigNotFound", "ConfigUnavailable", "Environment", "InvalidResponse",
-        "LocalFileError", "PropertySource", "PropertyValue", "RequestRejected", "Snapshot",
-        "SnapshotRejected", "bind", "set_testing",
+        "LocalFileError", "OAuth2", "PropertySource", "PropertyValue", "RequestRejected", "Snapshot",
+        "SnapshotRejected", "TokenFileError", "bind", "set_testing",
     ]  # fmt: skip
     for name in config_client.__all__:
         assert getattr(config_client, name) is not None
