@@ -19,8 +19,8 @@ The package map (folder names are the architecture; each module holds one concep
     crypto/           {cipher} schemes (symmetric, rsa), keystores, prefixes, the key ring
     live/             hub (long-poll watchers), updates (recompute and wake), webhooks (forge pushes)
     http/             app (middlewares, route table), routes (raw path -> Endpoint), headers,
-                      errors (the only status mapping), handlers: environment, encryption,
-                      monitor, health
+                      errors (the only status mapping), bodies (read whole, with a limit),
+                      handlers: environment, encryption, monitor, health, openapi (the document)
 
 The wire model (Environment, PropertySource), the key grammar and the merge live in the client
 distribution (``config_client.wire``, ``keys``, ``merge``), which this package depends on.

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from config_server import components
-from config_server.http import encryption, environment, monitor
+from config_server.http import encryption, environment, monitor, openapi
 from config_server.http.errors import error_middleware, quiet_raw_requests
 from config_server.http.health import health
 from config_server.http.routes import ENDPOINT, Endpoint, EndpointKind, parse_endpoint
@@ -81,6 +81,7 @@ HANDLERS: Mapping[EndpointKind, EndpointHandler] = {
     EndpointKind.KEY: encryption.key,
     EndpointKind.MONITOR: monitor.monitor,
     EndpointKind.HEALTH: health,
+    EndpointKind.OPENAPI: openapi.openapi,
 }
 """The handler of each endpoint kind: the route table (``routes``) decides which kind a request is."""
 

@@ -21,7 +21,8 @@ from aiohttp import web
 
 from config_server.components import KEYRING
 from config_server.crypto.keyring import NO_KEY_INSTALLED
-from config_server.errors import CryptoError, InvalidRequest, NoKey, NoPublicKey, PayloadTooLarge
+from config_server.errors import CryptoError, InvalidRequest, NoKey, NoPublicKey
+from config_server.http.bodies import read_body
 from config_server.http.routes import Endpoint
 
 if TYPE_CHECKING:
@@ -37,9 +38,7 @@ MAX_BODY = 1024 * 1024
 async def _body(request: web.Request, *, decrypting: bool) -> str:
     if "Content-Type" not in request.headers:
         raise InvalidRequest("Required header 'Content-Type' is not present")
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise PayloadTooLarge(MAX_BODY)
+    raw = await read_body(request, MAX_BODY)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

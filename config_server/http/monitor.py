@@ -13,7 +13,7 @@ import logging
 from aiohttp import web
 
 from config_server.components import GIT, SETTINGS
-from config_server.errors import InvalidRequest
+from config_server.http.bodies import read_body
 from config_server.http.routes import Endpoint
 from config_server.live.webhooks import parse_push, service_names, verify_signature
 
@@ -25,9 +25,7 @@ MAX_BODY = 1024 * 1024
 
 async def monitor(request: web.Request, endpoint: Endpoint) -> web.Response:
     """``POST /monitor``: verify, parse, fetch now; answer the affected service names."""
-    body = await request.content.read(MAX_BODY + 1)
-    if len(body) > MAX_BODY:
-        raise InvalidRequest("Webhook body larger than 1 MiB")
+    body = await read_body(request, MAX_BODY)
     secret = request.app[SETTINGS].monitor_secret
     verify_signature(request.headers, body, secret.reveal() if secret is not None else None)
     event = parse_push(request.headers, body, request.content_type)

@@ -14,6 +14,7 @@ route template                                        kind            methods
 ``/encrypt/status``                                   encrypt-status  GET
 ``/key``, ``/key/{application}/{profiles}``           key             GET
 ``/monitor``                                          monitor         POST
+``/openapi.json``                                     openapi         GET
 ``/actuator/...``, ``/v3/...``                        (reserved)      404
 ``/{application}-{profiles}.{format}``                rendering       GET
 ``/{label}/{application}-{profiles}.{format}``        rendering       GET
@@ -69,6 +70,7 @@ class EndpointKind(StrEnum):
     KEY = "key"
     MONITOR = "monitor"
     HEALTH = "health"
+    OPENAPI = "openapi"
 
 
 class Action(StrEnum):
@@ -92,6 +94,7 @@ _ACTIONS: Mapping[EndpointKind, Action] = {
     EndpointKind.DECRYPT: Action.DECRYPT,
     EndpointKind.MONITOR: Action.MONITOR,
     EndpointKind.HEALTH: Action.HEALTH_DETAILS,
+    EndpointKind.OPENAPI: Action.READ,  # public (the API's shape, no configuration): named for audit only
 }
 
 
@@ -168,6 +171,7 @@ _FIXED: tuple[_Fixed, ...] = (
     _fixed("/key", _READ, EndpointKind.KEY),
     _fixed("/key/{application}/{profiles}", _READ, EndpointKind.KEY),
     _fixed("/monitor", _POST, EndpointKind.MONITOR),
+    _fixed("/openapi.json", _READ, EndpointKind.OPENAPI),
 )
 
 

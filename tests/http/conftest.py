@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import contextlib
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +45,35 @@ async def raw_get(client: TestClient[Any, Any], path: str, **kwargs: Any) -> Any
 
     base = str(client.make_url("/")).rstrip("/")
     return await client.session.get(URL(base + path, encoded=True), **kwargs)
+
+
+@contextlib.contextmanager
+def threaded_server(
+    remote: GitRemote, basedir: Path, **settings: Any
+) -> Iterator[tuple[str, web.Application]]:
+    """The server for ``remote`` on a free loopback port, its event loop in a thread of its own.
+
+    For synchronous clients (requests, schemathesis) that cannot share the test's loop. Yields the
+    base URL (``http://127.0.0.1:PORT``) and the running application; stops it on exit.
+    """
+    settings.setdefault("refresh_rate", 3600)
+    app = create_app(Settings(repo=remote.uri, basedir=basedir, port=0, **settings))
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.1, **RUNNER_OPTIONS)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="threaded-server", daemon=True)
+    thread.start()
+
+    async def start() -> int:
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        return int(runner.addresses[0][1])
+
+    try:
+        port = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=30)
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
