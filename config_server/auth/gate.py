@@ -36,8 +36,8 @@ __all__ = ["BEARER_CHALLENGE", "Gate", "Verdict"]
 BEARER_CHALLENGE = 'Bearer realm="config-server"'
 _CERT_CHALLENGE = 'Mutual realm="config-server"'  # mTLS only: no HTTP scheme can answer it
 
-PUBLIC_KINDS = frozenset({EndpointKind.HEALTH})
-"""Endpoints anyone may call (health shows its details only to ``health-details``)."""
+PUBLIC_KINDS = frozenset({EndpointKind.HEALTH, EndpointKind.OPENAPI})
+"""Endpoints anyone may call (health shows its details only to ``health-details``; the API document)."""
 
 
 class BearerAuthenticator(Protocol):
