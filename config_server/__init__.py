@@ -2,12 +2,13 @@
 
 The package map (folder names are the architecture; each module holds one concept)::
 
-    cli.py            argparse subcommands: serve, encrypt, decrypt, reencrypt; start-up errors
+    cli.py            argparse subcommands: serve, encrypt, decrypt, reencrypt, passwd, audit verify
     settings.py       the server's settings, each declared once (flags > env > --config > default)
     components.py     the composition root: every resource under a typed AppKey, one cleanup_ctx each
     errors.py         the one exception tree (statuses live in http/errors.py)
     secret.py         Secret (a value whose repr hides it) and the one token fingerprint
     caching.py        the one LRU and the one single flight
+    filewatch.py      FileWatch: re-read a file when it changes (users, policy, TLS material)
     service.py        EnvironmentService: an ordered list of Sources, overrides, decryption, caches
     names.py profiles.py resolve.py     the pure core: validation, profile rules, precedence
     formats/          parsing (YAML, .properties, JSON), flattening, placeholders, renderings,
@@ -17,8 +18,14 @@ The package map (folder names are the architecture; each module holds one concep
     vault/            the Vault adapter: settings, errors (hvac translation), client (login,
                       renewal), kv, transit
     crypto/           {cipher} schemes (symmetric, rsa), keystores, prefixes, the key ring
-    live/             hub (long-poll watchers), updates (recompute and wake), webhooks (forge pushes)
-    http/             app (middlewares, route table), routes (raw path -> Endpoint), headers,
+    auth/             who is calling: principal, basic (htpasswd), jwt + jwks (bearer tokens), tls
+                      (server context, client certificates), throttle (failed attempts), gate
+    policy.py         the access policy: who may do which action on what (pure matching)
+    audit.py audit_verify.py   the HMAC-chained audit log (fails closed); its verification
+    live/             hub (long-poll watchers), updates (recompute and wake), webhooks (forge pushes),
+                      quota (long polls held, in all and per principal)
+    http/             app (middlewares, route table), routes (raw path -> Endpoint), security
+                      (authentication, authorisation, audit, security headers, body limits), headers,
                       errors (the only status mapping), bodies (read whole, with a limit),
                       handlers: environment, encryption, monitor, health, openapi (the document)
 
