@@ -134,12 +134,19 @@ async def serve(settings: Settings) -> None:
     from aiohttp import web
 
     from config_server.http.app import RUNNER_OPTIONS, create_app
+    from config_server.http.protocol import ConnectionLimits, HardenedAppRunner
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in _STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
-    runner = web.AppRunner(create_app(settings), handle_signals=False, access_log=None, **RUNNER_OPTIONS)
+    runner = HardenedAppRunner(
+        create_app(settings),
+        limits=ConnectionLimits.from_settings(settings),
+        handle_signals=False,
+        access_log=None,
+        **RUNNER_OPTIONS,
+    )
     try:
         await runner.setup()
         site = web.TCPSite(runner, settings.host, settings.port)
