@@ -164,13 +164,20 @@ async def serve(settings: Settings) -> None:
 
     from config_server import components
     from config_server.http.app import RUNNER_OPTIONS, create_app
+    from config_server.http.protocol import ConnectionLimits, HardenedAppRunner
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in _STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
     app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, **RUNNER_OPTIONS)
+    runner = HardenedAppRunner(
+        app,
+        limits=ConnectionLimits.from_settings(settings),
+        handle_signals=False,
+        access_log=None,
+        **RUNNER_OPTIONS,
+    )
     try:
         await runner.setup()
         tls = app[components.TLS]

@@ -44,6 +44,10 @@ Anywhere else a CryptoError gets the Spring Boot body of the first table; in an 
 request it does not arise at all, as a value that cannot be decrypted is served as
 ``invalid.<key>: <n/a>`` (``crypto.environment``). Known errors keep their message, which never
 holds a secret; request headers are never echoed back, and no body holds a stack trace.
+
+Errors met before a request reaches the application (a request the HTTP parser rejects: 400, or
+431 for a header too large; a connection over the per-address cap: 429; a request head that took
+too long: 408) get the same Spring Boot body from ``http.protocol``, with an empty ``path``.
 """
 
 from __future__ import annotations
@@ -91,6 +95,7 @@ __all__ = [
     "RawRequestFilter",
     "answer_error",
     "encryption_body",
+    "error_body",
     "error_middleware",
     "quiet_raw_requests",
     "status_of",
@@ -175,10 +180,8 @@ def encryption_body(exc: CryptoError) -> tuple[int, dict[str, str]]:
     return row.status, {"status": row.code, "description": row.description or exc.message}
 
 
-def _error_response(
-    status: int, message: str, path: str, *, headers: Mapping[str, str] | None = None
-) -> web.Response:
-    """A JSON error body in Spring Boot's shape."""
+def error_body(status: int, message: str, path: str) -> bytes:
+    """The UTF-8 JSON error body in Spring Boot's shape (also written by ``http.protocol``)."""
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:
@@ -190,9 +193,16 @@ def _error_response(
         "message": message,
         "path": path,
     }
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+def _error_response(
+    status: int, message: str, path: str, *, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    """A JSON error body in Spring Boot's shape."""
     return web.Response(
         status=status,
-        body=json.dumps(body, ensure_ascii=False).encode(),
+        body=error_body(status, message, path),
         content_type="application/json",
         headers=dict(headers) if headers else None,
     )

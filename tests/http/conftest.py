@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.web_runner import BaseRunner
 
 from config_server.http.app import RUNNER_OPTIONS, create_app
+from config_server.http.protocol import ConnectionLimits, HardenedAppRunner
 from config_server.settings import Settings
 from tests.support.gitrepo import GitRemote
 
@@ -27,10 +29,22 @@ def serve(aiohttp_client: Any, tmp_path: Path) -> Serve:
     async def start(remote: GitRemote, **settings: Any) -> TestClient[Any, Any]:
         settings.setdefault("refresh_rate", 3600)
         settings.setdefault("basedir", tmp_path / "clone")
-        app = create_app(Settings(repo=remote.uri, **settings))
-        return await aiohttp_client(app, server_kwargs=RUNNER_OPTIONS)  # type: ignore[no-any-return]
+        config = Settings(repo=remote.uri, **settings)
+        server = HardenedTestServer(create_app(config), limits=ConnectionLimits.from_settings(config))
+        return await aiohttp_client(server)  # type: ignore[no-any-return]
 
     return start
+
+
+class HardenedTestServer(TestServer):
+    """aiohttp's test server running the app as ``cli.serve`` does (``HardenedAppRunner``)."""
+
+    def __init__(self, app: web.Application, *, limits: ConnectionLimits) -> None:
+        super().__init__(app, host="127.0.0.1")
+        self.limits = limits
+
+    async def _make_runner(self, **kwargs: Any) -> BaseRunner:
+        return HardenedAppRunner(self.app, limits=self.limits, **{**kwargs, **RUNNER_OPTIONS})
 
 
 def app_of(client: TestClient[Any, Any]) -> web.Application:
