@@ -24,7 +24,8 @@ The package map (folder names are the architecture; each module holds one concep
     audit.py audit_verify.py   the HMAC-chained audit log (fails closed); its verification
     live/             hub (long-poll watchers), updates (recompute and wake), webhooks (forge pushes),
                       quota (long polls held, in all and per principal)
-    http/             app (middlewares, route table), routes (raw path -> Endpoint), security
+    http/             app (middlewares, route table), protocol (header timeout, connections per
+                      address, parser errors), routes (raw path -> Endpoint), security
                       (authentication, authorisation, audit, security headers, body limits), headers,
                       errors (the only status mapping), bodies (read whole, with a limit),
                       handlers: environment, encryption, monitor, health, openapi (the document)
