@@ -18,7 +18,7 @@ from config_server.audit import AuditLog
 from config_server.audit_verify import genesis, link, seal, unseal, verify
 from config_server.errors import InvalidConfiguration, Unavailable
 from config_server.secret import Secret
-from config_server.settings import load_settings
+from config_server.settings import Settings, SettingsError, load_settings
 
 KEY = b"audit-test-key-0123456789abcdef"
 
@@ -356,8 +356,10 @@ def test_from_settings_requires_the_key_with_the_log(tmp_path: Path) -> None:
     """--audit-log without --audit-key is a configuration error; neither means no log."""
     base = {"repo": "-"}
     assert AuditLog.from_settings(load_settings(base, environ={})) is None
+    with pytest.raises(SettingsError, match="--audit-log needs --audit-key"):
+        load_settings({**base, "audit_log": "-"}, environ={})
     with pytest.raises(InvalidConfiguration, match="--audit-key: required with --audit-log"):
-        AuditLog.from_settings(load_settings({**base, "audit_log": "-"}, environ={}))
+        AuditLog.from_settings(Settings(repo="-", audit_log="-"))
     made = AuditLog.from_settings(
         load_settings({**base, "audit_log": "-", "audit_key": Secret("k")}, environ={})
     )

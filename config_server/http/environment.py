@@ -54,10 +54,11 @@ async def environment(request: web.Request, endpoint: Endpoint) -> web.StreamRes
     return _respond(request, rendered, headers)
 
 
-def _holder(request: web.Request) -> str:
-    """Whose long poll this is: the principal, or without credentials the client address."""
+def _holder(request: web.Request) -> str | None:
+    """Whose long poll this is: the principal; None for an anonymous caller (only the total counts,
+    since behind a proxy every anonymous caller has the proxy's address)."""
     principal = request[PRINCIPAL]
-    return f"address:{request.remote}" if principal.anonymous else principal.id
+    return None if principal.anonymous else principal.id
 
 
 def _audit_details(request: web.Request, reps: Representations) -> None:
