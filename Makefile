@@ -39,6 +39,7 @@ run: $(RUN_STAMP)
 	@$(BIN)/python scripts/sample_repo.py $(DATA)
 	@echo
 	@echo "Config server on http://$(HOST):$(PORT)  (repository: $(CURDIR)/$(DATA)/config-repo.git)"
+	@echo "ANONYMOUS: no authentication, so it listens on loopback only (see README, Security)."
 	@echo "Try:"
 	@echo "  curl http://$(HOST):$(PORT)/orders/dev"
 	@echo "  curl http://$(HOST):$(PORT)/orders-prod.yml"
