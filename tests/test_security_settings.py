@@ -208,3 +208,15 @@ def test_a_flag_beats_the_file_form(tmp_path: Path) -> None:
         {"repo": "r", "monitor_secret": "from-flag"}, environ={"CONFIG_SERVER_MONITOR_SECRET_FILE": str(path)}
     )
     assert settings.monitor_secret is not None and settings.monitor_secret.reveal() == "from-flag"
+
+
+def test_a_server_started_with_allow_anonymous_warns(repo: GitRemote, tmp_path: Path) -> None:
+    """--allow-anonymous starts the server and logs that it serves without authentication.
+
+    (On 127.0.0.1: the tests listen on loopback only; the flag, not the address, picks the warning.)
+    """
+    from tests.support.server_process import server_process
+
+    with server_process(serve_args(repo, tmp_path, "--host", "127.0.0.1", "--allow-anonymous")) as server:
+        server.wait_for("serving WITHOUT authentication")
+    assert "WARNING" in server.output and "(--allow-anonymous)" in server.output
