@@ -84,13 +84,14 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with threaded_server(
         make_remote(tmp / "git"),
         tmp / "clone",
-        auth_users=users_file(tmp / "users", PASSWORDS),
+        auth_users=users_file(tmp / "users", {**PASSWORDS, STAR: "star-pw"}),
         access_policy=tmp / "policy.yml",
         encrypt_key=Secret(rsa_pem()),
     ) as (url, _app):
         yield url
 
 
+STAR = "o*"  # a user whose name looks like a glob
 ALL = ("orders", "payments", "ops", "ci", None)  # None: anonymous
 READ_ORDERS = {"orders", "ops"}
 ADMIN = {"ops"}
@@ -197,6 +198,13 @@ def test_health_shows_its_components_to_health_details(secured: str) -> None:
     resp = requests.get(f"{secured}/actuator/health", headers=basic("ops"), timeout=10)
     assert resp.status_code == 200
     assert {"git", "encryption"} <= set(resp.json()["components"])
+
+
+def test_a_glob_looking_user_name_is_literal_in_name(secured: str) -> None:
+    """User 'o*' reads the application 'o*' (its {name}) but not orders: {name} is never a pattern."""
+    star = {"Authorization": "Basic " + base64.b64encode(f"{STAR}:star-pw".encode()).decode()}
+    assert requests.get(f"{secured}/o*/dev", headers=star, timeout=10).status_code == 200
+    assert requests.get(f"{secured}/orders/dev", headers=star, timeout=10).status_code == 403
 
 
 def test_a_wrong_password_is_401_with_the_challenge(secured: str) -> None:
