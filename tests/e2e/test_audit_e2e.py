@@ -23,10 +23,12 @@ import pytest
 import requests
 
 from config_server.secret import Secret
+from tests.e2e.conftest import root_token
 from tests.http.conftest import Serve, threaded_server
 from tests.http.test_authorization import FILES, PASSWORDS, POLICY, basic, users_file
 from tests.http.test_openapi import rsa_pem
 from tests.support.gitrepo import GitRemote
+from tests.support.openbao import OpenBao
 from tests.support.server_process import server_process
 
 AUDIT_KEY = "audit-key-4b1d9e0c-never-in-a-line"
@@ -305,3 +307,26 @@ def test_sighup_after_mv_continues_the_chain_in_a_new_file(git_remote: GitRemote
     result = verify(key_file, tmp_path / "audit.log.1", path)
     assert result.returncode == 0, result.stderr
     assert "OK: 5 line(s) in 2 file(s), seq 1..5" in result.stdout
+
+
+async def test_a_read_served_from_vault_names_the_vault_paths_but_no_value(
+    serve: Serve, git_remote: GitRemote, bao: OpenBao, mount: str, tmp_path: Path
+) -> None:
+    """A read with Vault sources lists the Vault paths read in 'vault', never a secret's value."""
+    value = "vault-value-5d2a-never-in-a-line"
+    bao.write_kv2("orders", {"db.password": value}, mount=mount)
+    git_remote.write({"application.yml": "x: 1\n"})
+    path = tmp_path / "audit.log"
+    client = await serve(
+        git_remote,
+        vault_url=bao.url,
+        vault_kv_mount=mount,
+        vault_token=root_token(bao),
+        audit_log=str(path),
+        audit_key=Secret(AUDIT_KEY),
+    )
+    assert (await client.get("/orders/default")).status == 200
+    line = next(line for line in read_lines(path) if line["event"] == "read")
+    # The KV path read ("orders"; the module docstring's example also shows the mount: "secret/orders").
+    assert [p.removeprefix(f"{mount}/") for p in line["vault"]] == ["orders"]
+    assert value not in path.read_text()
