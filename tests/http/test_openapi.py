@@ -9,14 +9,17 @@ witness requests, one per operation and status.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import itertools
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import bcrypt
 import hypothesis
 import pytest
 import requests
@@ -101,6 +104,48 @@ def keyless(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def empty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The server of a remote without a commit: nothing to serve, health DOWN."""
     yield from _server(tmp_path_factory.mktemp("empty"), {})
+
+
+SECURITY_POLICY = "rules:\n  - {principals: ['user:reader'], applications: [orders], actions: [read]}\n"
+BAD_PASSWORD = {"Authorization": "Basic " + base64.b64encode(b"reader:wrong").decode()}
+NOBODY = {"Authorization": "Basic " + base64.b64encode(b"nobody:pw").decode()}
+
+
+def _secured(tmp: Path, **settings: Any) -> Iterator[str]:
+    users = "".join(f"{u}:{bcrypt.hashpw(b'pw', bcrypt.gensalt(4)).decode()}\n" for u in ("reader", "nobody"))
+    (tmp / "users").write_text(users, encoding="utf-8")
+    (tmp / "policy.yml").write_text(SECURITY_POLICY, encoding="utf-8")
+    yield from _server(tmp, auth_users=tmp / "users", access_policy=tmp / "policy.yml", **settings)
+
+
+@pytest.fixture(scope="module")
+def authed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The server with Basic users and a policy that lets only ``reader`` read only orders."""
+    yield from _secured(tmp_path_factory.mktemp("authed"))
+
+
+def _trip(base: str) -> None:
+    """Eleven failed logins from this address: its requests are refused (429) for a minute."""
+    for _ in range(11):
+        requests.get(f"{base}/orders/dev", headers=BAD_PASSWORD, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def throttled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The ``authed`` server's twin, past its failed-login limit for 127.0.0.1."""
+    for base in _secured(tmp_path_factory.mktemp("throttled")):
+        _trip(base)
+        yield base
+
+
+@pytest.fixture(scope="module")
+def unaudited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server whose audit log's directory was removed after start: audited requests are 503."""
+    tmp = tmp_path_factory.mktemp("unaudited")
+    (tmp / "logs").mkdir()
+    for base in _server(tmp, audit_log=str(tmp / "logs" / "audit.log"), audit_key=Secret("k")):
+        shutil.rmtree(tmp / "logs")
+        yield base
 
 
 @SCHEMA.parametrize()
@@ -204,10 +249,17 @@ def test_every_endpoint_kind_is_documented() -> None:
 # ---------------------------------------------------------------------------------------------
 # Every documented status is one the server answers: a witness request for each
 
-SECURITY = {f"#/components/responses/{name}" for name in ("Unauthorized", "Forbidden", "TooManyRequests")}
-SECURITY.add("#/components/responses/Unavailable")
-"""Answers of the security layer (credentials, policy, throttling, audit) and of an unreachable
-backend: the authentication and Vault tests witness them, not this table."""
+SECURITY = {
+    f"#/components/responses/{name}": status
+    for name, status in (
+        ("Unauthorized", 401),
+        ("Forbidden", 403),
+        ("TooManyRequests", 429),
+        ("Unavailable", 503),
+    )
+}
+"""Answers of the security layer (credentials, policy, throttling, audit): witnessed by the
+``authed``, ``throttled`` and ``unaudited`` servers, for every operation that documents them."""
 
 CIPHERTEXT = b"<ciphertext of 'secret'>"  # replaced by the keyed server's own /encrypt answer
 TEXT = {"Content-Type": "text/plain"}
@@ -296,17 +348,36 @@ WITNESSES = [
 ]
 
 
+def _security_witness(operation: str, method: str, path: str, status: int) -> Witness:
+    body = b"secret" if method == "POST" else None
+    headers = JSON if operation == "monitor" else TEXT if method == "POST" else {}
+    if status == 401:  # anonymous on a guarded endpoint; a bad password on a public one
+        public = operation in ("health", "healthAlias", "openapi")
+        return Witness(
+            operation, 401, "authed", method, path, {**headers, **(BAD_PASSWORD if public else {})}, body
+        )
+    server = {403: "authed", 429: "throttled", 503: "unaudited"}[status]
+    return Witness(operation, status, server, method, path, {**headers, **NOBODY}, body)
+
+
+WITNESSES += [
+    _security_witness(operation["operationId"], method, _example(template), SECURITY[response["$ref"]])
+    for template, method, operation in _operations()
+    for response in operation["responses"].values()
+    if response["$ref"] in SECURITY
+]
+
+
 def _documented_statuses() -> set[tuple[str, int]]:
     return {
         (operation["operationId"], int(status))
         for _, _, operation in _operations()
-        for status, response in operation["responses"].items()
-        if response["$ref"] not in SECURITY
+        for status in operation["responses"]
     }
 
 
 def test_every_documented_status_has_a_witness() -> None:
-    """The witnesses are exactly the documented (operation, status) pairs but the security layer's."""
+    """The witnesses are exactly the documented (operation, status) pairs, the security layer's too."""
     assert {(w.operation, w.status) for w in WITNESSES} == _documented_statuses()
 
 
@@ -314,6 +385,8 @@ def test_every_documented_status_has_a_witness() -> None:
 def test_a_documented_status_is_answered(witness: Witness, request: pytest.FixtureRequest) -> None:
     """The witness request gets the documented status from the real server."""
     base: str = request.getfixturevalue(witness.server)
+    if witness.server == "throttled":
+        _trip(base)  # again, in case a slow run outlived the minute of the first failures
     body = witness.body
     if body == CIPHERTEXT:
         body = requests.post(f"{base}/encrypt", data=b"secret", headers=TEXT, timeout=10).content
