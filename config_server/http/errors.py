@@ -62,7 +62,6 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.web_protocol import RequestHandler
 
 from config_server.errors import (
     ConfigServerError,
@@ -264,30 +263,7 @@ class RawRequestFilter(logging.Filter):
 
 
 def quiet_raw_requests() -> None:
-    """Keep the bytes of an unparseable request out of the log and out of its answer (once).
-
-    Installs :class:`RawRequestFilter` on aiohttp's server logger, and makes aiohttp's own answer
-    to such a request (a 400 written before any middleware runs) say only its status: aiohttp puts
-    the parser's message in that body, and it quotes the offending header line back.
-    """
+    """Install :class:`RawRequestFilter` on aiohttp's server logger (once)."""
     logger = logging.getLogger("aiohttp.server")
     if not any(isinstance(f, RawRequestFilter) for f in logger.filters):
         logger.addFilter(RawRequestFilter())
-    if not getattr(RequestHandler.handle_error, "_quiet", False):
-        RequestHandler.handle_error = _quiet_handle_error(RequestHandler.handle_error)  # type: ignore[method-assign]
-
-
-def _quiet_handle_error(original: Callable[..., web.StreamResponse]) -> Callable[..., web.StreamResponse]:
-    def handle_error(
-        self: RequestHandler,
-        request: web.BaseRequest,
-        status: int = 500,
-        exc: BaseException | None = None,
-        message: str | None = None,
-    ) -> web.StreamResponse:
-        if isinstance(exc, HttpProcessingError):  # its message quotes the request's bytes
-            message = f"{status} Bad Request" if status == 400 else str(status)
-        return original(self, request, status, exc, message)
-
-    handle_error._quiet = True  # type: ignore[attr-defined]
-    return handle_error
