@@ -188,9 +188,9 @@ def test_no_seeded_secret_is_in_an_error_body(run: Run, seeds: Seeds, name: str)
 
 
 def test_the_answer_to_an_oversized_header_does_not_echo_it(run: Run, seeds: Seeds) -> None:
-    """A header line over 8 KiB is refused (400) without its bytes (an X-Config-Token) in the answer."""
+    """A header line over 8 KiB is refused (431) without its bytes (an X-Config-Token) in the answer."""
     assert run.oversized.startswith("HTTP/1.")
-    assert " 400 " in run.oversized.splitlines()[0]
+    assert " 431 " in run.oversized.splitlines()[0]
     assert seeds.config_token not in run.oversized
 
 
