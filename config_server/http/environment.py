@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from config_server.components import LIVE, QUOTA, SERVICE
+from config_server.components import LIVE, QUOTA, SERVICE, SETTINGS
 from config_server.formats.placeholders import lookup_from_sources, resolve_placeholders
 from config_server.formats.representations import Kind, Rendered, Representations, etag_of
 from config_server.http.headers import accepted_charset, etag_matches, parse_prefer_wait, wants_v2
@@ -62,12 +62,13 @@ def _holder(request: web.Request) -> str | None:
 
 
 def _audit_details(request: web.Request, reps: Representations) -> None:
-    """The commit served and the Vault paths read, for the request's audit line."""
+    """The commit served and the Vault paths read (``mount/key``), for the request's audit line."""
     env = reps.environment
     fields = request[AUDIT_FIELDS]
     if env.version:
         fields["commit"] = env.version
-    vault = [s.name.removeprefix("vault:") for s in env.property_sources if s.name.startswith("vault:")]
+    mount = request.app[SETTINGS].vault_kv_mount
+    vault = [f"{mount}/{s.name[6:]}" for s in env.property_sources if s.name.startswith("vault:")]
     if vault:
         fields["vault"] = vault
 
