@@ -49,8 +49,9 @@ run: $(RUN_STAMP)
 	@$(BIN)/config-server serve --repo $(CURDIR)/$(DATA)/config-repo.git \
 		--search-paths "shared,teams/{application}" --basedir $(CURDIR)/$(DATA)/clone --host $(HOST) --port $(PORT)
 
+# Two workers (pytest-xdist), one per core: most tests wait on real servers, git and sockets.
 test: $(TEST_STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check config_server client tests bench examples scripts
