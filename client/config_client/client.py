@@ -315,8 +315,11 @@ class AsyncConfigClient:
     async def _pause(self, seconds: float) -> bool:
         """Sleep ``seconds`` unless closed first; returns whether the client was closed."""
         if seconds > 0:
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancel that lands in
+            # the loop step the wait finishes in (aclose() sets the event, then cancels).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closed.wait(), seconds)
+                async with asyncio.timeout(seconds):
+                    await self._closed.wait()
         return self._closed.is_set()
 
     async def _load_from_cache(self, error: ConfigClientError) -> Snapshot:

@@ -131,8 +131,11 @@ class VaultClientManager:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # wait() rather than awaiting the task under suppress(CancelledError), which would
+            # also swallow a cancel of close() itself.
+            await asyncio.wait([task])
+            if not task.cancelled():
+                task.result()  # a renewal task that failed raises here, as it did before
         login, self._login = self._login, None
         if login is not None and self.settings.auth_method == "approle" and self._executor is not None:
             with contextlib.suppress(ConfigServerError):
@@ -365,8 +368,11 @@ class VaultClientManager:
 
     async def _maintain(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for returns normally when a cancel
+            # lands in the loop step the wait finishes in, and close() would wait forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._next_delay())
+                async with asyncio.timeout(self._next_delay()):
+                    await self._wake.wait()
             self._wake.clear()
             login = self._login
             if login is not None and login.ttl and time.monotonic() > login.obtained_at + login.ttl:

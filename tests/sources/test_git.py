@@ -276,3 +276,20 @@ async def test_close_stops_the_workers(git_remote: GitRemote, tmp_path: Path) ->
     assert not [t for t in threading.enumerate() if t.name.startswith(("git-read", "git-fetch"))]
     with pytest.raises(RuntimeError):
         await source.tree("0" * 40)
+
+
+async def test_close_right_after_start_always_returns(git_remote: GitRemote, tmp_path: Path) -> None:
+    """close() returns promptly whichever loop step it lands on after start() (the wake race)."""
+    git_remote.write({"a": "1"})
+    # start() leaves a wake pending for the refresh loop; a cancel that lands in the few loop steps
+    # it takes that wait to finish is the one Python 3.11's asyncio.wait_for used to swallow.
+    for steps in range(8):
+        source = GitSource(uri=git_remote.uri, basedir=tmp_path / "clone", refresh_rate=3600)
+        await source.start()
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        try:
+            async with asyncio.timeout(5):  # under close()'s own 10 s backstop, so a hang fails here
+                await source.close()
+        except TimeoutError:
+            pytest.fail(f"close() hung when called {steps} loop steps after start()")

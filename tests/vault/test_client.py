@@ -276,3 +276,21 @@ async def test_nothing_logged_or_raised_contains_secrets_or_tokens(
     assert "Logged in to Vault with approle" in caplog.text
     for secret in (value, secret_id, token, "garbage-token-xyz"):
         assert secret not in text
+
+
+async def test_close_returns_while_a_relogin_is_being_woken(openbao: OpenBao, mount: str) -> None:
+    """close() returns promptly whichever loop step it lands on after a dead token woke the renewal."""
+    # A cancel landing in the loop steps between the wake and the renewal task running is the one
+    # Python 3.11's asyncio.wait_for swallowed; the task then retried its login forever.
+    for steps in range(5):
+        token = openbao.create_token(policies=["default"], ttl="5m")
+        manager = VaultClientManager(VaultSettings(url=openbao.url, token=Secret(token)))
+        await manager.start()
+        await asyncio.to_thread(openbao.client().auth.token.revoke, token)
+        assert isinstance(await manager.server_refused(), Unavailable)  # wakes the renewal task
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        started = time.monotonic()
+        async with asyncio.timeout(5):
+            await manager.close()
+        assert time.monotonic() - started < 4, f"close() hung when called {steps} loop steps after the wake"

@@ -44,6 +44,7 @@ _V = TypeVar("_V")
 _WATCH_STEP_MS = 50  # quiet time that ends a burst of ref changes (one push writes several files)
 _WATCH_DEBOUNCE_MS = 500  # longest a burst is gathered before a fetch starts anyway
 _WATCH_RETRY_S = 2.0  # how soon to look again for a local remote that is missing
+_CLOSE_GRACE_S = 10.0  # how long close() waits for its cancelled tasks before it warns
 # Trees and blobs never change, so the caches only bound memory: trees by their number of paths.
 _TREE_CACHE_ENTRIES = 256
 _TREE_CACHE_PATHS = 500_000
@@ -126,10 +127,24 @@ class GitSource:
     async def close(self) -> None:
         """Stop fetching and watching, wait for a running fetch, stop git's helper processes."""
         self._stop.set()
-        for task in self._tasks:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
+        if tasks:
+            # Both tasks end within a loop step or two of the cancel. The bound is a backstop so a
+            # task that ever ignores its cancel shows up as a warning (and a task asyncio.run
+            # cancels) rather than a shutdown that hangs.
+            done, stuck = await asyncio.wait(tasks, timeout=_CLOSE_GRACE_S)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    _log.error("%s failed", task.get_name(), exc_info=task.exception())
+            if stuck:
+                _log.warning(
+                    "%s: %s still running %ss after close; leaving them",
+                    self.display_uri,
+                    ", ".join(sorted(task.get_name() for task in stuck)),
+                    _CLOSE_GRACE_S,
+                )
         await self._shutdown_executors()
 
     async def refresh(self) -> Moved:
@@ -220,9 +235,13 @@ class GitSource:
 
     async def _refresh_loop(self) -> None:
         interval = self.refresh_rate if self.refresh_rate > 0 else None
-        while True:
+        while not self._stop.is_set():
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for returns normally when a cancel
+            # lands in the loop step the wait finishes in (and start() leaves a wake pending), so
+            # close() would wait for a loop that never ends.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval)
+                async with asyncio.timeout(interval):
+                    await self._wake.wait()
             self._wake.clear()
             await self.refresh()
 
