@@ -41,8 +41,9 @@ _ARGON2ID_PREFIX = "$argon2id$"
 _REMEMBER_S = 300.0
 _REMEMBER_ENTRIES = 4096
 _ARGON2 = argon2.PasswordHasher()  # argon2-cffi's defaults: RFC 9106's second recommendation
-# Checked for an unknown user, so that a wrong name costs as long as a wrong password.
-_DUMMY_HASH = "$2b$12$" + "C" * 53
+# Checked for an unknown user, so that a wrong name costs as long as a wrong password: a real
+# hash (an invalid one makes bcrypt fail at once), argon2id like the entries passwd writes.
+_DUMMY_HASH = _ARGON2.hash("no such user")
 
 
 def _weak_scheme(hashed: str) -> str | None:

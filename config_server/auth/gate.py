@@ -144,7 +144,39 @@ class Gate:
         decision = self.decide(principal, endpoint.action, endpoint)
         if not decision.allowed:
             raise Forbidden(_denial(principal, endpoint))
+        if endpoint.kind is EndpointKind.RESOURCE and endpoint.path is not None:
+            self._check_resource_owner(principal, endpoint, endpoint.path)
         return Verdict(principal, decision)
+
+    def _check_resource_owner(self, principal: Principal, endpoint: Endpoint, path: str) -> None:
+        """A resource in a configuration format belongs to the application its name says.
+
+        Resources are found from the repository's search paths, not only the requested
+        application's, so ``/orders/default/main/payments.yml`` would hand ``orders`` the file
+        of ``payments``. A ``.yml``/``.yaml``/``.properties``/``.json`` file named
+        ``{application}[-{profile}]`` is served only to a principal that may read that
+        application (any split at a ``-``), or when it is a shared ``application`` file.
+        """
+        name = path.replace("(_)", "/").rsplit("/", 1)[-1]
+        stem, dot, ext = name.rpartition(".")
+        if not dot or ext.lower() not in _CONFIG_EXTENSIONS or not stem:
+            return
+        parts = stem.split("-")
+        owners = ["-".join(parts[:i]) for i in range(len(parts), 0, -1)]
+        if "application" in owners:
+            return
+        labels = self.labels_of(endpoint)
+        for owner in owners:
+            if owner in endpoint.applications:
+                return
+            if (
+                self.policy is not None
+                and self.policy.policy.decide(
+                    principal, Action.READ, applications=(owner,), profiles=endpoint.profiles, labels=labels
+                ).allowed
+            ):
+                return
+        raise Forbidden(f"Access denied: {principal.id} may not read {owners[-1]} (resource {name})")
 
     def may(self, principal: Principal, action: Action) -> bool:
         """Whether ``principal`` may do an ``action`` that names nothing (``health-details``)."""
@@ -176,6 +208,7 @@ class Gate:
 
 
 _GUARDED = frozenset(EndpointKind) - PUBLIC_KINDS
+_CONFIG_EXTENSIONS = frozenset({"yml", "yaml", "properties", "json"})
 _LABELLED = frozenset({EndpointKind.ENVIRONMENT, EndpointKind.RENDERING, EndpointKind.RESOURCE})
 
 
