@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from tests.support.containment import GUARD, REPO, OutsideReads, scan_source, scan_tree
+from tests.support.containment import REPO, OutsideReads, scan_source, scan_tree
 
 # A clone at /srv/ci/repo; /srv/ci/reference stands for any folder beside it.
 CLONE = "/srv/ci/repo"
@@ -55,23 +55,26 @@ def test_a_path_literal_with_a_reason_is_excused() -> None:
     assert scan(f"ROOT = {BESIDE!r}  # path-literal: the fence itself\n") == []
 
 
-# A clone made directly in the system temp dir has that dir as its parent, where every test may
-# write its tmp_path: there is then nothing beside the repository the guard can fence.
-_PARENT_IS_TMP = pytest.mark.skipif(
-    REPO.parent.resolve() == Path(tempfile.gettempdir()).resolve(),
-    reason="the clone's parent is the system temp dir, which tests may use",
-)
+# Audit hooks cannot be removed: one forwarding hook serves the probes the specs below install.
+_PROBES: list[OutsideReads] = []
+sys.addaudithook(lambda event, args: [probe(event, args) for probe in list(_PROBES)])
 
 
-@_PARENT_IS_TMP
-@pytest.mark.reads_outside_repository
-def test_opening_a_file_beside_the_repository_is_recorded(outside_reads: list[str]) -> None:
-    """The runtime guard records an open() of a path in the repository's parent directory."""
-    beside = REPO.parent / "no-such-file-beside-the-repository"
-    with pytest.raises(OSError):
-        beside.read_bytes()  # the audit event fires before the open fails
-    assert outside_reads == []  # filled when the test ends
-    assert GUARD.seen and str(beside) in GUARD.seen[-1]
+def test_opening_a_file_beside_the_repository_is_recorded(tmp_path: Path) -> None:
+    """The runtime guard records a real open() of a path in the repository's parent directory.
+
+    A checkout made under tmp_path stands in for the repository, so nothing beside the real one
+    is touched.
+    """
+    probe = OutsideReads(tmp_path / "repo")
+    beside = tmp_path / "no-such-file-beside-the-repository"
+    _PROBES.append(probe)
+    try:
+        with pytest.raises(OSError):
+            beside.read_bytes()  # the audit event fires before the open fails
+    finally:
+        _PROBES.remove(probe)
+    assert probe.seen and str(beside) in probe.seen[-1]
 
 
 def test_paths_inside_the_repository_tmp_and_the_system_are_allowed(tmp_path: Path) -> None:
@@ -104,12 +107,16 @@ def test_a_repository_under_the_filesystem_root_fences_nothing() -> None:
     assert not OutsideReads(Path("/repo")).leaves("/usr/lib/x")
 
 
-@_PARENT_IS_TMP
 def test_a_test_that_reads_beside_the_repository_fails(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """End to end: the plugin turns a passing test that opens ../x into a failure naming the path."""
-    beside = REPO.parent / "no-such-file-beside-the-repository"
+    """End to end: the plugin turns a passing test that opens ../x into a failure naming the path.
+
+    The fenced checkout is a folder of pytester's (CONTAINMENT_ROOT), never the real repository.
+    """
+    root = pytester.path
+    (root / "README.md").write_text("inside\n")
+    beside = root.parent / "no-such-file-beside-the-repository"
     pytester.makepyfile(
         test_escape=f"""
         from pathlib import Path
@@ -121,10 +128,11 @@ def test_a_test_that_reads_beside_the_repository_fails(
                 pass
 
         def test_reads_inside():
-            Path({str(REPO / "README.md")!r}).read_bytes()
+            Path({str(root / "README.md")!r}).read_bytes()
         """
     )
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("CONTAINMENT_ROOT", str(root))
     result = pytester.runpytest_subprocess("-p", "tests.support.containment", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*test_reads_beside*", f"*open {beside}*"])

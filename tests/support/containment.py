@@ -38,7 +38,9 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+# CONTAINMENT_ROOT stands a scratch folder in for the repository: the guard's own end-to-end spec
+# fences a checkout it makes under its tmp_path, so it never reads beside the real one.
+REPO = Path(os.environ.get("CONTAINMENT_ROOT") or Path(__file__).resolve().parents[2]).resolve()
 MARKER = "reads_outside_repository"
 # A line that must name such a path as data (the fence itself) says why with this comment.
 PRAGMA = "# path-literal:"
