@@ -26,9 +26,11 @@ $(TEST_STAMP): $(RUN_STAMP) tests/support/node/package-lock.json
 	@echo "Installing the test tools into $(VENV) (the first time takes a minute)..."
 	@$(BIN)/pip install -q -e ./client -e '.[test]' > $(VENV)/install-test.log 2>&1 \
 		|| { cat $(VENV)/install-test.log; exit 1; }
-	@# Real third-party servers the tests run under Node (oidc-provider), pinned by package-lock.json.
+	@# Real third-party programs the tests run under Node (oidc-provider, cloud-config-client),
+	@# pinned by package-lock.json, installed into the venv (.venv/node), outside the test tree.
 	@if command -v npm > /dev/null; then \
-		npm ci --prefix tests/support/node --no-audit --no-fund > $(VENV)/install-npm.log 2>&1 \
+		mkdir -p $(VENV)/node && cp tests/support/node/package.json tests/support/node/package-lock.json $(VENV)/node/ \
+		&& npm ci --prefix $(VENV)/node --no-audit --no-fund > $(VENV)/install-npm.log 2>&1 \
 			|| { cat $(VENV)/install-npm.log; exit 1; }; \
 	else echo "npm not found: the tests that need Node (oidc-provider) will be skipped"; fi
 	@touch $(TEST_STAMP)

@@ -15,7 +15,6 @@ installed packages are missing, ``start()`` skips the test and says which comman
 
 from __future__ import annotations
 
-import os
 import secrets
 import select
 import shutil
@@ -25,9 +24,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-import pytest
+from tests.support.node import NODE_DIR, node_env, require_node
 
-NODE_DIR = Path(__file__).parent / "node"
 SCRIPT = NODE_DIR / "oidc_server.mjs"
 AUDIENCE = "config-server"
 SCOPE = "config.read"
@@ -65,19 +63,8 @@ class OidcProvider:
 
     def start(self) -> OidcProvider:
         """Start Node and wait for its ready line; skips the test if Node or the packages are missing."""
-        node = shutil.which("node")
-        if node is None:
-            pytest.skip("node is not installed: the OAuth 2.0 tests run a real oidc-provider (Node 20+)")
-        if not (NODE_DIR / "node_modules" / "oidc-provider").is_dir():
-            pytest.skip(
-                "oidc-provider is not installed: run `npm ci --prefix tests/support/node` in the "
-                "repository root (`make test` does)"
-            )
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "OIDC_CLIENT_ID": self.client_id,
-            "OIDC_CLIENT_SECRET": self.client_secret,
-        }
+        node = require_node("oidc-provider")
+        env = node_env(OIDC_CLIENT_ID=self.client_id, OIDC_CLIENT_SECRET=self.client_secret)
         with open(self._log_path, "wb") as log:
             self._proc = subprocess.Popen(
                 [node, str(SCRIPT), "0", str(self.access_token_ttl)],

@@ -9,11 +9,8 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -21,8 +18,8 @@ from requests.auth import HTTPBasicAuth
 
 from tests.e2e.security.conftest import POLICY, SECRETS, Server, htpasswd, running_server
 from tests.support.gitrepo import GitRemote
+from tests.support.node import NODE_DIR, node_env, require_node
 
-NODE_DIR = Path(__file__).resolve().parents[2] / "support" / "node"
 PASSWORD = "orders-node-pw"
 
 
@@ -39,17 +36,14 @@ def server(config_repo: GitRemote, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def node_read(server: Server, name: str) -> dict[str, object]:
-    node = shutil.which("node")
-    if node is None or not (NODE_DIR / "node_modules" / "cloud-config-client").is_dir():
-        pytest.skip("node and `npm ci --prefix tests/support/node` are needed for cloud-config-client")
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "CONFIG_ENDPOINT": server.url,
-        "CONFIG_NAME": name,
-        "CONFIG_PROFILES": "default",
-        "CONFIG_USER": "orders",
-        "CONFIG_PASS": PASSWORD,
-    }
+    node = require_node("cloud-config-client")
+    env = node_env(
+        CONFIG_ENDPOINT=server.url,
+        CONFIG_NAME=name,
+        CONFIG_PROFILES="default",
+        CONFIG_USER="orders",
+        CONFIG_PASS=PASSWORD,
+    )
     done = subprocess.run(
         [node, "read_config.mjs"], cwd=NODE_DIR, env=env, capture_output=True, text=True, timeout=30
     )

@@ -12,7 +12,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:http';
 
-import Provider from 'oidc-provider';
+import { load } from './modules.mjs';
+
+const { default: Provider } = await load('oidc-provider');
 
 const port = Number.parseInt(process.argv[2] ?? '0', 10);
 const ttl = Number.parseInt(process.argv[3] ?? process.env.OIDC_ACCESS_TOKEN_TTL ?? '300', 10);

@@ -6,7 +6,9 @@
 // Prints one line of JSON: {"properties": {...}} (the merged properties), or {"error": "..."}
 // (the client's error message) with exit status 1. The credentials come from the environment,
 // never from the command line.
-import client from 'cloud-config-client';
+import { load } from './modules.mjs';
+
+const { default: client } = await load('cloud-config-client');
 
 const options = {
   endpoint: process.env.CONFIG_ENDPOINT,
