@@ -22,7 +22,9 @@ from pathlib import Path
 
 from watchfiles import Change, awatch
 
-__all__ = ["FileWatch"]
+from config_server.errors import InvalidConfiguration
+
+__all__ = ["FileWatch", "read_text"]
 
 log = logging.getLogger(__name__)
 
@@ -102,3 +104,13 @@ class FileWatch:
                 await result
         except Exception:
             log.exception("reloading %s failed", self._name)
+
+
+def read_text(path: Path, what: str) -> str:
+    """The UTF-8 text of a watched file; raises ``InvalidConfiguration`` naming ``what`` and why."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidConfiguration(str(path), f"cannot read the {what}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidConfiguration(str(path), f"the {what} is not UTF-8 text") from None

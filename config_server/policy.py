@@ -48,6 +48,7 @@ import yaml
 
 from config_server.auth.principal import Principal
 from config_server.errors import InvalidConfiguration
+from config_server.filewatch import read_text
 from config_server.http.routes import Action
 
 __all__ = ["Decision", "Policy", "PolicyFile", "Rule", "parse_policy"]
@@ -253,12 +254,7 @@ class PolicyFile:
 
     def load(self) -> Policy:
         """Read and validate the file; raises ``InvalidConfiguration`` (the old policy stays)."""
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InvalidConfiguration(str(self.path), f"cannot read the policy: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise InvalidConfiguration(str(self.path), "the policy is not UTF-8 text") from None
+        text = read_text(self.path, "policy")
         self.policy = parse_policy(text, source=str(self.path))
         return self.policy
 

@@ -14,6 +14,7 @@ every second. A changed file forgets what it remembered for the users whose entr
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import logging
@@ -28,6 +29,7 @@ import bcrypt
 from config_server.auth.principal import Principal
 from config_server.caching import LRU
 from config_server.errors import InvalidConfiguration, Unauthenticated
+from config_server.filewatch import read_text
 
 __all__ = ["BASIC_CHALLENGE", "UsersFile", "hash_password", "parse_users", "set_user"]
 
@@ -41,9 +43,13 @@ _ARGON2ID_PREFIX = "$argon2id$"
 _REMEMBER_S = 300.0
 _REMEMBER_ENTRIES = 4096
 _ARGON2 = argon2.PasswordHasher()  # argon2-cffi's defaults: RFC 9106's second recommendation
-# Checked for an unknown user, so that a wrong name costs as long as a wrong password: a real
-# hash (an invalid one makes bcrypt fail at once), argon2id like the entries passwd writes.
-_DUMMY_HASH = _ARGON2.hash("no such user")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked for an unknown user, so a wrong name costs as long as a wrong password: a real hash
+    (an invalid one fails at once), argon2id like passwd's; made on first use, not at import."""
+    return _ARGON2.hash("no such user")
 
 
 def _weak_scheme(hashed: str) -> str | None:
@@ -164,13 +170,7 @@ class UsersFile:
 
     def load(self) -> None:
         """Read and validate the file; raises ``InvalidConfiguration`` (the old users stay)."""
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except OSError as exc:
-            problem = f"cannot read the users file: {exc.strerror}"
-            raise InvalidConfiguration(str(self.path), problem) from None
-        except UnicodeDecodeError:
-            raise InvalidConfiguration(str(self.path), "the users file is not UTF-8 text") from None
+        text = read_text(self.path, "users file")
         self._users = parse_users(text, source=str(self.path))
 
     def reload(self) -> None:
@@ -188,7 +188,7 @@ class UsersFile:
         mac = hmac.new(self._key, f"{user}\0{password}".encode(), hashlib.sha256).digest()
         if hashed is not None and self._remembered.get(mac) == hashed:
             return Principal.user(user)
-        ok = await asyncio.to_thread(_check, hashed or _DUMMY_HASH, password)
+        ok = await asyncio.to_thread(_check, hashed or _dummy_hash(), password)
         if hashed is None or not ok:
             why = "unknown user" if hashed is None else "wrong password"
             raise Unauthenticated("Bad credentials", challenge=BASIC_CHALLENGE, reason=f"{why} '{user}'")

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from config_server.auth.basic import BASIC_CHALLENGE, UsersFile
+from config_server.auth.jwt import BEARER_CHALLENGE
 from config_server.auth.principal import ANONYMOUS, Principal
 from config_server.auth.throttle import FailureThrottle
 from config_server.auth.tls import peer_principal
@@ -31,9 +32,8 @@ from config_server.errors import Forbidden, Unauthenticated
 from config_server.http.routes import Action, Endpoint, EndpointKind
 from config_server.policy import Decision, PolicyFile
 
-__all__ = ["BEARER_CHALLENGE", "Gate", "Verdict"]
+__all__ = ["Gate", "Verdict"]
 
-BEARER_CHALLENGE = 'Bearer realm="config-server"'
 _CERT_CHALLENGE = 'Mutual realm="config-server"'  # mTLS only: no HTTP scheme can answer it
 
 PUBLIC_KINDS = frozenset({EndpointKind.HEALTH, EndpointKind.OPENAPI})

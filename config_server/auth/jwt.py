@@ -256,24 +256,22 @@ class JwtAuthenticator:
         raise _refused("bad signature")  # not reached: verifiers is never empty
 
 
+_REASONS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
+    (jwt.ExpiredSignatureError, "expired"),
+    (jwt.ImmatureSignatureError, "not yet valid"),
+    (jwt.InvalidAudienceError, "wrong audience"),
+    (jwt.InvalidIssuerError, "wrong issuer"),
+    (jwt.InvalidKeyError, "key too short"),
+    (jwt.InvalidAlgorithmError, "algorithm not allowed"),
+    (jwt.DecodeError, "malformed token"),
+)
+"""The fixed reason logged for each PyJWT error (never the token's or the claims' text)."""
+
+
 def _reason(exc: jwt.PyJWTError) -> str:
-    if isinstance(exc, jwt.ExpiredSignatureError):
-        return "expired"
-    if isinstance(exc, jwt.ImmatureSignatureError):
-        return "not yet valid"
-    if isinstance(exc, jwt.InvalidAudienceError):
-        return "wrong audience"
-    if isinstance(exc, jwt.InvalidIssuerError):
-        return "wrong issuer"
     if isinstance(exc, jwt.MissingRequiredClaimError):
         return f"missing {exc.claim} claim" if exc.claim in ("exp", "iss", "aud") else "missing claim"
-    if isinstance(exc, jwt.InvalidKeyError):
-        return "key too short"
-    if isinstance(exc, jwt.InvalidAlgorithmError):
-        return "algorithm not allowed"
-    if isinstance(exc, jwt.DecodeError):
-        return "malformed token"
-    return "invalid claims"
+    return next((reason for kind, reason in _REASONS if isinstance(exc, kind)), "invalid claims")
 
 
 def _refused(reason: str) -> Unauthenticated:

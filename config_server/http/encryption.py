@@ -22,8 +22,8 @@ from aiohttp import web
 from config_server.components import KEYRING
 from config_server.crypto.keyring import NO_KEY_INSTALLED
 from config_server.errors import CryptoError, InvalidRequest, NoKey, NoPublicKey
-from config_server.http.bodies import read_body
-from config_server.http.routes import Endpoint
+from config_server.http.bodies import body_limit, read_body
+from config_server.http.routes import Endpoint, EndpointKind
 
 if TYPE_CHECKING:
     from config_server.crypto.keyring import KeyRing
@@ -32,13 +32,13 @@ __all__ = ["decrypt", "encrypt", "key", "status"]
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 1024 * 1024
+MAX_BODY = body_limit(EndpointKind.ENCRYPT)  # the endpoint's row of ``bodies.BODY_LIMITS``
 
 
 async def _body(request: web.Request, *, decrypting: bool) -> str:
     if "Content-Type" not in request.headers:
         raise InvalidRequest("Required header 'Content-Type' is not present")
-    raw = await read_body(request, MAX_BODY)
+    raw = await read_body(request)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -110,7 +110,7 @@ async def resource(request: web.Request, endpoint: Endpoint) -> web.StreamRespon
 
 
 def _respond(request: web.Request, rendered: Rendered, headers: dict[str, str]) -> web.Response:
-    headers = {**headers, "ETag": rendered.etag, "Cache-Control": "no-store"}
+    headers = {**headers, "ETag": rendered.etag}  # Cache-Control: no-store is on every answer
     if etag_matches(request.headers.get("If-None-Match"), rendered.etag):
         return web.Response(status=304, headers=headers)
     return web.Response(body=rendered.body, headers={**headers, "Content-Type": rendered.content_type})

@@ -80,5 +80,4 @@ async def health(request: web.Request, endpoint: Endpoint) -> web.Response:
         status=503 if overall == "DOWN" else 200,
         body=json.dumps(body).encode(),
         content_type="application/json",
-        headers={"Cache-Control": "no-store"},
     )

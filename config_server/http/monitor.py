@@ -13,19 +13,19 @@ import logging
 from aiohttp import web
 
 from config_server.components import GIT, SETTINGS
-from config_server.http.bodies import read_body
-from config_server.http.routes import Endpoint
+from config_server.http.bodies import body_limit, read_body
+from config_server.http.routes import Endpoint, EndpointKind
 from config_server.live.webhooks import parse_push, service_names, verify_signature
 
 __all__ = ["monitor"]
 
 log = logging.getLogger(__name__)
-MAX_BODY = 1024 * 1024
+MAX_BODY = body_limit(EndpointKind.MONITOR)  # the endpoint's row of ``bodies.BODY_LIMITS``
 
 
 async def monitor(request: web.Request, endpoint: Endpoint) -> web.Response:
     """``POST /monitor``: verify, parse, fetch now; answer the affected service names."""
-    body = await read_body(request, MAX_BODY)
+    body = await read_body(request)
     secret = request.app[SETTINGS].monitor_secret
     verify_signature(request.headers, body, secret.reveal() if secret is not None else None)
     event = parse_push(request.headers, body, request.content_type)

@@ -28,12 +28,12 @@ from config_server.errors import (
     Unauthenticated,
     Unavailable,
 )
+from config_server.http.bodies import body_limit
 from config_server.http.errors import answer_error
 from config_server.http.routes import ENDPOINT, Endpoint, EndpointKind
 
 __all__ = [
     "AUDIT_FIELDS",
-    "BODY_LIMITS",
     "PRINCIPAL",
     "audit_middleware",
     "auth_middleware",
@@ -164,18 +164,10 @@ def _fields(request: web.Request, status: int) -> dict[str, Any]:
     return fields
 
 
-BODY_LIMITS: Mapping[EndpointKind, int] = {
-    EndpointKind.ENCRYPT: 1024 * 1024,
-    EndpointKind.DECRYPT: 1024 * 1024,
-    EndpointKind.MONITOR: 1024 * 1024,
-}
-"""The largest body each endpoint takes, in bytes; every other endpoint takes none."""
-
-
 @web.middleware
 async def body_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse a body larger than its endpoint takes (413) before anyone reads it."""
-    limit = BODY_LIMITS.get(request[ENDPOINT].kind, 0)
+    limit = body_limit(request[ENDPOINT].kind)
     length = request.content_length
     if (length is not None and length > limit) or (limit == 0 and request.body_exists and length != 0):
         raise PayloadTooLarge(limit)

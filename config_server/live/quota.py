@@ -38,30 +38,25 @@ class WatchQuota:
 
     @contextlib.contextmanager
     def hold(self, holder: str | None) -> Iterator[None]:
-        """Count one long poll of ``holder`` (None: counted in the total only) while the block runs.
+        """Count one long poll of ``holder`` (None: in the total only) while the block runs.
 
         Raises ``TooManyRequests`` past either cap.
         """
         if self.total and self._count >= self.total:
             raise TooManyRequests("Too many long polls held by the server", retry_after=_RETRY_AFTER_S)
-        if holder is None:
-            self._count += 1
-            try:
-                yield
-            finally:
-                self._count -= 1
-            return
-        if self.per_holder and self._held[holder] >= self.per_holder:
+        if holder is not None and self.per_holder and self._held[holder] >= self.per_holder:
             raise TooManyRequests(
                 f"Too many long polls held by one caller (at most {self.per_holder})",
                 retry_after=_RETRY_AFTER_S,
             )
-        self._held[holder] += 1
         self._count += 1
+        if holder is not None:
+            self._held[holder] += 1
         try:
             yield
         finally:
             self._count -= 1
-            self._held[holder] -= 1
-            if not self._held[holder]:
-                del self._held[holder]
+            if holder is not None:
+                self._held[holder] -= 1
+                if not self._held[holder]:
+                    del self._held[holder]

@@ -9,8 +9,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from config_server.components import QUOTA
+from config_server.http.bodies import BODY_LIMITS
 from config_server.http.routes import EndpointKind
-from config_server.http.security import BODY_LIMITS
 from tests.http.conftest import Serve, app_of
 from tests.http.test_authorization import FILES, PASSWORDS, POLICY, basic, users_file
 from tests.support.gitrepo import GitRemote
