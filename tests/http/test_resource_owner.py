@@ -1,6 +1,6 @@
-"""Resources belong to the application their name says; an unknown user costs a real hash check."""
+"""Resources belong to the application their name says; an unknown user costs a real hash check.
 
-Each test is one finding of the review; they fail until it is fixed.
+Each test is one finding of the independent security review of issue 8.
 """
 
 from __future__ import annotations
