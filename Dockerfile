@@ -1,5 +1,8 @@
 # Config server image. Build: docker build -t config-server .
-# Run:   docker run -p 8888:8888 -e CONFIG_SERVER_REPO=https://git.example.com/org/config-repo.git config-server
+# Run:   docker run -p 8888:8888 -e CONFIG_SERVER_REPO=https://git.example.com/org/config-repo.git \
+#          -e CONFIG_SERVER_AUTH_USERS=/run/secrets/users.htpasswd -e CONFIG_SERVER_ACCESS_POLICY=/run/secrets/policy.yml \
+#          -v "$PWD/secrets:/run/secrets:ro" config-server
+# It listens on 0.0.0.0, so it refuses to start without an authentication method (README, Security).
 FROM python:3.11-slim
 
 RUN apt-get update \
