@@ -140,6 +140,9 @@ def server(repo: Repository, root: Path) -> Iterator[tuple[str, int]]:
         "WARNING",
         "--search-paths",
         "",
+        # Every simulated client connects from 127.0.0.1, as through a proxy: lift the per-address cap.
+        "--max-connections-per-address",
+        "0",
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=sys.stderr)
     url = f"http://127.0.0.1:{port}"
