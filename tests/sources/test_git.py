@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from config_server.errors import InvalidRequest, LabelNotFound, Unavailable
+from config_server.sources.git.remote import RemoteAccess
 from config_server.sources.git.source import GitSource, Moved
 from tests.support.gitrepo import GitRemote, git
 
@@ -253,7 +254,7 @@ async def test_a_hung_remote_never_delays_requests(
     old = git_remote.write({"a.yml": "a: old\n"})
     git_remote.write({"a.yml": "a: new\n"})
     uri, daemon = git_daemon
-    source = await make_source(uri, timeout=1.0)
+    source = await make_source(uri, access=RemoteAccess(timeout=1.0))
     daemon.send_signal(signal.SIGSTOP)  # accepts connections (kernel backlog) but never answers
     fetch = asyncio.create_task(source.refresh())
     await asyncio.sleep(0.1)

@@ -22,6 +22,7 @@ from config_server.errors import (
     Unavailable,
 )
 from config_server.http.errors import status_of
+from config_server.sources.git.remote import RemoteAccess
 from config_server.sources.git.repository import MARKER, GitRepository, GitStatus
 from tests.sources.conftest import OpenRepo
 from tests.support.gitrepo import GitRemote, git
@@ -303,7 +304,7 @@ def test_open_with_unreachable_remote_serves_the_existing_clone(
 def test_credentials_never_appear_in_errors(tmp_path: Path, open_repo: OpenRepo) -> None:
     """A failing https remote is reported by its credential-free URI, in one line."""
     with pytest.raises(Unavailable) as caught:
-        open_repo("https://alice:s3cr3t-token@127.0.0.1:1/config.git", timeout=10)
+        open_repo("https://alice:s3cr3t-token@127.0.0.1:1/config.git", access=RemoteAccess(timeout=10))
     message = caught.value.message
     assert "s3cr3t" not in message and "alice" not in message
     assert "https://127.0.0.1:1/config.git" in message and "\n" not in message
@@ -397,7 +398,7 @@ def test_stale_ref_lock_from_a_killed_fetch_is_removed(git_remote: GitRemote, op
     lock.parent.mkdir(parents=True, exist_ok=True)
     lock.write_text("")
     os.utime(lock, (time.time() - 3600, time.time() - 3600))
-    repo = open_repo(git_remote.uri, timeout=60)
+    repo = open_repo(git_remote.uri, access=RemoteAccess(timeout=60))
     assert repo.status.last_error is None and repo.resolve(None) == head
 
 

@@ -41,6 +41,7 @@ from config_server.sources.git.refs import (
     one_line,
     redact,
 )
+from config_server.sources.git.remote import RemoteAccess
 
 __all__ = ["MARKER", "GitRepository", "GitStatus", "Tree"]
 
@@ -95,7 +96,7 @@ class GitRepository:
     """
 
     def __init__(
-        self, *, uri: str, basedir: Path, default_label: str = "main", timeout: float = 60.0
+        self, *, uri: str, basedir: Path, default_label: str = "main", access: RemoteAccess | None = None
     ) -> None:
         try:
             check_label(default_label)
@@ -104,7 +105,8 @@ class GitRepository:
         self.uri = uri
         self.basedir = Path(basedir)
         self.default_label = default_label
-        self.timeout = timeout
+        self.access = access if access is not None else RemoteAccess()
+        self.timeout = self.access.timeout
         self.display_uri = display_uri(uri)
         """The URI without credentials or trailing ``/``, for property-source names and logs."""
         path = local_path(uri)

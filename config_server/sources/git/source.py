@@ -29,6 +29,7 @@ from watchfiles import Change, awatch
 from config_server.caching import LRU, SingleFlight
 from config_server.errors import ConfigServerError, InvalidRequest
 from config_server.sources.git.refs import is_full_sha
+from config_server.sources.git.remote import RemoteAccess
 from config_server.sources.git.repository import GitRepository, GitStatus, Tree
 
 __all__ = ["GitRepository", "GitSource", "GitStatus", "Listener", "Moved", "Tree"]
@@ -65,13 +66,12 @@ class GitSource:
         basedir: Path,
         default_label: str = "main",
         refresh_rate: float = 5.0,
-        timeout: float = 60.0,
+        access: RemoteAccess | None = None,
     ) -> None:
         """``refresh_rate``: seconds between background fetches (0 or less: none; a local remote is
-        still watched). ``timeout``: seconds after which a git command is killed."""
-        self.repository = GitRepository(
-            uri=uri, basedir=basedir, default_label=default_label, timeout=timeout
-        )
+        still watched). ``access``: credentials, TLS, SSH and the timeout after which a git
+        command is killed."""
+        self.repository = GitRepository(uri=uri, basedir=basedir, default_label=default_label, access=access)
         self.display_uri = self.repository.display_uri
         self.refresh_rate = refresh_rate
         self._trees: LRU[str, Tree] = LRU(_TREE_CACHE_ENTRIES, max_weight=_TREE_CACHE_PATHS, weigh=_tree_size)
