@@ -215,3 +215,18 @@ async def test_without_the_flag_a_broken_head_is_a_500_naming_file_and_line(
     assert resp.status == 500
     assert "foo.yml:2" in (await resp.json())["message"] and "Warning" not in resp.headers
     assert "lastGood" not in (await health(client))["components"]
+
+
+async def test_comma_labels_are_judged_label_by_label(git_remote: GitRemote, serve: Serve) -> None:
+    """With main,feature only the broken label falls back: the other is served at its head."""
+    good = git_remote.write({"foo.yml": "a: 1\n"})
+    git_remote.checkout("feature", create=True)
+    feature = git_remote.write({"foo.yml": "a: 1\nf: 1\n"})
+    git_remote.checkout("main")
+    client = await serve(git_remote, serve_last_good=True)
+    bad = await push(git_remote, {"foo.yml": "a: 2\nb: c: d\n"})
+    await fetched(client, bad)
+    status, body, headers = await env(client, "/foo/default/main,feature")
+    assert status == 200 and body["version"] == f"{good},{feature}"
+    assert value(body, "f") == 1
+    assert headers["Warning"].startswith(f'199 - "serving {good}: foo.yml:2: ')
