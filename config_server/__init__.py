@@ -11,10 +11,12 @@ The package map (folder names are the architecture; each module holds one concep
     filewatch.py      FileWatch: re-read a file when it changes (users, policy, TLS material)
     service.py        EnvironmentService: an ordered list of Sources, overrides, decryption, caches
     names.py profiles.py resolve.py     the pure core: validation, profile rules, precedence
+    checks.py         is a configuration good? Problem, CheckContext, the Check seam, the 199 Warning
     formats/          parsing (YAML, .properties, JSON), flattening, placeholders, renderings,
                       representations (serialised forms with ETags); pure
     sources/          the Source protocol (base.py); git/ (files: config lookup, source: the async
-                      seam, repository: blocking GitPython, refs: labels and URIs); vault.py
+                      seam, repository: blocking GitPython, refs: labels and URIs, lastgood:
+                      --serve-last-good); vault.py
     vault/            the Vault adapter: settings, errors (hvac translation), client (login,
                       renewal), kv, transit
     crypto/           {cipher} schemes (symmetric, rsa), keystores, prefixes, the key ring

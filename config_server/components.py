@@ -7,6 +7,8 @@ opens it in a ``cleanup_ctx`` of its own, in dependency order; aiohttp closes th
     VAULT     VaultClientManager   the server's Vault login and renewal (None without --vault-url)
     KEYRING   KeyRing              {cipher} keys, Vault transit when logged in (None without keys)
     SERVICE   EnvironmentService   built once with its ordered Sources, overrides and decryption
+    LAST_GOOD LastGoodSource       the git source under --serve-last-good (None without it); its
+                                   extra checks come from LAST_GOOD_CHECKS, set before start-up
     LIVE      LiveUpdates          long polls, woken by the sources' change signals and polls
     QUOTA     WatchQuota           how many long polls are held, in all and per principal
     AUDITOR   AuditLog             the tamper-evident audit log (None without --audit-log)
@@ -36,6 +38,7 @@ from config_server import __version__
 from config_server.auth.basic import UsersFile
 from config_server.auth.gate import Gate
 from config_server.auth.tls import ServerTLS
+from config_server.checks import Check
 from config_server.crypto.keyring import KeyRing
 from config_server.errors import ConfigServerError, InvalidConfiguration, KeyFormatError
 from config_server.filewatch import FileWatch
@@ -45,6 +48,7 @@ from config_server.service import Decryptor, EnvironmentService, overrides_sourc
 from config_server.settings import Settings
 from config_server.sources.base import Source, SourceHealth
 from config_server.sources.git.files import GitConfigSource
+from config_server.sources.git.lastgood import LastGoodSource
 from config_server.sources.git.source import GitSource
 from config_server.vault.client import VaultClientManager
 
@@ -57,6 +61,8 @@ __all__ = [
     "GATE",
     "GIT",
     "KEYRING",
+    "LAST_GOOD",
+    "LAST_GOOD_CHECKS",
     "LIVE",
     "QUOTA",
     "SERVICE",
@@ -77,6 +83,9 @@ GIT = web.AppKey("git", GitSource)
 VAULT: web.AppKey[VaultClientManager | None] = web.AppKey("vault")
 KEYRING: web.AppKey[KeyRing | None] = web.AppKey("keyring")
 SERVICE = web.AppKey("service", EnvironmentService)
+LAST_GOOD: web.AppKey[LastGoodSource | None] = web.AppKey("last_good")
+LAST_GOOD_CHECKS: web.AppKey[Sequence[Check]] = web.AppKey("last_good_checks")
+"""Extra checks for --serve-last-good (e.g. JSON Schema), set on the app before it starts."""
 LIVE = web.AppKey("live", LiveUpdates)
 QUOTA = web.AppKey("quota", WatchQuota)
 TLS: web.AppKey[ServerTLS | None] = web.AppKey("tls")
@@ -247,7 +256,14 @@ async def _keyring(app: web.Application) -> AsyncIterator[None]:
 
 async def _service(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    files = GitConfigSource(git=app[GIT], search_paths=settings.search_paths, cache_size=settings.cache_size)
+    git = GitConfigSource(git=app[GIT], search_paths=settings.search_paths, cache_size=settings.cache_size)
+    decrypt = _decryptor(app[KEYRING])
+    files: Source = git
+    app[LAST_GOOD] = None
+    if settings.serve_last_good:
+        files = app[LAST_GOOD] = LastGoodSource(
+            inner=git, decrypt=decrypt, checks=app.get(LAST_GOOD_CHECKS, ()), cache_size=settings.cache_size
+        )
     sources: list[Source] = [files]
     manager = app[VAULT]
     if manager is not None:
@@ -261,7 +277,7 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
     app[SERVICE] = EnvironmentService(
         sources=sources,
         overrides=load_overrides(settings),
-        decrypt=_decryptor(app[KEYRING]),
+        decrypt=decrypt,
         cache_size=settings.cache_size,
     )
     yield

@@ -14,6 +14,7 @@ Caches (bounded LRUs, ``config_server.caching``):
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from config_client.wire import Environment, PropertySource, PropertyValue
@@ -102,7 +103,11 @@ class EnvironmentService:
             state="",
             property_sources=tuple(sources),
         )
-        reps = Representations(env, stale=any(part.stale for part in done))
+        reps = Representations(
+            env,
+            stale=any(part.stale for part in done),
+            warnings=tuple(warning for part in done for warning in part.warnings),
+        )
         if key is not None:
             self._reps.put(key, reps)
         return reps
@@ -127,7 +132,7 @@ class EnvironmentService:
     async def _decrypted(self, part: Contribution) -> Contribution:
         if self._decrypt is None or not _has_cipher(part.sources):
             return part
-        return Contribution(await self._decrypt(part.sources), version=part.version, stale=part.stale)
+        return replace(part, sources=await self._decrypt(part.sources))
 
     # --- plain-text resources -----------------------------------------------------------------
 

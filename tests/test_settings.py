@@ -139,3 +139,14 @@ def test_every_setting_is_declared_once_with_flag_env_and_help() -> None:
         assert opt.env == "CONFIG_SERVER_" + opt.name.upper()
         default = next(f.default for f in fields(Settings) if f.name == opt.name)
         assert opt.default == (None if opt.name == "repo" else default)
+
+
+def test_serve_last_good_is_off_by_default_and_on_by_flag_env_or_file(tmp_path: Path) -> None:
+    """--serve-last-good (bare flag), CONFIG_SERVER_SERVE_LAST_GOOD and serve-last-good: in --config."""
+    assert load_settings(parse("--repo", "/r"), environ={}).serve_last_good is False
+    assert load_settings(parse("--repo", "/r", "--serve-last-good"), environ={}).serve_last_good is True
+    env = {"CONFIG_SERVER_SERVE_LAST_GOOD": "true"}
+    assert load_settings(parse("--repo", "/r"), environ=env).serve_last_good is True
+    cfg = tmp_path / "server.yml"
+    cfg.write_text("serve-last-good: true\n")
+    assert load_settings(parse("--repo", "/r", "--config", str(cfg)), environ={}).serve_last_good is True

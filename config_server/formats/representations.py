@@ -48,6 +48,7 @@ class Representations:
 
     environment: Environment
     stale: bool = False  # some part was served from a bounded stale cache (Vault outage)
+    warnings: tuple[str, ...] = ()  # RFC 7234 warning values, e.g. a last good commit served
     _memo: dict[str, Rendered] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

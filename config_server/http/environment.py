@@ -48,10 +48,16 @@ async def environment(request: web.Request, endpoint: Endpoint) -> web.StreamRes
                 newer = await live.wait(req, kind, token, rendered.etag, wait)
             if newer is not None:
                 reps, rendered = newer, newer.get(kind)
-    if reps.stale:
-        headers["Warning"] = STALE_WARNING
+    _warn(headers, reps)
     _audit_details(request, reps)
     return _respond(request, rendered, headers)
+
+
+def _warn(headers: dict[str, str], reps: Representations) -> None:
+    """RFC 7234 ``Warning`` values, comma-separated: stale Vault data, last good commits served."""
+    warnings = ((STALE_WARNING,) if reps.stale else ()) + reps.warnings
+    if warnings:
+        headers["Warning"] = ", ".join(warnings)
 
 
 def _holder(request: web.Request) -> str | None:
@@ -82,7 +88,9 @@ async def rendering(request: web.Request, endpoint: Endpoint) -> web.StreamRespo
     base = "yml" if endpoint.format in ("yml", "yaml") else endpoint.format
     kind: Kind = base if resolve else f"{base}-raw"  # type: ignore[assignment]
     _audit_details(request, reps)
-    return _respond(request, reps.get(kind), {"Warning": STALE_WARNING} if reps.stale else {})
+    headers: dict[str, str] = {}
+    _warn(headers, reps)
+    return _respond(request, reps.get(kind), headers)
 
 
 async def resource(request: web.Request, endpoint: Endpoint) -> web.StreamResponse:
@@ -102,8 +110,7 @@ async def resource(request: web.Request, endpoint: Endpoint) -> web.StreamRespon
         reps = await service.environment(req, token=request.headers.get("X-Config-Token"))
         text = resolve_placeholders(text, lookup_from_sources(reps.environment.property_sources))
         _audit_details(request, reps)
-        if reps.stale:
-            headers["Warning"] = STALE_WARNING
+        _warn(headers, reps)
     body = text.encode(charset, errors="replace")
     rendered = Rendered(body, etag_of(f"resource-{charset}", body), f"text/plain; charset={charset}")
     return _respond(request, rendered, headers)

@@ -6,7 +6,10 @@ names camelCased (``last_error`` → ``lastError``), times as ISO-8601 UTC. Over
 otherwise, even while the git remote is unreachable (the last fetched state is served;
 ``git.details`` shows the error and the data's age). A non-essential source down (``vault:
 DOWN``) makes the overall status ``DEGRADED`` with HTTP 200: git-only requests still work, so
-load balancers should keep the instance, while monitoring sees the problem. Nothing here ever
+load balancers should keep the instance, while monitoring sees the problem. With
+``--serve-last-good``, ``lastGood`` is ``DEGRADED`` (and so the overall status) while an
+application is served from an older commit than its label's head; its details name the
+applications, the files and the problems. Nothing here ever
 contains a token or secret.
 """
 
@@ -19,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from config_server.components import AUDITOR, GATE, KEYRING, SERVICE
+from config_server.components import AUDITOR, GATE, KEYRING, LAST_GOOD, SERVICE
 from config_server.http.routes import Action, Endpoint
 from config_server.http.security import PRINCIPAL
 from config_server.sources.base import Detail, SourceHealth
@@ -63,6 +66,10 @@ async def health(request: web.Request, endpoint: Endpoint) -> web.Response:
     """
     service, keyring, auditor = request.app[SERVICE], request.app[KEYRING], request.app[AUDITOR]
     entries = list(await asyncio.gather(*(source.health() for source in service.sources)))
+    last_good = request.app.get(LAST_GOOD)
+    if last_good is not None:
+        # DEGRADED (not essential) while an application is served from an older commit.
+        entries.append(last_good.degraded_health())
     if auditor is not None:
         # An audit log that cannot be written refuses every audited request: the server is DOWN.
         entries.append(auditor.health())

@@ -357,7 +357,11 @@ _HEADERS: Json = {
     },
     "Cache-Control": {"description": "Caching directives.", "required": True, "schema": {"type": "string"}},
     "Warning": {
-        "description": 'RFC 7234 `110 - "Response is Stale..."`: Vault is down, its last answer is served.',
+        "description": (
+            'RFC 7234 warnings, comma-separated: `110 - "Response is Stale..."` (Vault is down, its last'
+            ' answer is served); `199 - "serving <sha>: <file>:<line>: <reason>"` (--serve-last-good:'
+            " the label's head breaks this application, its last good commit is served)."
+        ),
         "schema": {"type": "string"},
     },
     "Preference-Applied": {"description": "The `wait=N` granted.", "schema": {"type": "string"}},

@@ -53,6 +53,7 @@ class Contribution:
     sources: tuple[PropertySource, ...]
     version: str | None = None  # e.g. the commit ids; None for an unversioned backend
     stale: bool = False  # served from the last good read while the backend is unavailable
+    warnings: tuple[str, ...] = ()  # RFC 7234 warning values for the response (last good commit served)
 
 
 Detail = str | int | float | bool | datetime | None
@@ -63,11 +64,11 @@ class SourceHealth:
     """A source's entry in ``/actuator/health`` (rendered there: names camelCased, times ISO).
 
     ``essential``: without this source nothing can be served, so it being DOWN makes the server
-    DOWN (503); a non-essential source DOWN makes it DEGRADED (200).
+    DOWN (503); a non-essential source DOWN or DEGRADED makes it DEGRADED (200).
     """
 
     name: str
-    status: Literal["UP", "DOWN"]
+    status: Literal["UP", "DEGRADED", "DOWN"]
     details: Mapping[str, Detail] = field(default_factory=dict)
     essential: bool = True
 

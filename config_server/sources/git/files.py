@@ -50,10 +50,16 @@ class GitConfigSource:
 
     async def pin(self, query: Query) -> Hashable:
         """The commits of the query's labels, from the last fetch. Raises ``LabelNotFound``."""
-        commits = tuple([await self.git.resolve(label) for label in query.labels])
+        return self.pin_at(query, [await self.git.resolve(label) for label in query.labels])
+
+    def pin_at(self, query: Query, commits: Sequence[str]) -> Hashable:
+        """The pin of ``query`` with its labels at ``commits`` (one full id per label, in order),
+        e.g. an older commit of a label's history. No I/O."""
+        if len(commits) != len(query.labels):
+            raise ValueError("pin_at needs one commit per label")
         # Two labels at one commit share their sources, unless a search path names {label}.
         labels = tuple(self.git.label_name(lab) for lab in query.labels) if self._label_paths else None
-        return _Pin(commits, labels)
+        return _Pin(tuple(commits), labels)
 
     async def read(self, query: Query, pin: Hashable | None, *, token: str | None = None) -> Contribution:
         """The files' property sources at the pinned commits; ``version`` is their ids, comma-joined."""

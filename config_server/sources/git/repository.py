@@ -284,6 +284,23 @@ class GitRepository:
             raise ResourceNotFound(f"No such blob: {blob}")
         return data
 
+    def history(self, commit: str, limit: int) -> list[str]:
+        """``commit`` and its first-parent ancestors, newest first, at most ``limit`` ids.
+
+        First parents are the commits a branch's head has been (merged-in commits never were).
+        Read-only; run on the read side. Raises ``InvalidRequest`` for a malformed id,
+        ``LabelNotFound`` if there is no such commit, ``Unavailable`` if git fails.
+        """
+        if not is_full_sha(commit):
+            raise InvalidRequest(f"Not a full commit id: {commit[:80]!r}")
+        if limit < 1:
+            return []
+        repo = self._reader()
+        if self._object_type(commit) != "commit":
+            raise LabelNotFound(commit)
+        out: str = self._git(repo.git, "rev-list", "--first-parent", f"--max-count={limit}", commit, "--")
+        return out.split()
+
     def close(self) -> None:
         """Stop git's persistent helper processes. Call from the thread that did the reads."""
         if self._repo is not None:

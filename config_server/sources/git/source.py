@@ -208,6 +208,20 @@ class GitSource:
             self._blobs.put(blob, data)
         return data
 
+    def is_ref(self, label: str | None) -> bool:
+        """Whether ``label`` (None: the default label) names a fetched branch or tag, as opposed
+        to a commit id. No I/O. Raises ``InvalidRequest`` for a malformed label."""
+        return self.repository.lookup(label) is not None
+
+    async def history(self, commit: str, limit: int) -> list[str]:
+        """``commit`` and its first-parent ancestors, newest first, at most ``limit`` (one git
+        call on the reader). Raises ``InvalidRequest``, ``LabelNotFound``, ``Unavailable``."""
+        if self._reader is None:
+            raise RuntimeError("GitSource.start() has not been called")
+        return await asyncio.get_running_loop().run_in_executor(
+            self._reader, self.repository.history, commit, limit
+        )
+
     # -- internals -------------------------------------------------------------------------------
 
     async def _run(self, fn: Callable[[str | None], _V], arg: str | None) -> _V:
