@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -179,3 +181,15 @@ def test_a_missing_ca_file_is_a_configuration_error(tmp_path: Path, git_https: G
     with pytest.raises(InvalidConfiguration) as caught:
         repo.open()
     assert str(missing) in caught.value.message and "CA file" in caught.value.message
+
+
+def test_a_remote_that_never_answers_times_out(open_repo: OpenRepo) -> None:
+    """A listener that accepts and never answers fails the clone with "timed out after 1s", soon."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)  # the kernel accepts; nobody ever reads or writes
+        uri = f"https://127.0.0.1:{listener.getsockname()[1]}/git/remote.git"
+        started = time.monotonic()
+        with pytest.raises(Unavailable, match=r"timed out after 1s"):
+            open_repo(uri, access=RemoteAccess(username=USER, password=Secret(TOKEN), timeout=1.0))
+        assert time.monotonic() - started < 3.0
