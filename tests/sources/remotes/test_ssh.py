@@ -127,6 +127,7 @@ MakeSource = Callable[..., Awaitable[GitSource]]
 
 @pytest.fixture
 async def make_source(tmp_path: Path) -> AsyncIterator[MakeSource]:
+    """``await make_source(uri, access=...)``: a started GitSource, closed after the test."""
     started: list[GitSource] = []
 
     async def make(uri: str, **kwargs: Any) -> GitSource:
