@@ -49,6 +49,7 @@ from config_server.settings import Settings
 from config_server.sources.base import Source, SourceHealth
 from config_server.sources.git.files import GitConfigSource
 from config_server.sources.git.lastgood import LastGoodSource
+from config_server.sources.git.remote import RemoteAccess
 from config_server.sources.git.source import GitSource
 from config_server.vault.client import VaultClientManager
 
@@ -70,6 +71,7 @@ __all__ = [
     "TLS",
     "VAULT",
     "build_keyring",
+    "git_access",
     "install",
     "load_overrides",
     "start_vault",
@@ -218,6 +220,7 @@ async def _git(app: web.Application) -> AsyncIterator[None]:
         basedir=settings.clone_dir,
         default_label=settings.default_label,
         refresh_rate=settings.refresh_rate,
+        access=git_access(settings),
     )
     try:
         await git.start()
@@ -225,6 +228,25 @@ async def _git(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await git.close()
+
+
+def git_access(settings: Settings) -> RemoteAccess:
+    """How the server reaches its git remotes (``--git-*``): the default repository's access,
+    and what pattern repositories inherit for the settings they leave unset. No I/O."""
+    return RemoteAccess(
+        username=settings.git_username,
+        password=settings.git_password,
+        password_file=settings.git_password_file,
+        ca_file=settings.git_ca_file,
+        skip_ssl_validation=settings.git_skip_ssl_validation,
+        proxy=settings.git_proxy,
+        ssh_key=settings.git_ssh_key,
+        ssh_passphrase=settings.git_ssh_passphrase,
+        known_hosts=settings.git_known_hosts,
+        strict_host_key_checking=settings.git_strict_host_key_checking,
+        use_ssh_config=settings.git_use_ssh_config,
+        timeout=settings.git_timeout,
+    )
 
 
 async def _vault(app: web.Application) -> AsyncIterator[None]:

@@ -68,6 +68,13 @@ def _count(value: str) -> int:
     return count
 
 
+def _positive(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError(f"must be more than 0, not {value}")
+    return number
+
+
 def _label(value: str) -> str:
     from config_server.errors import InvalidRequest
     from config_server.sources.git.refs import check_label
@@ -97,6 +104,9 @@ class Option:
     default: Any = None
     secret: bool = False
     metavar: str | None = None
+    file_form: bool = True
+    """For a secret: whether ``--X-file`` (and ``X_FILE``) is derived. Off where a separate
+    option of that name exists with a meaning of its own (``--git-password-file``)."""
 
     @property
     def flag(self) -> str:
@@ -118,9 +128,10 @@ def _option(
     secret: bool = False,
     metavar: str | None = None,
     required: bool = False,
+    file_form: bool = True,
 ) -> Any:
     """A ``Settings`` field declared with what its flag, variable and file key need."""
-    meta = {"help": help, "convert": convert, "secret": secret, "metavar": metavar}
+    meta = {"help": help, "convert": convert, "secret": secret, "metavar": metavar, "file_form": file_form}
     if required:
         return field(metadata=meta)
     return field(default=default, metadata=meta)
@@ -164,6 +175,48 @@ class Settings:
         "YAML or .properties file of properties forced on every client (the 'overrides' source)",
         Path,
         metavar="FILE",
+    )
+    # --- git remotes (HTTPS and SSH) ---
+    git_username: str | None = _option("user name for an HTTPS git remote", metavar="NAME")
+    git_password: Secret | None = _option(
+        "password or token for an HTTPS git remote (prefer --git-password-file)",
+        Secret,
+        secret=True,
+        metavar="TOKEN",
+        file_form=False,  # --git-password-file is its own option: re-read at each fetch
+    )
+    git_password_file: Path | None = _option(
+        "file holding the HTTPS password or token, re-read at each fetch (a rotated token needs no restart)",
+        Path,
+        metavar="FILE",
+    )
+    git_ca_file: Path | None = _option(
+        "PEM bundle of the CAs trusted for the HTTPS git remote (a company CA)", Path, metavar="FILE"
+    )
+    git_skip_ssl_validation: bool = _option(
+        "do not check the HTTPS git remote's certificate (logged as a warning)", _bool, False, metavar="BOOL"
+    )
+    git_proxy: str | None = _option("HTTP(S) proxy for the git remote, http://host:port", metavar="URL")
+    git_ssh_key: Path | None = _option(
+        "private key (OpenSSH or PEM) for an SSH git remote (a deploy key)", Path, metavar="FILE"
+    )
+    git_ssh_passphrase: Secret | None = _option(
+        "passphrase of --git-ssh-key", Secret, secret=True, metavar="PASSPHRASE"
+    )
+    git_known_hosts: Path | None = _option(
+        "known_hosts file trusted for the SSH git remote (e.g. from ssh-keyscan)", Path, metavar="FILE"
+    )
+    git_strict_host_key_checking: bool = _option(
+        "refuse an SSH git remote whose host key is unknown or changed", _bool, True, metavar="BOOL"
+    )
+    git_use_ssh_config: bool = _option(
+        "let ssh read the user's ~/.ssh/config for the git remote (ignored otherwise)",
+        _bool,
+        False,
+        metavar="BOOL",
+    )
+    git_timeout: float = _option(
+        "seconds after which a clone or fetch of the git remote is killed", _positive, 10.0, metavar="SECONDS"
     )
     cache_size: int = _option("how many resolved environments to keep in memory", int, 2048, metavar="N")
     serve_last_good: bool = _option(
@@ -346,13 +399,14 @@ OPTIONS: tuple[Option, ...] = tuple(
         None if f.default is MISSING else f.default,
         f.metadata["secret"],
         f.metadata["metavar"],
+        f.metadata["file_form"],
     )
     for f in fields(Settings)
 )
 """Every setting, in declaration order, as the flag/environment/file readers see it."""
 
 _BY_NAME = {o.name: o for o in OPTIONS}
-_SECRET_NAMES = frozenset(o.name for o in OPTIONS if o.secret)
+_SECRET_NAMES = frozenset(o.name for o in OPTIONS if o.secret and o.file_form)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -372,7 +426,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             help=f"{opt.help}{shown} [env {opt.env}]",
             **flag_style,
         )
-        if opt.secret:
+        if opt.secret and opt.file_form:
             # A flag's value is readable by every local user in /proc/<pid>/cmdline: each secret
             # can come from a file instead (a mounted Kubernetes or Docker secret).
             parser.add_argument(
@@ -420,7 +474,7 @@ def load_settings(
             raw, origin = env[opt.env], opt.env
         if raw is None and opt.name in file_values:
             raw, origin = file_values[opt.name], f"{config_path}: {opt.name.replace('_', '-')}"
-        if raw is None and opt.secret:
+        if raw is None and opt.secret and opt.file_form:
             raw, origin = _secret_from_file(opt, given, env, file_values)
         if raw is None:
             continue

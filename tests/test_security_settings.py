@@ -16,7 +16,7 @@ from config_server.cli import main
 from config_server.settings import OPTIONS, SettingsError, load_settings
 from tests.support.gitrepo import GitRemote
 
-SECRETS = [o for o in OPTIONS if o.secret]
+SECRETS = [o for o in OPTIONS if o.secret and o.file_form]  # --git-password-file is a path of its own
 
 
 def start(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

@@ -38,10 +38,10 @@ from config_server.sources.git.refs import (
     display_uri,
     is_full_sha,
     local_path,
-    one_line,
     redact,
 )
 from config_server.sources.git.remote import RemoteAccess
+from config_server.sources.git.transport import Transport
 
 __all__ = ["MARKER", "GitRepository", "GitStatus", "Tree"]
 
@@ -54,6 +54,7 @@ _REFSPECS = ("+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*")
 _REF_FORMAT = "%(objectname)\t%(objecttype)\t%(*objectname)\t%(*objecttype)\t%(refname)"
 _REF_ROOTS = ("refs/remotes/origin/", "refs/tags/")
 _SYMLINK_HOPS = 8
+_NETWORK = frozenset({"fetch", "ls-remote", "clone"})  # commands that get the credentials
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,7 @@ class GitRepository:
         self.default_label = default_label
         self.access = access if access is not None else RemoteAccess()
         self.timeout = self.access.timeout
+        self._transport = Transport(uri, self.access)
         self.display_uri = display_uri(uri)
         """The URI without credentials or trailing ``/``, for property-source names and logs."""
         path = local_path(uri)
@@ -125,8 +127,12 @@ class GitRepository:
 
         Raises ``Unavailable`` if the remote cannot be reached and there is no clone to serve;
         with a clone, a failed fetch is logged and recorded in ``status`` instead. Raises
-        ``InvalidConfiguration`` if ``basedir`` holds files this server did not put there.
+        ``InvalidConfiguration`` if ``basedir`` holds files this server did not put there, or a
+        file of ``access`` (key, known_hosts, CA, password file) cannot be read.
         """
+        self._transport.check()
+        if self._transport.tls_unverified:
+            _log.warning("TLS verification is OFF for %s (--git-skip-ssl-validation)", self.display_uri)
         self._prepare_basedir()
         admin = self._admin = self._new_git()
         self._configure_remote(admin)
@@ -307,6 +313,7 @@ class GitRepository:
             self._repo.close()
         if self._admin is not None:
             self._admin.clear_cache()
+        self._transport.close()
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -331,7 +338,8 @@ class GitRepository:
         return repo
 
     def _configure_remote(self, admin: git.Git) -> None:
-        remote = str(self.local_path) if self.local_path is not None else self.uri
+        # Never the URI as given: its user-info may hold a token, and this is <basedir>/config.
+        remote = str(self.local_path) if self.local_path is not None else self._transport.url
         self._git(admin, "config", "--end-of-options", "remote.origin.url", remote)
         self._git(admin, "config", "--replace-all", "remote.origin.fetch", _REFSPECS[0])
         self._git(admin, "config", "remote.origin.tagOpt", "--no-tags")
@@ -349,7 +357,8 @@ class GitRepository:
     def _environment(self) -> dict[str, str]:
         # GIT_DIR stops git from walking up into an enclosing repository should basedir break;
         # no terminal prompt, so a fetch that needs credentials fails instead of waiting forever.
-        return {"GIT_DIR": str(self.basedir), "GIT_TERMINAL_PROMPT": "0"}
+        # The transport's part (TLS, proxy, ssh options, askpass path) holds no secret.
+        return {**self._transport.environment(), "GIT_DIR": str(self.basedir), "GIT_TERMINAL_PROMPT": "0"}
 
     def _new_git(self) -> git.Git:
         cmd = git.Git(self.basedir)
@@ -357,14 +366,22 @@ class GitRepository:
         return cmd
 
     def _git(self, cmd: git.Git, name: str, *args: str, **kwargs: Any) -> Any:
-        """Run one git command, killed after ``timeout``; any failure becomes ``Unavailable``."""
+        """Run one git command, killed after ``timeout``; any failure becomes ``Unavailable``.
+
+        Commands that talk to the remote get the credentials, in their environment only (the
+        password file is read again each time); failures say what went wrong in a user's words.
+        """
+        transport = self._transport
+        if name in _NETWORK:
+            kwargs["env"] = transport.credentials()
         try:
             return getattr(cmd, name.replace("-", "_"))(*args, kill_after_timeout=self.timeout, **kwargs)
         except git.GitCommandError as exc:
-            reason = one_line(_stderr(exc).replace(self.uri, self.display_uri))
+            reason = transport.explain(_stderr(exc).replace(self.uri, self.display_uri))
             raise Unavailable(f"git {name} failed for {self.display_uri}: {reason}") from exc
         except (OSError, git.GitError) as exc:
-            raise Unavailable(f"git {name} failed for {self.display_uri}: {redact(str(exc))}") from exc
+            reason = transport.scrub(str(exc))
+            raise Unavailable(f"git {name} failed for {self.display_uri}: {reason}") from exc
 
     def _read_refs(self, admin: git.Git) -> RefSnapshot:
         out = self._git(admin, "for-each-ref", f"--format={_REF_FORMAT}", *_REF_ROOTS, stdout_as_string=False)

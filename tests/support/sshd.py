@@ -1,0 +1,152 @@
+"""A real OpenSSH server on a loopback port serving bare git repositories by absolute path.
+
+Everything is generated under one directory: the host key, the user keys (a plain ed25519 key in
+``authorized_keys``, one that is not, one protected by a passphrase, one in PEM format), the
+``sshd_config`` and the pid file. The server runs in the foreground (``-D -e``) as the current
+user (root here and in CI: ``PermitRootLogin prohibit-password``), never as the system service.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["SSHD", "Sshd", "free_port", "start_sshd"]
+
+SSHD = "/usr/sbin/sshd"
+PASSPHRASE = "correct horse battery staple"
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _keygen(path: Path, *, kind: str = "ed25519", passphrase: str = "", pem: bool = False) -> Path:
+    args = ["ssh-keygen", "-q", "-t", kind, "-N", passphrase, "-C", path.name, "-f", str(path)]
+    if pem:
+        args[4:4] = ["-b", "2048", "-m", "PEM"]
+    subprocess.run(args, check=True, capture_output=True)
+    return path
+
+
+@dataclass
+class Sshd:
+    """A running sshd: its port, keys and a ``known_hosts`` file trusting its host key."""
+
+    root: Path
+    port: int
+    process: subprocess.Popen[bytes]
+    host_key: Path
+    key: Path
+    """Authorized, no passphrase (OpenSSH format)."""
+    wrong_key: Path
+    """Not in ``authorized_keys``."""
+    passphrase_key: Path
+    """Authorized, protected by ``PASSPHRASE``."""
+    pem_key: Path
+    """Authorized, RSA in the old PEM format."""
+    known_hosts: Path
+    """The server's real host key for ``[127.0.0.1]:port``."""
+    other_known_hosts: Path
+    """Another key for ``[127.0.0.1]:port``: what a changed host key looks like."""
+
+    def uri(self, path: Path) -> str:
+        """``ssh://root@127.0.0.1:PORT/abs/path``: the repository at ``path`` over this server."""
+        return f"ssh://root@127.0.0.1:{self.port}{path.resolve()}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_sshd(root: Path) -> Sshd:
+    """Generate keys and a config under ``root`` and start sshd on a free port; waits until it
+    accepts connections. Raises ``RuntimeError`` if it does not start within 10 s."""
+    root.mkdir(parents=True, exist_ok=True)
+    # sshd refuses to start without its privilege-separation directory.
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    host_key = _keygen(root / "host_ed25519")
+    other_host_key = _keygen(root / "other_host_ed25519")
+    key = _keygen(root / "id_ed25519")
+    wrong_key = _keygen(root / "id_wrong")
+    passphrase_key = _keygen(root / "id_passphrase", passphrase=PASSPHRASE)
+    pem_key = _keygen(root / "id_pem", kind="rsa", pem=True)
+    authorized = root / "authorized_keys"
+    authorized.write_text(
+        "".join(Path(f"{k}.pub").read_text() for k in (key, passphrase_key, pem_key)), encoding="utf-8"
+    )
+    port = free_port()
+    known_hosts = root / "known_hosts"
+    known_hosts.write_text(_known_line(port, host_key), encoding="utf-8")
+    other = root / "other_known_hosts"
+    other.write_text(_known_line(port, other_host_key), encoding="utf-8")
+    config = root / "sshd_config"
+    config.write_text(
+        "\n".join(
+            [
+                f"Port {port}",
+                "ListenAddress 127.0.0.1",
+                f"HostKey {host_key}",
+                f"AuthorizedKeysFile {authorized}",
+                f"PidFile {root / 'sshd.pid'}",
+                "PermitRootLogin prohibit-password",
+                "PubkeyAuthentication yes",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "UsePAM no",
+                "StrictModes no",
+                "PrintMotd no",
+                "LogLevel ERROR",
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    log = root / "sshd.log"  # a file, not a pipe nobody drains
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [SSHD, "-D", "-e", "-f", str(config)], stdin=subprocess.DEVNULL, stderr=out, env=env
+        )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                if s.recv(4).startswith(b"SSH-"):
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            raise RuntimeError(f"sshd did not start: {log.read_text(errors='replace')}")
+        time.sleep(0.05)
+    return Sshd(
+        root=root,
+        port=port,
+        process=process,
+        host_key=host_key,
+        key=key,
+        wrong_key=wrong_key,
+        passphrase_key=passphrase_key,
+        pem_key=pem_key,
+        known_hosts=known_hosts,
+        other_known_hosts=other,
+    )
+
+
+def _known_line(port: int, host_key: Path) -> str:
+    kind, blob = Path(f"{host_key}.pub").read_text(encoding="utf-8").split()[:2]
+    return f"[127.0.0.1]:{port} {kind} {blob}\n"
