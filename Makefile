@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8888
 DATA := .data
 
-.PHONY: install run test lint bench bench-propagation clean
+.PHONY: install run test lint bench bench-propagation bench-validate clean
 
 $(BIN)/python:
 	@$(PY) -m venv $(VENV)
@@ -60,11 +60,15 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff format --check config_server client tests bench examples scripts
 	$(BIN)/mypy config_server client/config_client
 
-bench: bench-propagation
+bench: bench-propagation bench-validate
 
 # Push-to-callback latency, long poll vs 1 s polling, for 1 and 1,000 clients (about a minute).
 bench-propagation: $(RUN_STAMP)
 	$(BIN)/python bench/propagation.py
+
+# config-server validate on 1,000 services x 3 profiles, against parsing the same files (~15 s).
+bench-validate: $(RUN_STAMP)
+	$(BIN)/python bench/validate.py
 
 clean:
 	rm -rf $(VENV) $(DATA)

@@ -2,7 +2,8 @@
 
 The package map (folder names are the architecture; each module holds one concept)::
 
-    cli.py            argparse subcommands: serve, encrypt, decrypt, reencrypt, passwd, audit verify
+    cli.py            argparse subcommands: serve, encrypt, decrypt, reencrypt, passwd, audit verify,
+                      validate, hook install
     settings.py       the server's settings, each declared once (flags > env > --config > default)
     components.py     the composition root: every resource under a typed AppKey, one cleanup_ctx each
     errors.py         the one exception tree (statuses live in http/errors.py)
@@ -24,6 +25,8 @@ The package map (folder names are the architecture; each module holds one concep
                       (server context, client certificates), throttle (failed attempts), gate
     policy.py         the access policy: who may do which action on what (pure matching)
     audit.py audit_verify.py   the HMAC-chained audit log (fails closed); its verification
+    validation/       config-server validate and the pre-receive hook: parse, {cipher}, resolve every
+                      application x profile, JSON Schemas; problems at file:line
     live/             hub (long-poll watchers), updates (recompute and wake), webhooks (forge pushes),
                       quota (long polls held, in all and per principal)
     http/             app (middlewares, route table), protocol (header timeout, connections per

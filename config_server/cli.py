@@ -1,4 +1,5 @@
-"""``config-server``: ``serve``; ``encrypt``, ``decrypt``, ``reencrypt`` values; ``passwd``; ``audit verify``.
+"""``config-server``: ``serve``; ``encrypt``, ``decrypt``, ``reencrypt`` values; ``passwd``; ``audit verify``;
+``validate`` a repository; ``hook install`` (a pre-receive hook that runs validate on every push).
 
 The serving and {cipher} subcommands read the same settings (flags, ``CONFIG_SERVER_*`` environment
 variables, an optional ``--config`` YAML file); see ``config-server serve --help``.
@@ -28,6 +29,12 @@ from config_server.settings import (
     authenticates,
     load_settings,
     secret_flags,
+)
+from config_server.validation.command import (
+    add_hook_parser,
+    add_validate_parser,
+    hook_command,
+    validate_command,
 )
 
 __all__ = ["main", "serve"]
@@ -71,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     pw.add_argument("file", type=Path, help="the htpasswd file (created if absent, mode 0600)")
     pw.add_argument("user", help="the user name (the principal user:NAME in the access policy)")
     add_audit_parser(sub)
+    add_validate_parser(sub)
+    add_hook_parser(sub)
     return parser
 
 
@@ -81,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _passwd(args.file, args.user)
     if args.command == "audit":  # reads its key only, not the server's settings
         return audit_command(args)
+    if args.command == "validate":  # reads a repository of its own (PATH or --repo)
+        return validate_command(args)
+    if args.command == "hook":
+        return hook_command(args)
     needs_repo = args.command == "serve"
     try:
         if not needs_repo and args.repo is None:

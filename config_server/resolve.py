@@ -48,6 +48,7 @@ __all__ = [
     "candidates",
     "config_names",
     "expand_profiles",
+    "glob_to_regex",
     "resource_candidates",
     "search_locations",
 ]
@@ -108,11 +109,13 @@ def _expand(pattern: str, dirs: Collection[str]) -> list[str]:
     norm = "/".join(parts)
     if not any(ch in norm for ch in "*?"):
         return [norm + "/" if norm else ""] if norm in dirs else []
-    regex = re.compile(_glob_to_regex(norm))
+    regex = re.compile(glob_to_regex(norm))
     return [d + "/" for d in sorted(dirs) if d and regex.fullmatch(d)]
 
 
-def _glob_to_regex(glob: str) -> str:
+def glob_to_regex(glob: str) -> str:
+    """A regular expression (for ``fullmatch``) of a search-path glob: ``*`` and ``?`` stay within
+    one directory, ``**`` crosses them."""
     out: list[str] = []
     i = 0
     while i < len(glob):
