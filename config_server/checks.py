@@ -10,40 +10,28 @@ it::
 
 Checks run in a worker thread (they may block: ``read_file`` waits for git), once per
 (application, profiles, label, commit): their verdict is remembered. A problem's ``reason`` is
-shown to clients in a ``Warning`` header and in health, so it must never quote a value (the
+shown to clients in a ``Warning`` header and in health, so its message must never quote a value (the
 sources a check sees are decrypted).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from config_client.wire import PropertySource
 
 from config_server.errors import InvalidConfiguration
+from config_server.validation.problems import Problem, format_text
 
-__all__ = ["Check", "CheckContext", "Problem", "warning_value"]
+__all__ = ["Check", "CheckContext", "Problem", "problem_of", "warning_value"]
 
 _WARN_TEXT_LIMIT = 400  # characters of problem text in one Warning value
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """What makes a configuration bad: the file (repository-relative), its line, and why."""
-
-    path: str
-    line: int | None
-    reason: str
-
-    @classmethod
-    def of(cls, exc: InvalidConfiguration) -> Problem:
-        """The problem an ``InvalidConfiguration`` (a file that does not parse) names."""
-        return cls(exc.path, exc.line, exc.problem)
-
-    def __str__(self) -> str:
-        where = self.path if self.line is None else f"{self.path}:{self.line}"
-        return f"{where}: {self.reason}"
+def problem_of(exc: InvalidConfiguration) -> Problem:
+    """The problem an ``InvalidConfiguration`` (a file that does not parse) names."""
+    return Problem(exc.path, exc.line, exc.problem)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +52,10 @@ class CheckContext:
     read_file: Callable[[str], bytes | None]
     """The bytes of a file of the commit by path (None if absent); blocking, so call it only from
     the check (which runs in a worker thread)."""
+    paths: Mapping[str, str] = field(default_factory=dict)
+    """Each property source's name → the repository-relative path of its file."""
+    secret_keys: frozenset[str] = frozenset()
+    """Flat keys whose value was a ``{cipher}``: a problem about them never quotes the value."""
 
 
 Check = Callable[[CheckContext], Iterable[Problem]]
@@ -77,7 +69,7 @@ def warning_value(commit: str, problem: Problem) -> str:
     The text is a valid quoted-string on one line: ``"`` and ``\\`` are escaped, control and
     non-ASCII characters become ``?`` or a space, and it is cut at a bounded length.
     """
-    text = f"serving {commit}: {problem}"
+    text = f"serving {commit}: {format_text(problem)}"
     if len(text) > _WARN_TEXT_LIMIT:
         text = text[: _WARN_TEXT_LIMIT - 3] + "..."
     return f'199 - "{_quoted(text)}"'

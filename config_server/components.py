@@ -284,7 +284,10 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
     app[LAST_GOOD] = None
     if settings.serve_last_good:
         files = app[LAST_GOOD] = LastGoodSource(
-            inner=git, decrypt=decrypt, checks=app.get(LAST_GOOD_CHECKS, ()), cache_size=settings.cache_size
+            inner=git,
+            decrypt=decrypt,
+            checks=app.get(LAST_GOOD_CHECKS, _default_checks()),
+            cache_size=settings.cache_size,
         )
     sources: list[Source] = [files]
     manager = app[VAULT]
@@ -315,6 +318,12 @@ async def _live(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await live.close()
+
+
+def _default_checks() -> tuple[Check, ...]:
+    from config_server.validation.schema import schema_check
+
+    return (schema_check,)
 
 
 def _decryptor(ring: KeyRing | None) -> Decryptor:

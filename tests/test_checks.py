@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from config_server.checks import Problem, warning_value
+from config_server.checks import Problem, problem_of, warning_value
 from config_server.errors import InvalidConfiguration
+from config_server.validation.problems import format_text
 
 SHA = "a" * 40
 # RFC 7234 §5.5 warning-value with warn-agent "-" and a quoted-string warn-text (RFC 7230 §3.2.6).
@@ -17,8 +18,8 @@ WARNING = re.compile(r'199 - "(?:[\t !#-\[\]-~]|\\[\t -~])*"')
 def test_a_problem_is_named_by_file_line_and_reason() -> None:
     """A parse error becomes file:line: reason; without a line, file: reason."""
     parse_error = InvalidConfiguration("a/foo.yml", "bad indent", line=3)
-    assert str(Problem.of(parse_error)) == "a/foo.yml:3: bad indent"
-    assert str(Problem("foo.yml", None, "no line")) == "foo.yml: no line"
+    assert format_text(problem_of(parse_error)) == "a/foo.yml:3: bad indent"
+    assert format_text(Problem("foo.yml", None, "no line")) == "foo.yml: no line"
 
 
 def test_the_warning_names_commit_file_line_and_reason() -> None:

@@ -144,7 +144,15 @@ def _snapshot(args: argparse.Namespace, settings: Settings) -> Snapshot:
     if args.repo is not None:
         if args.path is not None:
             raise InvalidRequest("give PATH or --repo, not both")
-        return read_remote(args.repo, args.ref, settings.search_paths, default_label=settings.default_label)
+        from config_server.components import git_access
+
+        return read_remote(
+            args.repo,
+            args.ref,
+            settings.search_paths,
+            default_label=settings.default_label,
+            access=git_access(settings),  # --git-* credentials and timeout, as the server's
+        )
     path = args.path or Path()
     if args.ref is not None:
         if not is_git_directory(path):

@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import referencing.exceptions
@@ -28,7 +28,10 @@ from config_server.errors import InvalidConfiguration
 from config_server.formats import parse_document_file
 from config_server.validation.problems import Problem
 
-__all__ = ["Schema", "load_schema", "schema_problems"]
+if TYPE_CHECKING:
+    from config_server.checks import CheckContext
+
+__all__ = ["SCHEMA_PATH", "Schema", "load_schema", "schema_check", "schema_problems"]
 
 _MAX_MESSAGE = 240
 
@@ -178,3 +181,30 @@ def schema_problems(
         else:
             out.append(Problem(*place, f"{where}{message} ({schema.path})"))
     return out
+
+
+SCHEMA_PATH = "schemas/{application}.schema.json"
+"""Where an application's schema lives in the repository (as ``config-server validate`` reads it)."""
+
+
+def schema_check(context: CheckContext) -> list[Problem]:
+    """The server's ``--serve-last-good`` check: each application's schema, if the commit has one.
+
+    The same rule as ``config-server validate``: the merged configuration the application is
+    served must satisfy ``schemas/{application}.schema.json``; a schema that is itself broken is a
+    problem too (it would fail the push's validation as well). Blocking (reads the commit's files).
+    """
+    problems: list[Problem] = []
+    for application in context.applications:
+        path = SCHEMA_PATH.format(application=application)
+        data = context.read_file(path)
+        if data is None:
+            continue
+        schema = load_schema(path, data)
+        if isinstance(schema, Problem):
+            problems.append(schema)
+            continue
+        problems.extend(
+            schema_problems(schema, context.sources, paths=context.paths, secret_keys=context.secret_keys)
+        )
+    return problems

@@ -137,6 +137,28 @@ async def test_a_cipher_that_no_longer_decrypts_is_served_from_the_last_good_com
     assert "password" in headers["Warning"] and leaked not in headers["Warning"]
 
 
+async def test_a_schema_violation_is_served_from_the_last_good_commit(
+    git_remote: GitRemote, serve: Serve
+) -> None:
+    """The repository's schemas/{application}.schema.json is checked by default (the same rule as
+    `config-server validate`); a violation names the file and line, never the (decrypted) value."""
+    mine = SymmetricEncryptor("mykey", "deadbeef")
+    schema = (
+        '{"type": "object", "properties": {"port": {"type": "integer"}, "password": {"type": "integer"}}}'
+    )
+    good = git_remote.write({"foo.yml": "port: 8080\n", "schemas/foo.schema.json": schema})
+    client = await serve(git_remote, serve_last_good=True, encrypt_key=Secret("mykey"))
+    bad = await push(
+        git_remote, {"foo.yml": f"port: 8080\npassword: '{{cipher}}{mine.encrypt('hunter2')}'\n"}
+    )
+    await fetched(client, bad)
+    status, body, headers = await env(client, "/foo/default")
+    assert status == 200 and body["version"] == good
+    assert headers["Warning"].startswith(f'199 - "serving {good}: foo.yml:2: ')
+    assert "hunter2" not in headers["Warning"]
+    assert "hunter2" not in str(await health(client))
+
+
 def no_debug(ctx: CheckContext) -> Iterable[Problem]:
     """A test-local extra check: ``debug: true`` is not allowed."""
     for source in ctx.sources:

@@ -29,10 +29,10 @@ import re
 from collections.abc import Awaitable, Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass, replace
 
-from config_client.wire import PropertySource
+from config_client.wire import PropertySource, PropertyValue
 
 from config_server.caching import LRU, SingleFlight
-from config_server.checks import Check, CheckContext, Problem, warning_value
+from config_server.checks import Check, CheckContext, Problem, problem_of, warning_value
 from config_server.crypto.environment import CIPHER
 from config_server.errors import ConfigServerError, InvalidConfiguration, LabelNotFound
 from config_server.sources.base import ChangeListener, Contribution, Query, SourceHealth
@@ -226,19 +226,25 @@ class LastGoodSource:
         try:
             problem = await self._judge(single, commit)
         except InvalidConfiguration as exc:
-            problem = Problem.of(exc)
+            problem = problem_of(exc)
         self._verdicts.put(key, problem)
         return problem
 
     async def _judge(self, single: Query, commit: str) -> Problem | None:
         part = await self.inner.read(single, self.inner.pin_at(single, [commit]))  # raises the parse error
         sources = part.sources
-        if any(str(v.value).startswith(CIPHER) for s in sources for v in s.source.values()):
+        uri = self.inner.git.display_uri
+        secret_keys = frozenset(
+            key for s in sources for key, v in s.source.items() if str(v.value).startswith(CIPHER)
+        )
+        if secret_keys:
             decrypted = await self._decrypt(sources) if self._decrypt is not None else ()
-            problem = _cipher_problem(sources, decrypted, self.inner.git.display_uri)
+            problem = _cipher_problem(sources, decrypted, uri)
             if problem is not None:
                 return problem
-            sources = decrypted
+            sources = tuple(
+                _with_origins(after, before) for after, before in zip(decrypted, sources, strict=True)
+            )
         if not self.checks:
             return None
         git = self.inner.git
@@ -259,6 +265,8 @@ class LastGoodSource:
             files=tree.files,
             sources=tuple(sources),
             read_file=read_file,
+            paths={source.name: _path(source.name, uri) for source in sources},
+            secret_keys=secret_keys,
         )
         for check in self.checks:
             found = await asyncio.to_thread(_run_check, check, context)
@@ -315,3 +323,15 @@ def _path(name: str, uri: str) -> str:
 def _line(origin: str | None) -> int | None:
     head = (origin or "").split(":", 1)[0]
     return int(head) if head.isdigit() else None
+
+
+def _with_origins(decrypted: PropertySource, raw: PropertySource) -> PropertySource:
+    """``decrypted`` with each decrypted value's ``line:column`` origin put back (decryption, as
+    Spring's, serves plain values), so a check can name the line of a secret it objects to."""
+    values = {
+        key: PropertyValue(value.value, raw.source[key].origin)
+        if value.origin is None and key in raw.source
+        else value
+        for key, value in decrypted.source.items()
+    }
+    return PropertySource(decrypted.name, values)
