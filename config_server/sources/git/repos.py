@@ -178,8 +178,8 @@ def _check_template(name: str, uri: str) -> None:
 
 
 def repository_key(url: str) -> str:
-    """A remote URL normalised for comparison: no scheme, credentials, port of the scheme,
-    trailing ``.git`` or ``/``; host in lower case. scp-like ``git@host:org/repo`` and
+    """A remote URL normalised for comparison: no scheme, credentials, port (each scheme has
+    its own), trailing ``.git`` or ``/``; host in lower case. scp-like ``git@host:org/repo`` and
     ``ssh://git@host/org/repo`` give the same key, and so does ``https://host/org/repo.git``."""
     text = url.strip()
     if "://" in text:
