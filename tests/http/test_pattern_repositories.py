@@ -163,6 +163,29 @@ async def test_health_has_an_entry_per_repository(client: TestClient[Any, Any], 
     assert components["git:teams:team-orders"]["details"]["repository"] == remotes.url("team-orders")
 
 
+async def test_a_repository_that_cannot_be_cloned_is_down_and_passed_over(
+    aiohttp_client: Any, remotes: Remotes, tmp_path: Path
+) -> None:
+    """A pattern repository whose remote is missing at start: the server starts DEGRADED, the entry
+    says why, and its applications are served by the default."""
+    settings = Settings(
+        repo=remotes.url("default"),
+        repos=parse_repos({"gone": {"pattern": "gone*", "uri": remotes.url("nowhere")}}),
+        basedir=tmp_path / "clone",
+        refresh_rate=3600,
+    )
+    client = await aiohttp_client(
+        HardenedTestServer(create_app(settings), limits=ConnectionLimits.from_settings(settings))
+    )
+    body = await (await client.get("/actuator/health")).json()
+    assert body["status"] == "DEGRADED" and body["components"]["git"]["status"] == "UP"
+    gone = body["components"]["git:gone"]
+    assert gone["status"] == "DOWN" and "nowhere" in gone["details"]["lastError"]
+    assert await sources(client, "/gone-api/default") == [
+        (f"{remotes.url('default')}/application.yml", {"who": "default"})
+    ]
+
+
 async def test_pattern_repositories_inherit_the_server_settings(client: TestClient[Any, Any]) -> None:
     """A repository that sets no refresh rate, label or search paths runs with the server's."""
     payments = repository(client, "git:payments")

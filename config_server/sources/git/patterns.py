@@ -11,8 +11,9 @@ it is an error, never a reason to serve another repository's configuration.
 Concrete repositories each have their own clone (a ``GitSource`` under its own basedir), fetch
 loop, health entry and ``/monitor`` routing. A URI with ``{application}``, ``{profile}`` or
 ``{label}`` makes one clone per expanded URI, created on the first request that needs it and
-closed when it is the least recently used beyond ``max_clones``; an expansion that cannot be
-cloned is not tried again for ``FAILED_CLONE_RETRY_S``.
+closed when it is the least recently used beyond ``max_clones``. A repository that cannot be
+cloned (at start-up, or an expansion at its first request) is shown DOWN in health and not tried
+again for ``FAILED_CLONE_RETRY_S``; meanwhile its requests go on down the list.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class Repository:
     files: GitConfigSource
     started: bool = False
     error: str | None = None  # why start() failed, while it has not succeeded
+    failed_at: float | None = None  # time.monotonic() of that failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +223,9 @@ class GitRepositories:
         if fixed is not None:
             if not spec.serves(application, query.profiles):
                 return []
-            return [(fixed, "")] if fixed.started or await self._start(fixed) else []
+            if not fixed.started and (_recent(fixed.failed_at) or not await self._start(fixed)):
+                return []
+            return [(fixed, "")]
         assert spec.default_label is not None  # resolved specs
         labels = ",".join(label or spec.default_label for label in query.labels)
         out: list[tuple[Repository, str]] = []
@@ -254,7 +258,7 @@ class GitRepositories:
             self._clones.move_to_end(uri)
             return clone
         failed = self._failed.get(uri)
-        if failed is not None and time.monotonic() - failed[0] < FAILED_CLONE_RETRY_S:
+        if failed is not None and _recent(failed[0]):
             return None
         try:
             return await self._opening.do(uri, lambda: self._open_clone(index, uri, tag))
@@ -287,7 +291,7 @@ class GitRepositories:
         except ConfigServerError as exc:
             if repo.error != exc.message:
                 log.warning("%s: %s", repo.name, exc.message)
-            repo.error = exc.message
+            repo.error, repo.failed_at = exc.message, time.monotonic()
             return False
         repo.started, repo.error = True, None
         return True
@@ -316,6 +320,11 @@ class GitRepositories:
             )
         entry = await repo.files.health()
         return dataclasses.replace(entry, name=repo.name, essential=False)
+
+
+def _recent(failed_at: float | None) -> bool:
+    """Whether a clone failed less than ``FAILED_CLONE_RETRY_S`` ago (so is not tried yet)."""
+    return failed_at is not None and time.monotonic() - failed_at < FAILED_CLONE_RETRY_S
 
 
 def _display(uri: str) -> str:
