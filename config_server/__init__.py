@@ -14,7 +14,9 @@ The package map (folder names are the architecture; each module holds one concep
     formats/          parsing (YAML, .properties, JSON), flattening, placeholders, renderings,
                       representations (serialised forms with ETags); pure
     sources/          the Source protocol (base.py); git/ (files: config lookup, source: the async
-                      seam, repository: blocking GitPython, refs: labels and URIs); vault.py
+                      seam, repository: blocking GitPython, refs: labels and URIs, repos: pattern
+                      and composite specs and rules, patterns: the Source over many repositories);
+                      vault.py
     vault/            the Vault adapter: settings, errors (hvac translation), client (login,
                       renewal), kv, transit
     crypto/           {cipher} schemes (symmetric, rsa), keystores, prefixes, the key ring
