@@ -16,8 +16,9 @@ The package map (folder names are the architecture; each module holds one concep
     formats/          parsing (YAML, .properties, JSON), flattening, placeholders, renderings,
                       representations (serialised forms with ETags); pure
     sources/          the Source protocol (base.py); git/ (files: config lookup, source: the async
-                      seam, repository: blocking GitPython, refs: labels and URIs, lastgood:
-                      --serve-last-good); vault.py
+                      seam, repository: blocking GitPython, refs: labels and URIs, repos: pattern
+                      and composite specs and rules, patterns: the Source over many repositories,
+                      lastgood: --serve-last-good); vault.py
     vault/            the Vault adapter: settings, errors (hvac translation), client (login,
                       renewal), kv, transit
     crypto/           {cipher} schemes (symmetric, rsa), keystores, prefixes, the key ring

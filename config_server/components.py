@@ -3,11 +3,13 @@
 ``install(app, settings)`` puts each resource on the application under a typed ``AppKey`` and
 opens it in a ``cleanup_ctx`` of its own, in dependency order; aiohttp closes them in reverse::
 
-    GIT       GitSource            the clone, its worker threads and background fetch
+    GIT       GitSource            the default repository's clone, worker threads, background fetch
+    REPOSITORIES Repositories      every git repository (pattern, template clones, composite
+                                   entries): /monitor's routing, opened and closed with GIT
     VAULT     VaultClientManager   the server's Vault login and renewal (None without --vault-url)
     KEYRING   KeyRing              {cipher} keys, Vault transit when logged in (None without keys)
     SERVICE   EnvironmentService   built once with its ordered Sources, overrides and decryption
-    LAST_GOOD LastGoodSource       the git source under --serve-last-good (None without it); its
+    LAST_GOOD LastGoodSources      each repository's --serve-last-good guard (None without it); the
                                    extra checks come from LAST_GOOD_CHECKS, set before start-up
     LIVE      LiveUpdates          long polls, woken by the sources' change signals and polls
     QUOTA     WatchQuota           how many long polls are held, in all and per principal
@@ -28,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
@@ -48,8 +50,10 @@ from config_server.service import Decryptor, EnvironmentService, overrides_sourc
 from config_server.settings import Settings
 from config_server.sources.base import Source, SourceHealth
 from config_server.sources.git.files import GitConfigSource
-from config_server.sources.git.lastgood import LastGoodSource
+from config_server.sources.git.lastgood import LastGoodSources
+from config_server.sources.git.patterns import GitRepositories
 from config_server.sources.git.remote import RemoteAccess
+from config_server.sources.git.repos import RepoSpec
 from config_server.sources.git.source import GitSource
 from config_server.vault.client import VaultClientManager
 
@@ -66,10 +70,12 @@ __all__ = [
     "LAST_GOOD_CHECKS",
     "LIVE",
     "QUOTA",
+    "REPOSITORIES",
     "SERVICE",
     "SETTINGS",
     "TLS",
     "VAULT",
+    "Repositories",
     "build_keyring",
     "git_access",
     "install",
@@ -82,10 +88,11 @@ log = logging.getLogger(__name__)
 
 SETTINGS = web.AppKey("settings", Settings)
 GIT = web.AppKey("git", GitSource)
+REPOSITORIES: web.AppKey[Repositories] = web.AppKey("repositories")
 VAULT: web.AppKey[VaultClientManager | None] = web.AppKey("vault")
 KEYRING: web.AppKey[KeyRing | None] = web.AppKey("keyring")
 SERVICE = web.AppKey("service", EnvironmentService)
-LAST_GOOD: web.AppKey[LastGoodSource | None] = web.AppKey("last_good")
+LAST_GOOD: web.AppKey[LastGoodSources | None] = web.AppKey("last_good")
 LAST_GOOD_CHECKS: web.AppKey[Sequence[Check]] = web.AppKey("last_good_checks")
 """Extra checks for --serve-last-good (e.g. JSON Schema), set on the app before it starts."""
 LIVE = web.AppKey("live", LiveUpdates)
@@ -213,21 +220,85 @@ async def _release_watchers(app: web.Application) -> None:
         live.release_watchers()
 
 
+class Repositories:
+    """Every git ``Source`` of the server (one per composite git entry, else one), in order.
+
+    ``refresh(urls)`` is ``/monitor``'s routing: fetch the repositories a webhook names.
+    """
+
+    def __init__(self, groups: Sequence[GitRepositories]) -> None:
+        self.groups = tuple(groups)
+
+    async def refresh(self, urls: Collection[str] | None = None) -> list[str]:
+        """Fetch the started repositories whose remote is one of ``urls`` (scheme, credentials,
+        ``.git`` and host case ignored); all of them when ``urls`` is None or names none of
+        them. Returns the health names of the repositories fetched; never raises."""
+        if urls:
+            fetched = [name for group in self.groups for name in await group.refresh(urls)]
+            if fetched:
+                return fetched
+        return [name for group in self.groups for name in await group.refresh(None)]
+
+
+def _git_groups(
+    settings: Settings, *, wrap: Callable[[GitConfigSource], Source] | None = None
+) -> list[GitRepositories]:
+    access = git_access(settings)
+
+    def resolved(spec: RepoSpec) -> RepoSpec:
+        return spec.resolved(
+            access=access,
+            default_label=settings.default_label,
+            refresh_rate=settings.refresh_rate,
+            search_paths=settings.search_paths,
+        )
+
+    if settings.composite:
+        entries = [(e.git, e.repos) for e in settings.composite if e.git is not None]
+    else:
+        entries = [(RepoSpec(name="git", uri=settings.repo), settings.repos)]
+    groups = []
+    for n, (default, repos) in enumerate(entries):
+        name = "git" if n == 0 else f"git-{n + 1}"
+        basedir = (
+            settings.clone_dir
+            if n == 0
+            else settings.clone_dir.with_name(f"{settings.clone_dir.name}-{n + 1}")
+        )
+        groups.append(
+            GitRepositories(
+                name=name,
+                default=resolved(default),
+                repos=[resolved(spec) for spec in repos],
+                basedir=basedir,
+                repos_dir=basedir.with_name(basedir.name + "-repos"),
+                cache_size=settings.cache_size,
+                wrap=wrap,
+            )
+        )
+    return groups
+
+
 async def _git(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    git = GitSource(
-        uri=settings.repo,
-        basedir=settings.clone_dir,
-        default_label=settings.default_label,
-        refresh_rate=settings.refresh_rate,
-        access=git_access(settings),
-    )
+    last_good = None
+    if settings.serve_last_good:
+        last_good = LastGoodSources(
+            checks=app.get(LAST_GOOD_CHECKS, _default_checks()), cache_size=settings.cache_size
+        )
+    app[LAST_GOOD] = last_good
+    groups = _git_groups(settings, wrap=last_good.wrap if last_good is not None else None)
+    started: list[GitRepositories] = []
     try:
-        await git.start()
-        app[GIT] = git
+        for group in groups:
+            started.append(group)
+            await group.start()
+        app[GIT] = groups[0].default.git
+        app[REPOSITORIES] = Repositories(groups)
         yield
     finally:
-        await git.close()
+        for group in reversed(started):
+            await group.close()
 
 
 def git_access(settings: Settings) -> RemoteAccess:
@@ -278,19 +349,13 @@ async def _keyring(app: web.Application) -> AsyncIterator[None]:
 
 async def _service(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    git = GitConfigSource(git=app[GIT], search_paths=settings.search_paths, cache_size=settings.cache_size)
+    groups = app[REPOSITORIES].groups
     decrypt = _decryptor(app[KEYRING])
-    files: Source = git
-    app[LAST_GOOD] = None
-    if settings.serve_last_good:
-        files = app[LAST_GOOD] = LastGoodSource(
-            inner=git,
-            decrypt=decrypt,
-            checks=app.get(LAST_GOOD_CHECKS, _default_checks()),
-            cache_size=settings.cache_size,
-        )
-    sources: list[Source] = [files]
+    last_good = app[LAST_GOOD]
+    if last_good is not None:
+        last_good.decrypt = decrypt
     manager = app[VAULT]
+    vault: Source | None = None
     if manager is not None:
         from config_server.sources.vault import VaultConfigSource
         from config_server.vault.kv import VaultSource
@@ -298,7 +363,19 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
         vault = VaultConfigSource(
             kv=VaultSource(manager, manager.settings), manager=manager, poll_interval=settings.vault_poll
         )
-        sources = [vault, files] if settings.vault_order == "before" else [files, vault]
+    sources: list[Source] = list(groups)
+    if settings.composite:
+        # List order is precedence (Spring's composite); vault only where an entry names it.
+        if any(e.type == "vault" for e in settings.composite) and vault is None:
+            raise InvalidConfiguration("--config", "a composite vault entry needs --vault-url")
+        git = iter(groups)
+        sources = []
+        for entry in settings.composite:
+            chosen = next(git) if entry.type == "git" else vault
+            assert chosen is not None
+            sources.append(chosen)
+    elif vault is not None:
+        sources = [vault, *groups] if settings.vault_order == "before" else [*groups, vault]
     app[SERVICE] = EnvironmentService(
         sources=sources,
         overrides=load_overrides(settings),

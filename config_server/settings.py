@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from config_server.secret import Secret
+from config_server.sources.git.repos import CompositeEntry, RepoSpec
 
 __all__ = [
     "OPTIONS",
@@ -380,6 +381,11 @@ class Settings:
         256,
         metavar="N",
     )
+    # --- many repositories (only in the --config file: they are structured) ---
+    repos: tuple[RepoSpec, ...] = field(default=(), metadata={"file_only": True})
+    """Spring's pattern repositories (``repos:``), in declaration order; see ``sources.git.repos``."""
+    composite: tuple[CompositeEntry, ...] = field(default=(), metadata={"file_only": True})
+    """Spring's composite backends (``composite:``), list order = precedence; empty: git (+ Vault)."""
 
     @property
     def clone_dir(self) -> Path:
@@ -402,17 +408,23 @@ OPTIONS: tuple[Option, ...] = tuple(
         f.metadata["file_form"],
     )
     for f in fields(Settings)
+    if not f.metadata.get("file_only")
 )
 """Every setting, in declaration order, as the flag/environment/file readers see it."""
 
 _BY_NAME = {o.name: o for o in OPTIONS}
+_FILE_ONLY = frozenset(f.name for f in fields(Settings) if f.metadata.get("file_only"))
 _SECRET_NAMES = frozenset(o.name for o in OPTIONS if o.secret and o.file_form)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add every option to ``parser`` (defaults stay ``None`` so precedence can be applied later)."""
     parser.add_argument(
-        "--config", type=Path, metavar="FILE", help="YAML file of settings (keys as the flags)"
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="YAML file of settings (keys as the flags); also the only place for Spring's "
+        "pattern repositories (repos:) and composite backends (composite:), see README",
     )
     for opt in OPTIONS:
         shown = "" if opt.secret or opt.default in (None, ()) else f" (default: {_show(opt.default)})"
@@ -479,6 +491,7 @@ def load_settings(
         if raw is None:
             continue
         values[opt.name] = _convert(opt, raw, origin)
+    values.update(_repositories(file_values, values, config_path))
     if not values.get("repo"):
         raise SettingsError(f"--repo is required (or {ENV_PREFIX}REPO, or 'repo' in --config)")
     if values.get("vault_kv_version", 2) not in (1, 2):
@@ -486,6 +499,27 @@ def load_settings(
     settings = Settings(**values)
     check_security(settings)
     return settings
+
+
+def _repositories(file_values: Mapping[str, Any], values: Mapping[str, Any], path: Any) -> dict[str, Any]:
+    """``repos`` and ``composite`` from the ``--config`` file, parsed (``sources.git.repos``)."""
+    from config_server.sources.git.repos import RepoSpecError, parse_composite, parse_repos
+
+    out: dict[str, Any] = {}
+    try:
+        if file_values.get("repos") is not None:
+            out["repos"] = parse_repos(file_values["repos"])
+        if file_values.get("composite") is not None:
+            if values.get("repo") or out.get("repos"):
+                raise RepoSpecError(
+                    "composite replaces repo and repos: give the git repositories as composite entries"
+                )
+            out["composite"] = entries = parse_composite(file_values["composite"])
+            first = next(e.git for e in entries if e.git is not None)
+            out["repo"] = first.uri  # the default repository (its clone directory, app[GIT])
+    except RepoSpecError as exc:
+        raise SettingsError(f"--config {path}: {exc}") from None
+    return out
 
 
 def authenticates(settings: Settings) -> bool:
@@ -591,7 +625,7 @@ def _read_file(path: Path) -> dict[str, Any]:
         if name.endswith("_file") and name.removesuffix("_file") in _SECRET_NAMES:
             out[name] = value
             continue
-        if name not in _BY_NAME:
+        if name not in _BY_NAME and name not in _FILE_ONLY:
             raise SettingsError(f"--config {path}: unknown setting '{key}'")
         out[name] = value
     return out

@@ -1,6 +1,7 @@
 """``/actuator/health``: Spring Boot style status with one component per source (and encryption).
 
-Each source gives a typed ``SourceHealth``; this module owns the JSON: components by name, detail
+Each source gives typed ``SourceHealth`` entries (git one per repository: ``git``, ``git:payments``,
+a pattern repository's being non-essential); this module owns the JSON: components by name, detail
 names camelCased (``last_error`` → ``lastError``), times as ISO-8601 UTC. Overall status:
 ``DOWN`` (HTTP 503) when an essential source is down (git with no data to serve); ``UP``
 otherwise, even while the git remote is unreachable (the last fetched state is served;
@@ -25,7 +26,7 @@ from aiohttp import web
 from config_server.components import AUDITOR, GATE, KEYRING, LAST_GOOD, SERVICE
 from config_server.http.routes import Action, Endpoint
 from config_server.http.security import PRINCIPAL
-from config_server.sources.base import Detail, SourceHealth
+from config_server.sources.base import Detail, SourceHealth, source_healths
 
 __all__ = ["health", "render"]
 
@@ -65,7 +66,8 @@ async def health(request: web.Request, endpoint: Endpoint) -> web.Response:
     load balancer's probe needs no credentials).
     """
     service, keyring, auditor = request.app[SERVICE], request.app[KEYRING], request.app[AUDITOR]
-    entries = list(await asyncio.gather(*(source.health() for source in service.sources)))
+    found = await asyncio.gather(*(source_healths(source) for source in service.sources))
+    entries = [entry for group in found for entry in group]
     last_good = request.app.get(LAST_GOOD)
     if last_good is not None:
         # DEGRADED (not essential) while an application is served from an older commit.

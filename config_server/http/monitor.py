@@ -1,7 +1,8 @@
 """``POST /monitor``: push webhooks from GitHub, GitLab, Gitea, Gitee, Gogs, Bitbucket, or a form.
 
-Verifies the forge's signature when ``--monitor-secret`` is set, fetches the repository at once
-(which wakes the long-poll watchers whose configuration changed), and answers the affected service
+Verifies the forge's signature when ``--monitor-secret`` is set, fetches at once the repository
+the payload names (its clone URL; every repository when it names none the server has), which
+wakes the long-poll watchers whose configuration changed, and answers the affected service
 names as Spring's ``PropertyPathEndpoint`` does, e.g. ``["orders-dev", "orders"]``.
 """
 
@@ -12,7 +13,7 @@ import logging
 
 from aiohttp import web
 
-from config_server.components import GIT, SETTINGS
+from config_server.components import REPOSITORIES, SETTINGS
 from config_server.http.bodies import body_limit, read_body
 from config_server.http.routes import Endpoint, EndpointKind
 from config_server.live.webhooks import parse_push, service_names, verify_signature
@@ -30,6 +31,6 @@ async def monitor(request: web.Request, endpoint: Endpoint) -> web.Response:
     verify_signature(request.headers, body, secret.reveal() if secret is not None else None)
     event = parse_push(request.headers, body, request.content_type)
     names = service_names(event.paths)
-    log.info("webhook from %s: %d path(s), refreshing", event.forge, len(event.paths))
-    await request.app[GIT].refresh()
+    fetched = await request.app[REPOSITORIES].refresh(event.repositories or None)
+    log.info("webhook from %s: %d path(s), fetched %s", event.forge, len(event.paths), ", ".join(fetched))
     return web.Response(body=json.dumps(names).encode(), content_type="application/json")

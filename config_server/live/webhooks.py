@@ -20,13 +20,20 @@ import json
 import re
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from config_server.errors import InvalidRequest, WebhookSignatureInvalid
 
-__all__ = ["MAX_BODY_BYTES", "PushEvent", "parse_push", "service_names", "verify_signature"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "PushEvent",
+    "parse_push",
+    "repository_urls",
+    "service_names",
+    "verify_signature",
+]
 
 MAX_BODY_BYTES = 1024 * 1024
 """Largest webhook body accepted; real push payloads are a few tens of KiB."""
@@ -62,11 +69,16 @@ class PushEvent:
     ``paths`` are the files added, removed or modified, de-duplicated in payload order
     (``("application.yml",)`` for Bitbucket, which broadcasts); empty for events that are not
     pushes (a GitHub ``ping``). ``ref`` is e.g. ``refs/heads/main`` when the payload says.
+    ``repositories`` are the URLs the payload gives for the repository pushed to (clone, SSH and
+    web URLs, in payload order), so the push can be routed to that repository; empty when the
+    payload names none.
     """
 
     forge: str
     paths: tuple[str, ...]
     ref: str | None = None
+    # Where the push went, not what changed: left out of equality, so events compare by content.
+    repositories: tuple[str, ...] = field(default=(), compare=False)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -224,19 +236,64 @@ def parse_push(headers: Mapping[str, str], body: bytes, content_type: str) -> Pu
             f"Unsupported webhook content type {media[:100]!r}; send application/json or {_FORM}"
         )
     forge = forge or default_forge
+    repositories = repository_urls(payload)
 
     ref: str | None = None
     if any(_header(headers, header) == push for header, push in _COMMIT_EXTRACTORS):
         ref = _string_field(payload, "ref")
         paths = _commit_paths(payload)
         if paths:
-            return PushEvent(forge, paths, ref)
+            return PushEvent(forge, paths, ref, repositories)
     else:
         broadcast_ref = _bitbucket_ref(headers, payload)
         if broadcast_ref is not None:
-            return PushEvent(forge, (BROADCAST_PATH,), broadcast_ref or None)
+            return PushEvent(forge, (BROADCAST_PATH,), broadcast_ref or None, repositories)
     # Spring's last resort, also for forge pushes whose commits list no files.
-    return PushEvent(forge, _fallback_paths(payload), ref)
+    return PushEvent(forge, _fallback_paths(payload), ref, repositories)
+
+
+# Where each forge's push payload names the repository pushed to (any that is a string is taken).
+_REPOSITORY_FIELDS: tuple[tuple[str | int, ...], ...] = (
+    # GitHub, Gitea, Gogs, Gitee
+    ("repository", "clone_url"),
+    ("repository", "ssh_url"),
+    ("repository", "git_url"),
+    ("repository", "html_url"),
+    ("repository", "url"),
+    # GitLab
+    ("project", "git_http_url"),
+    ("project", "git_ssh_url"),
+    ("project", "http_url"),
+    ("project", "ssh_url"),
+    ("project", "web_url"),
+    ("repository", "git_http_url"),
+    ("repository", "git_ssh_url"),
+    ("repository", "homepage"),
+    # Bitbucket cloud
+    ("repository", "links", "html", "href"),
+)
+
+
+def repository_urls(payload: Mapping[str, Any]) -> tuple[str, ...]:
+    """The URLs a push payload gives for its repository, de-duplicated in payload order.
+
+    GitHub, Gitea, Gogs and Gitee ``repository.clone_url``/``ssh_url``/``git_url``/``html_url``;
+    GitLab ``project.git_http_url``/``git_ssh_url``/``web_url`` (and ``repository.*``); Bitbucket
+    cloud ``repository.links.html.href``; Bitbucket Server ``repository.links.clone[].href``.
+    Informational: fields of an unexpected shape are skipped, never an error.
+    """
+    found: dict[str, None] = {}
+    for path in _REPOSITORY_FIELDS:
+        value = _dig(payload, *path)
+        if isinstance(value, str) and value.strip():
+            found[value.strip()] = None
+    clones = _dig(payload, "repository", "links", "clone")
+    if isinstance(clones, list):
+        for clone in clones:
+            href = _dig(clone, "href")
+            if isinstance(href, str) and href.strip():
+                found[href.strip()] = None
+    return tuple(found)
 
 
 def _form_payload(body: bytes) -> dict[str, Any]:

@@ -30,7 +30,15 @@ from config_client.wire import PropertySource
 if TYPE_CHECKING:
     from config_server.names import EnvRequest
 
-__all__ = ["ChangeListener", "Contribution", "Detail", "Query", "Source", "SourceHealth"]
+__all__ = [
+    "ChangeListener",
+    "Contribution",
+    "Detail",
+    "Query",
+    "Source",
+    "SourceHealth",
+    "source_healths",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,3 +128,13 @@ class Source(Protocol):
     async def poll(self, queries: Collection[Query]) -> set[Query]:
         """Of the watched ``queries``, those whose content may have moved since the last poll."""
         ...
+
+
+async def source_healths(source: Source) -> list[SourceHealth]:
+    """Every health entry of ``source``: its ``healths()`` when it has several (git with pattern
+    repositories: one per repository), else its one ``health()``."""
+    many = getattr(source, "healths", None)
+    if many is not None:
+        entries: list[SourceHealth] = await many()
+        return entries
+    return [await source.health()]

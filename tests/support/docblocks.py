@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 RUNNABLE = {"sh": "bash", "bash": "bash", "console": "bash", "python": "python"}
-PORTS = (8888, 8889, 8200, 8080)
+PORTS = (8888, 8889, 8890, 8200, 8080)
 BLOCK_TIMEOUT = 60.0
 READY_TIMEOUT = 60.0
 

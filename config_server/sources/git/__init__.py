@@ -4,4 +4,7 @@
 - ``source``: ``GitSource``, the async seam (one worker thread, background fetch, change signal).
 - ``repository``: ``GitRepository``, the blocking clone (GitPython), used only through ``source``.
 - ``refs``: label validation, ref snapshots, URI display and redaction (pure).
+- ``repos``: Spring's ``repos:`` and ``composite:`` entries as specs, pattern rules, URL keys (pure).
+- ``patterns``: ``GitRepositories``, the ``Source`` over a default and pattern repositories
+  (template clones made per request, each repository with its own fetch loop and health entry).
 """

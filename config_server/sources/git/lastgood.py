@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import weakref
 from collections.abc import Awaitable, Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass, replace
 
@@ -37,8 +38,9 @@ from config_server.crypto.environment import CIPHER
 from config_server.errors import ConfigServerError, InvalidConfiguration, LabelNotFound
 from config_server.sources.base import ChangeListener, Contribution, Query, SourceHealth
 from config_server.sources.git.files import GitConfigSource
+from config_server.validation.problems import format_text
 
-__all__ = ["DEFAULT_DEPTH", "Fallback", "LastGoodSource"]
+__all__ = ["DEFAULT_DEPTH", "Fallback", "LastGoodSource", "LastGoodSources", "degraded_health"]
 
 _log = logging.getLogger(__name__)
 
@@ -153,24 +155,8 @@ class LastGoodSource:
         return list(self._degraded.values())
 
     def degraded_health(self) -> SourceHealth:
-        """``lastGood``: UP, or DEGRADED naming each application served from an older commit and
-        the file (and line) that broke its head. Not essential: the server still serves."""
-        fallbacks = self.fallbacks
-        if not fallbacks:
-            return SourceHealth(name="lastGood", status="UP", details={}, essential=False)
-        apps = sorted({",".join(f.query.applications) for f in fallbacks})
-        files = sorted({f.problem.path for f in fallbacks})
-        problems = "; ".join(
-            f"{','.join(f.query.applications)}/{','.join(f.query.profiles)}"
-            f" (label {f.query.labels[0] or 'default'}): serving {f.served} instead of {f.head}: {f.problem}"
-            for f in fallbacks
-        )
-        return SourceHealth(
-            name="lastGood",
-            status="DEGRADED",
-            details={"applications": ", ".join(apps), "files": ", ".join(files), "problems": problems},
-            essential=False,
-        )
+        """``lastGood`` for this repository alone (see ``degraded_health``)."""
+        return degraded_health(self.fallbacks)
 
     # --- judging --------------------------------------------------------------------------------
 
@@ -209,12 +195,14 @@ class LastGoodSource:
                         ",".join(single.profiles),
                         head,
                         single.labels[0] or "(default)",
-                        problem,
+                        format_text(problem),
                         commit,
                     )
                     break
             else:
-                _log.warning("%s: no good commit in the last %d of %s", problem, self.depth, head)
+                _log.warning(
+                    "%s: no good commit in the last %d of %s", format_text(problem), self.depth, head
+                )
         self._answers.put((single, head), answer)
         return answer
 
@@ -285,6 +273,58 @@ class LastGoodSource:
                 self._degraded.pop(single, None)  # the label is gone: nothing is served for it
             except ConfigServerError as exc:
                 _log.warning("cannot judge the new head for %s: %s", ",".join(single.applications), exc)
+
+
+def degraded_health(fallbacks: Sequence[Fallback]) -> SourceHealth:
+    """``lastGood``: UP, or DEGRADED naming each application served from an older commit and the
+    file (and line) that broke its head. Not essential: the server still serves."""
+    if not fallbacks:
+        return SourceHealth(name="lastGood", status="UP", details={}, essential=False)
+    apps = sorted({",".join(f.query.applications) for f in fallbacks})
+    files = sorted({f.problem.path for f in fallbacks})
+    problems = "; ".join(
+        f"{','.join(f.query.applications)}/{','.join(f.query.profiles)}"
+        f" (label {f.query.labels[0] or 'default'}): serving {f.served} instead of {f.head}:"
+        f" {format_text(f.problem)}"
+        for f in fallbacks
+    )
+    return SourceHealth(
+        name="lastGood",
+        status="DEGRADED",
+        details={"applications": ", ".join(apps), "files": ", ".join(files), "problems": problems},
+        essential=False,
+    )
+
+
+class LastGoodSources:
+    """Makes the ``LastGoodSource`` of each concrete repository (``wrap``, given to
+    ``GitRepositories``) and gives them one health entry. Holds them weakly: a template clone
+    closed by its LRU takes its source with it.
+
+    ``decrypt`` is set once the key ring exists (after the clones are made, before any request).
+    """
+
+    def __init__(self, *, checks: Sequence[Check] = (), cache_size: int = 2048) -> None:
+        self.decrypt: Decrypt | None = None
+        self._checks = tuple(checks)
+        self._cache_size = cache_size
+        self._made: weakref.WeakSet[LastGoodSource] = weakref.WeakSet()
+
+    def wrap(self, inner: GitConfigSource) -> LastGoodSource:
+        source = LastGoodSource(
+            inner=inner, decrypt=self._decrypt, checks=self._checks, cache_size=self._cache_size
+        )
+        self._made.add(source)
+        return source
+
+    def degraded_health(self) -> SourceHealth:
+        """``lastGood`` over every repository."""
+        return degraded_health([f for source in list(self._made) for f in source.fallbacks])
+
+    async def _decrypt(self, sources: Sequence[PropertySource]) -> tuple[PropertySource, ...]:
+        if self.decrypt is None:
+            raise RuntimeError("LastGoodSources.decrypt is set by the composition root before serving")
+        return tuple(await self.decrypt(sources))
 
 
 def _run_check(check: Check, context: CheckContext) -> Problem | None:

@@ -1,0 +1,335 @@
+"""``GitRepositories``: the git ``Source`` over a default repository and Spring's pattern repositories.
+
+Each query is served by one concrete repository, chosen as Spring's
+``MultipleJGitEnvironmentRepository`` does (reference §6.4, rules in ``repos``): the first
+pattern repository, in declaration order, that matches the request and can answer it (the
+repository exists and has the label); otherwise the default one. A pattern repository that
+cannot answer (it cannot be cloned, or lacks the label) is passed over, as Spring does
+(``MultipleJGitEnvironmentApplicationPlaceholderRepositoryTests#missingRepo``); a broken file in
+it is an error, never a reason to serve another repository's configuration.
+
+Concrete repositories each have their own clone (a ``GitSource`` under its own basedir), fetch
+loop, health entry and ``/monitor`` routing. A URI with ``{application}``, ``{profile}`` or
+``{label}`` makes one clone per expanded URI, created on the first request that needs it and
+closed when it is the least recently used beyond ``max_clones``. A repository that cannot be
+cloned (at start-up, or an expansion at its first request) is shown DOWN in health and not tried
+again for ``FAILED_CLONE_RETRY_S``; meanwhile its requests go on down the list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Hashable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from config_server.caching import SingleFlight
+from config_server.errors import ConfigServerError, LabelNotFound, Unavailable
+from config_server.sources.base import ChangeListener, Contribution, Query, Source, SourceHealth
+from config_server.sources.git.files import GitConfigSource
+from config_server.sources.git.refs import display_uri
+from config_server.sources.git.repos import RepoSpec, expand, repository_key
+from config_server.sources.git.source import GitSource
+
+__all__ = ["FAILED_CLONE_RETRY_S", "MAX_CLONES", "GitRepositories", "Repository"]
+
+log = logging.getLogger(__name__)
+
+MAX_CLONES = 100
+"""Default bound on the clones made from URI templates (over all template repositories)."""
+FAILED_CLONE_RETRY_S = 30.0
+"""How long an expanded URI that could not be cloned is passed over without trying again."""
+_FAILED_MEMORY = 1024  # expanded URIs whose failure is remembered
+
+
+@dataclass(eq=False, slots=True)
+class Repository:
+    """One concrete repository: its health-entry name, URI and, once started, its clone."""
+
+    name: str  # "git", "git:payments", "git:teams:orders"
+    spec: RepoSpec  # resolved: nothing left to inherit
+    uri: str  # expanded
+    git: GitSource
+    files: Source  # its GitConfigSource, or that wrapped (``wrap``)
+    started: bool = False
+    error: str | None = None  # why start() failed, while it has not succeeded
+    failed_at: float | None = None  # time.monotonic() of that failure
+
+
+@dataclass(frozen=True, slots=True)
+class _Pin:
+    index: int  # -1: the default repository; else the pattern repository's position
+    uri: str
+    inner: Hashable
+    tag: str = ""  # a template clone's placeholder values, naming its health entry
+
+
+class GitRepositories:
+    """The git ``Source``: a default repository plus pattern repositories (maybe none).
+
+    ``default`` and ``repos`` are resolved specs (``RepoSpec.resolved``); ``basedir`` holds the
+    default clone and ``repos_dir`` one sub-directory per pattern repository (and per expanded
+    URI). ``name`` is the source's name (and the default's health entry). ``wrap`` turns each
+    concrete repository's ``GitConfigSource`` into the Source served (``--serve-last-good``).
+    Use from one event loop: ``start()`` first, ``close()`` at shutdown.
+    """
+
+    poll_interval = 0.0  # fetches call the listeners
+
+    def __init__(
+        self,
+        *,
+        default: RepoSpec,
+        repos: Sequence[RepoSpec] = (),
+        basedir: Path,
+        repos_dir: Path,
+        name: str = "git",
+        cache_size: int = 2048,
+        max_clones: int = MAX_CLONES,
+        wrap: Callable[[GitConfigSource], Source] | None = None,
+    ) -> None:
+        self.name = name
+        self._wrap = wrap
+        self.specs = tuple(repos)
+        self._repos_dir = repos_dir
+        self._cache_size = cache_size
+        self._max_clones = max(1, max_clones)
+        self._listeners: list[ChangeListener] = []
+        self.default = self._repository(name, default, default.uri, basedir)
+        # Fixed-URI pattern repositories by position; templates get theirs on demand.
+        self._fixed: dict[int, Repository] = {
+            i: self._repository(f"{name}:{spec.name}", spec, spec.uri, repos_dir / spec.name)
+            for i, spec in enumerate(self.specs)
+            if not spec.is_template
+        }
+        self._clones: OrderedDict[str, Repository] = OrderedDict()  # expanded URI -> clone, LRU first
+        self._failed: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._opening: SingleFlight[str, Repository] = SingleFlight()
+        self._closing: set[asyncio.Task[None]] = set()
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Clone or open the default repository (raises as ``GitSource.start``) and the fixed
+        pattern repositories; one of those that fails is logged, shown DOWN in health, and tried
+        again when a request needs it."""
+        await self.default.git.start()
+        self.default.started = True
+        await asyncio.gather(*(self._start(repo) for repo in self._fixed.values()))
+
+    async def close(self) -> None:
+        """Close every clone (their fetch loops and worker threads)."""
+        repos = [*self._fixed.values(), *self._clones.values(), self.default]
+        self._clones.clear()
+        for repo in repos:
+            if repo.started:
+                await repo.git.close()
+                repo.started = False
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+
+    def repositories(self) -> list[Repository]:
+        """The concrete repositories open now: the default, fixed ones, template clones."""
+        return [self.default, *self._fixed.values(), *self._clones.values()]
+
+    async def refresh(self, urls: Collection[str] | None = None) -> list[str]:
+        """Fetch now the started repositories whose remote is one of ``urls`` (compared by
+        ``repository_key``), or every one when ``urls`` is None; returns their health names.
+        Never raises (each clone's status records a failed fetch)."""
+        keys = None if urls is None else {repository_key(u) for u in urls}
+        chosen = [
+            repo
+            for repo in self.repositories()
+            if repo.started and (keys is None or repository_key(repo.uri) in keys)
+        ]
+        await asyncio.gather(*(repo.git.refresh() for repo in chosen))
+        return [repo.name for repo in chosen]
+
+    # --- the Source -----------------------------------------------------------------------------
+
+    async def pin(self, query: Query) -> Hashable:
+        """The serving repository and its commits. Raises as ``GitConfigSource.pin`` for the default."""
+        _, pin = await self._choose(query)
+        return pin
+
+    async def read(self, query: Query, pin: Hashable | None, *, token: str | None = None) -> Contribution:
+        """The serving repository's files at ``pin`` (property-source names carry its URI)."""
+        if not isinstance(pin, _Pin):
+            repo, pin = await self._choose(query)
+        else:
+            repo = await self._pinned(pin)
+        return await repo.files.read(query, pin.inner, token=token)
+
+    async def resource(self, query: Query, path: str) -> tuple[bytes, str] | None:
+        """A plain-text resource from the repository that serves ``query``."""
+        repo, _ = await self._choose(query)
+        return await repo.files.resource(query, path)
+
+    async def health(self) -> SourceHealth:
+        """The default repository's entry (``healths`` gives every repository's)."""
+        entry = await self.default.files.health()
+        return dataclasses.replace(entry, name=self.name)
+
+    async def healths(self) -> list[SourceHealth]:
+        """One entry per repository: the default (essential), each pattern repository and each
+        template clone (not essential: without them only their applications are affected)."""
+        entries = [await self.health()]
+        for i, spec in enumerate(self.specs):
+            fixed = self._fixed.get(i)
+            if fixed is not None:
+                entries.append(await self._health(fixed))
+                continue
+            clones = [c for c in self._clones.values() if c.spec.name == spec.name]
+            entries.append(
+                SourceHealth(
+                    name=f"{self.name}:{spec.name}",
+                    status="UP",
+                    details={"repository": _display(spec.uri), "clones": len(clones)},
+                    essential=False,
+                )
+            )
+            entries.extend([await self._health(clone) for clone in clones])
+        return entries
+
+    def add_listener(self, listener: ChangeListener) -> None:
+        """``listener()`` after any repository's fetch that moved refs (clones made later too)."""
+        self._listeners.append(listener)
+        for repo in [self.default, *self._fixed.values(), *self._clones.values()]:
+            repo.files.add_listener(listener)
+
+    async def poll(self, queries: Collection[Query]) -> set[Query]:
+        return set()  # never polled: fetches call the listeners
+
+    # --- choosing a repository ------------------------------------------------------------------
+
+    async def _choose(self, query: Query) -> tuple[Repository, _Pin]:
+        application = ",".join(query.applications)
+        for index, spec in enumerate(self.specs):
+            if not spec.matches(application, query.profiles):
+                continue
+            for repo, tag in await self._candidates(index, spec, query, application):
+                try:
+                    return repo, _Pin(index, repo.uri, await repo.files.pin(query), tag)
+                except (LabelNotFound, Unavailable) as exc:
+                    log.debug("%s cannot serve %s: %s", repo.name, application, exc.message)
+        return self.default, _Pin(-1, self.default.uri, await self.default.files.pin(query))
+
+    async def _candidates(
+        self, index: int, spec: RepoSpec, query: Query, application: str
+    ) -> list[tuple[Repository, str]]:
+        fixed = self._fixed.get(index)
+        if fixed is not None:
+            if not spec.serves(application, query.profiles):
+                return []
+            if not fixed.started and (_recent(fixed.failed_at) or not await self._start(fixed)):
+                return []
+            return [(fixed, "")]
+        assert spec.default_label is not None  # resolved specs
+        labels = ",".join(label or spec.default_label for label in query.labels)
+        out: list[tuple[Repository, str]] = []
+        for profile in reversed(query.profiles):  # Spring tries the last profile first
+            uri = expand(spec.uri, application=application, profile=profile, label=labels)
+            if uri is None or any(r.uri == uri for r, _ in out):
+                continue
+            values = {"{application}": application, "{profile}": profile, "{label}": labels}
+            tag = ",".join(v for p, v in values.items() if p in spec.uri)
+            clone = await self._clone(index, uri, tag)
+            if clone is not None:
+                out.append((clone, tag))
+        return out
+
+    async def _pinned(self, pin: _Pin) -> Repository:
+        if pin.index < 0:
+            return self.default
+        fixed = self._fixed.get(pin.index)
+        if fixed is not None:
+            return fixed
+        clone = await self._clone(pin.index, pin.uri, pin.tag)
+        if clone is None:  # evicted since, and now failing
+            raise Unavailable(f"Cannot clone {_display(pin.uri)} now")
+        return clone
+
+    async def _clone(self, index: int, uri: str, tag: str) -> Repository | None:
+        """The started clone of an expanded URI (made now if needed), or None when it cannot be cloned."""
+        clone = self._clones.get(uri)
+        if clone is not None:
+            self._clones.move_to_end(uri)
+            return clone
+        failed = self._failed.get(uri)
+        if failed is not None and _recent(failed[0]):
+            return None
+        try:
+            return await self._opening.do(uri, lambda: self._open_clone(index, uri, tag))
+        except ConfigServerError:
+            return None
+
+    async def _open_clone(self, index: int, uri: str, tag: str) -> Repository:
+        spec = self.specs[index]
+        digest = hashlib.sha256(uri.encode()).hexdigest()[:16]
+        basedir = self._repos_dir / spec.name / digest
+        repo = self._repository(f"{self.name}:{spec.name}:{tag}", spec, uri, basedir)
+        if not await self._start(repo):
+            self._failed[uri] = (time.monotonic(), repo.error or "")
+            while len(self._failed) > _FAILED_MEMORY:
+                self._failed.popitem(last=False)
+            raise Unavailable(repo.error or f"Cannot clone {_display(uri)}")
+        self._failed.pop(uri, None)
+        self._clones[uri] = repo
+        while len(self._clones) > self._max_clones:
+            _, old = self._clones.popitem(last=False)
+            log.info("closing the clone of %s (least used of %d)", old.git.display_uri, self._max_clones)
+            task = asyncio.create_task(old.git.close(), name=f"close {old.name}")
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+        return repo
+
+    async def _start(self, repo: Repository) -> bool:
+        try:
+            await repo.git.start()
+        except ConfigServerError as exc:
+            if repo.error != exc.message:
+                log.warning("%s: %s", repo.name, exc.message)
+            repo.error, repo.failed_at = exc.message, time.monotonic()
+            return False
+        repo.started, repo.error = True, None
+        return True
+
+    def _repository(self, name: str, spec: RepoSpec, uri: str, basedir: Path) -> Repository:
+        assert spec.default_label is not None and spec.refresh_rate is not None  # resolved specs
+        git = GitSource(
+            uri=uri,
+            basedir=basedir,
+            default_label=spec.default_label,
+            refresh_rate=spec.refresh_rate,
+            access=spec.access,
+        )
+        plain = GitConfigSource(git=git, search_paths=spec.search_paths or (), cache_size=self._cache_size)
+        files: Source = plain if self._wrap is None else self._wrap(plain)  # --serve-last-good's guard
+        for listener in self._listeners:
+            files.add_listener(listener)
+        return Repository(name=name, spec=spec, uri=uri, git=git, files=files)
+
+    async def _health(self, repo: Repository) -> SourceHealth:
+        if not repo.started:
+            return SourceHealth(
+                name=repo.name,
+                status="DOWN",
+                details={"repository": _display(repo.uri), "last_error": repo.error},
+                essential=False,
+            )
+        entry = await repo.files.health()
+        return dataclasses.replace(entry, name=repo.name, essential=False)
+
+
+def _recent(failed_at: float | None) -> bool:
+    """Whether a clone failed less than ``FAILED_CLONE_RETRY_S`` ago (so is not tried yet)."""
+    return failed_at is not None and time.monotonic() - failed_at < FAILED_CLONE_RETRY_S
+
+
+def _display(uri: str) -> str:
+    return display_uri(uri)

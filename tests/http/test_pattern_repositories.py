@@ -1,0 +1,306 @@
+"""Pattern and composite repositories on a real server: three remotes served by ``git daemon``.
+
+The remotes are ``git://127.0.0.1`` URLs, so the server cannot watch them on disk, and background
+fetches are an hour apart: a change arrives only through ``POST /monitor``, which shows which
+repositories a webhook fetched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from config_server.components import GIT, REPOSITORIES
+from config_server.http.app import create_app
+from config_server.http.protocol import ConnectionLimits
+from config_server.settings import Settings
+from config_server.sources.base import Query
+from config_server.sources.git.patterns import GitRepositories, Repository
+from config_server.sources.git.repos import RepoSpec, parse_composite, parse_repos
+from tests.http.conftest import HardenedTestServer, app_of
+from tests.support.gitrepo import GitRemote
+
+
+@dataclass
+class Remotes:
+    """Three remotes under one ``git daemon``: default, payments, and team-orders (a template's)."""
+
+    root: Path
+    port: int
+    default: GitRemote
+    payments: GitRemote
+    team_orders: GitRemote
+
+    def url(self, name: str) -> str:
+        return f"git://127.0.0.1:{self.port}/{name}/remote.git"
+
+
+@pytest.fixture
+def remotes(tmp_path: Path) -> Iterator[Remotes]:
+    root = tmp_path / "remotes"
+    default, payments, team = (GitRemote(root / name) for name in ("default", "payments", "team-orders"))
+    default.write({"application.yml": "who: default\n", "bar.yml": "bar: 1\n"})
+    payments.write({"application.yml": "who: payments\n", "payments-api.yml": "api: 1\n"})
+    team.write({"application.yml": "who: team-orders\n"})
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    proc = subprocess.Popen(
+        [
+            "git",
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            f"--base-path={root}",
+            str(root),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("git daemon did not start") from None
+                time.sleep(0.02)
+        yield Remotes(root, port, default, payments, team)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+
+
+def repos_of(remotes: Remotes) -> dict[str, Any]:
+    return {
+        "payments": {"pattern": ["payments*", "*/pci"], "uri": remotes.url("payments")},
+        "teams": {"pattern": "team-*", "uri": f"git://127.0.0.1:{remotes.port}/{{application}}/remote.git"},
+    }
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, remotes: Remotes, tmp_path: Path) -> TestClient[Any, Any]:
+    settings = Settings(
+        repo=remotes.url("default"),
+        repos=parse_repos(repos_of(remotes)),
+        basedir=tmp_path / "clone",
+        refresh_rate=3600,
+        default_label="main",
+    )
+    server = HardenedTestServer(create_app(settings), limits=ConnectionLimits.from_settings(settings))
+    return await aiohttp_client(server)  # type: ignore[no-any-return]
+
+
+async def sources(client: TestClient[Any, Any], path: str) -> list[tuple[str, dict[str, Any]]]:
+    resp = await client.get(path)
+    assert resp.status == 200, await resp.text()
+    return [(ps["name"], ps["source"]) for ps in (await resp.json())["propertySources"]]
+
+
+def repository(client: TestClient[Any, Any], name: str) -> Repository:
+    (group,) = app_of(client)[REPOSITORIES].groups
+    return next(r for r in group.repositories() if r.name == name)
+
+
+async def test_each_request_is_served_by_its_repository(
+    client: TestClient[Any, Any], remotes: Remotes
+) -> None:
+    """payments*, */pci and team-* requests go to their repositories, others to the default, each
+    property source named with its concrete repository's URI."""
+    payments = await sources(client, "/payments-api/dev")
+    assert payments == [
+        (f"{remotes.url('payments')}/payments-api.yml", {"api": 1}),
+        (f"{remotes.url('payments')}/application.yml", {"who": "payments"}),
+    ]
+    assert await sources(client, "/orders/pci") == [
+        (f"{remotes.url('payments')}/application.yml", {"who": "payments"})
+    ]
+    assert await sources(client, "/team-orders/default") == [
+        (f"{remotes.url('team-orders')}/application.yml", {"who": "team-orders"})
+    ]
+    assert await sources(client, "/bar/default") == [
+        (f"{remotes.url('default')}/bar.yml", {"bar": 1}),
+        (f"{remotes.url('default')}/application.yml", {"who": "default"}),
+    ]
+
+
+async def test_template_repository_that_cannot_be_cloned_falls_to_the_default(
+    client: TestClient[Any, Any], remotes: Remotes
+) -> None:
+    """Spring's missingRepo: team-missing matches team-* but has no remote, so the default serves it."""
+    assert await sources(client, "/team-missing/default") == [
+        (f"{remotes.url('default')}/application.yml", {"who": "default"})
+    ]
+
+
+async def test_health_has_an_entry_per_repository(client: TestClient[Any, Any], remotes: Remotes) -> None:
+    """git (the default), git:payments, git:teams and one entry per template clone, each with its status."""
+    await sources(client, "/team-orders/default")
+    resp = await client.get("/actuator/health")
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["status"] == "UP"
+    components = body["components"]
+    assert {"git", "git:payments", "git:teams", "git:teams:team-orders"} <= set(components)
+    assert components["git"]["details"]["repository"] == remotes.url("default")
+    assert components["git:payments"]["details"]["repository"] == remotes.url("payments")
+    assert components["git:payments"]["details"]["lastSuccessfulFetch"]
+    assert components["git:teams"]["details"]["clones"] == 1
+    assert components["git:teams:team-orders"]["details"]["repository"] == remotes.url("team-orders")
+
+
+async def test_a_repository_that_cannot_be_cloned_is_down_and_passed_over(
+    aiohttp_client: Any, remotes: Remotes, tmp_path: Path
+) -> None:
+    """A pattern repository whose remote is missing at start: the server starts DEGRADED, the entry
+    says why, and its applications are served by the default."""
+    settings = Settings(
+        repo=remotes.url("default"),
+        repos=parse_repos({"gone": {"pattern": "gone*", "uri": remotes.url("nowhere")}}),
+        basedir=tmp_path / "clone",
+        refresh_rate=3600,
+    )
+    client = await aiohttp_client(
+        HardenedTestServer(create_app(settings), limits=ConnectionLimits.from_settings(settings))
+    )
+    body = await (await client.get("/actuator/health")).json()
+    assert body["status"] == "DEGRADED" and body["components"]["git"]["status"] == "UP"
+    gone = body["components"]["git:gone"]
+    assert gone["status"] == "DOWN" and "nowhere" in gone["details"]["lastError"]
+    assert await sources(client, "/gone-api/default") == [
+        (f"{remotes.url('default')}/application.yml", {"who": "default"})
+    ]
+
+
+async def test_pattern_repositories_inherit_the_server_settings(client: TestClient[Any, Any]) -> None:
+    """A repository that sets no refresh rate, label or search paths runs with the server's."""
+    payments = repository(client, "git:payments")
+    assert payments.git.refresh_rate == 3600
+    assert payments.spec.default_label == "main"
+    assert payments.git.repository.basedir != app_of(client)[GIT].repository.basedir
+
+
+def github_push(url: str | None) -> bytes:
+    payload: dict[str, Any] = {"ref": "refs/heads/main", "commits": [{"modified": ["application.yml"]}]}
+    if url is not None:
+        payload["repository"] = {"clone_url": url, "html_url": url.removesuffix(".git")}
+    return json.dumps(payload).encode()
+
+
+HEADERS = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
+
+
+async def test_webhook_fetches_only_the_repository_it_names(
+    client: TestClient[Any, Any], remotes: Remotes
+) -> None:
+    """A push webhook naming payments fetches payments only; one naming no known repository fetches all."""
+    await sources(client, "/team-orders/default")
+    others = [repository(client, name) for name in ("git", "git:teams:team-orders")]
+    before = [r.git.status.last_attempt for r in others]
+    await asyncio.to_thread(remotes.payments.write, {"application.yml": "who: payments-2\n"})
+    # The payload's URL spelled differently from the configured one: scheme, user, port, .git.
+    resp = await client.post(
+        "/monitor",
+        data=github_push("https://svc@127.0.0.1/payments/remote"),
+        headers=HEADERS,
+    )
+    assert resp.status == 200
+    assert await sources(client, "/orders/pci") == [
+        (f"{remotes.url('payments')}/application.yml", {"who": "payments-2"})
+    ]
+    assert [r.git.status.last_attempt for r in others] == before
+    resp = await client.post("/monitor", data=github_push("https://elsewhere.example/x.git"), headers=HEADERS)
+    assert resp.status == 200
+    assert all(r.git.status.last_attempt != b for r, b in zip(others, before, strict=True))
+
+
+async def test_webhook_wakes_only_that_repositorys_watchers(
+    client: TestClient[Any, Any], remotes: Remotes
+) -> None:
+    """A push to payments answers a watch of payments-api and leaves a watch of bar (default repo) held."""
+    etags = {path: (await client.get(path)).headers["ETag"] for path in ("/payments-api/dev", "/bar/default")}
+    held = {
+        path: asyncio.ensure_future(client.get(path, headers={"If-None-Match": etag, "Prefer": "wait=3"}))
+        for path, etag in etags.items()
+    }
+    await asyncio.sleep(0.3)
+    await asyncio.to_thread(remotes.payments.write, {"payments-api.yml": "api: 2\n"})
+    await client.post("/monitor", data=github_push(remotes.url("payments")), headers=HEADERS)
+    woken = await asyncio.wait_for(held["/payments-api/dev"], 5)
+    assert woken.status == 200 and (await woken.json())["propertySources"][0]["source"] == {"api": 2}
+    assert not held["/bar/default"].done()
+    assert (await asyncio.wait_for(held["/bar/default"], 10)).status == 304
+
+
+async def test_composite_serves_its_entries_in_list_order(
+    aiohttp_client: Any, remotes: Remotes, tmp_path: Path
+) -> None:
+    """composite: [git payments, git default]: payments' sources first; health git and git-2."""
+    entries = parse_composite(
+        [{"type": "git", "uri": remotes.url("payments")}, {"type": "git", "uri": remotes.url("default")}]
+    )
+    settings = Settings(
+        repo=remotes.url("payments"), composite=entries, basedir=tmp_path / "clone", refresh_rate=3600
+    )
+    client = await aiohttp_client(
+        HardenedTestServer(create_app(settings), limits=ConnectionLimits.from_settings(settings))
+    )
+    assert [name for name, _ in await sources(client, "/bar/default")] == [
+        f"{remotes.url('payments')}/application.yml",
+        f"{remotes.url('default')}/bar.yml",
+        f"{remotes.url('default')}/application.yml",
+    ]
+    components = (await (await client.get("/actuator/health")).json())["components"]
+    assert components["git"]["details"]["repository"] == remotes.url("payments")
+    assert components["git-2"]["details"]["repository"] == remotes.url("default")
+
+
+@pytest.fixture
+async def capped(remotes: Remotes, tmp_path: Path) -> AsyncIterator[GitRepositories]:
+    team_b = GitRemote(remotes.root / "team-b")
+    team_b.write({"application.yml": "who: team-b\n"})
+    (teams,) = parse_repos(
+        {"teams": {"pattern": "team-*", "uri": f"git://127.0.0.1:{remotes.port}/{{application}}/remote.git"}}
+    )
+    resolved = {
+        "access": RepoSpec(name="x", uri="x").access,
+        "default_label": "main",
+        "refresh_rate": 3600.0,
+        "search_paths": (),
+    }
+    group = GitRepositories(
+        default=RepoSpec(name="git", uri=remotes.url("default")).resolved(**resolved),
+        repos=[teams.resolved(**resolved)],
+        basedir=tmp_path / "clone",
+        repos_dir=tmp_path / "repos",
+        max_clones=1,
+    )
+    await group.start()
+    yield group
+    await group.close()
+
+
+async def test_template_clones_are_bounded_least_recently_used_first(capped: GitRepositories) -> None:
+    """Beyond max_clones the least recently used template clone is closed; asking again re-opens it."""
+    query = Query(("team-orders",), ("default",))
+    first = await capped.read(query, await capped.pin(query))
+    assert first.sources[0].source["who"].value == "team-orders"
+    await capped.read(Query(("team-b",), ("default",)), None)
+    assert [r.name for r in capped.repositories()] == ["git", "git:teams:team-b"]
+    again = await capped.read(query, await capped.pin(query))
+    assert again.sources[0].source["who"].value == "team-orders"
+    assert [r.name for r in capped.repositories()] == ["git", "git:teams:team-orders"]
