@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from config_server.crypto.keyring import KeyRing
 from config_server.errors import ConfigServerError, InvalidRequest
@@ -23,7 +23,9 @@ from config_server.settings import Settings, SettingsError, add_arguments, load_
 from config_server.validation.check import Options, Report, check
 from config_server.validation.hook import install_hook, parse_updates
 from config_server.validation.problems import FORMATS, format_text
-from config_server.validation.snapshot import Snapshot, is_git_directory, read_git, read_remote, read_worktree
+
+if TYPE_CHECKING:
+    from config_server.validation.snapshot import Snapshot
 
 __all__ = ["add_hook_parser", "add_validate_parser", "hook_command", "validate_command"]
 
@@ -141,6 +143,9 @@ def _with_ring(settings: Settings, work: Callable[[KeyRing | None], _T]) -> _T:
 
 
 def _snapshot(args: argparse.Namespace, settings: Settings) -> Snapshot:
+    # Imported here: GitPython looks for git at import, and `--help` must work without it.
+    from config_server.validation.snapshot import is_git_directory, read_git, read_remote, read_worktree
+
     if args.repo is not None:
         if args.path is not None:
             raise InvalidRequest("give PATH or --repo, not both")
@@ -244,6 +249,8 @@ def _install(args: argparse.Namespace) -> int:
 def _pre_receive(args: argparse.Namespace) -> int:
     # git runs the hook in the repository; the pushed objects are visible through the quarantine
     # variables git set in this environment, which the git commands below inherit.
+    from config_server.validation.snapshot import read_git
+
     repository = Path(os.environ.get("GIT_DIR", "."))
     updates = [u for u in parse_updates(sys.stdin.read()) if not u.deletes]
     refused = False
