@@ -209,6 +209,8 @@ async def _git(app: web.Application) -> AsyncIterator[None]:
         basedir=settings.clone_dir,
         default_label=settings.default_label,
         refresh_rate=settings.refresh_rate,
+        shallow=settings.git_shallow,
+        serve_unreachable=settings.serve_unreachable_commits,
     )
     try:
         await git.start()
