@@ -87,11 +87,17 @@ def generations(base: Path) -> list[Path]:
     return [path for _, path in sorted(found)]
 
 
-def next_generation(base: Path) -> Path:
-    """A new, not yet existing generation directory in ``base`` (numbered after the newest)."""
-    existing = generations(base)
-    number = int(existing[-1].name.split("-")[1]) + 1 if existing else 1
-    return base / f"clone-{number}"
+def next_generation(base: Path, after: Path | None = None) -> Path:
+    """A new, not yet existing generation directory in ``base``, numbered after the newest and
+    after ``after`` (the one in use, even if it was deleted: a name is never reused while served)."""
+    numbers = [_number(path) for path in generations(base)]
+    if after is not None and _GENERATION.fullmatch(after.name):
+        numbers.append(_number(after))
+    return base / f"clone-{max(numbers, default=0) + 1}"
+
+
+def _number(generation: Path) -> int:
+    return int(generation.name.split("-")[1])
 
 
 def current_generation(base: Path) -> Path | None:

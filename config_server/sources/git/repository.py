@@ -299,7 +299,7 @@ class GitRepository:
 
     def _rebuild(self) -> RefSnapshot:
         """Clone afresh into the next generation and swap it in; the old one is deleted later."""
-        old, fresh = self.gitdir, next_generation(self.basedir)
+        old, fresh = self.gitdir, next_generation(self.basedir, after=self.gitdir)
         _log.warning("rebuilding the clone of %s in %s: %s", self.display_uri, fresh, self._broken)
         cmd = self._admin_for(fresh)
         try:
