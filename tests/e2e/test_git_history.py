@@ -118,3 +118,34 @@ async def test_force_push_wakes_only_watchers_whose_content_changed(
         await asyncio.sleep(0.3)
         assert orders_changes.events == [] and orders["greeting"] == "hello"
     assert await server.app[GIT].resolve(None) == rewritten
+
+
+async def test_deleted_branch_is_404_and_moved_tag_is_followed(
+    server: LiveServer, git_remote: GitRemote
+) -> None:
+    """Over HTTP: a branch deleted at the remote answers 404, a tag moved at the remote serves its
+    new commit, and a commit a force-push removed answers 404 saying why."""
+    first = git_remote.head()
+    git(git_remote.work, "push", "-q", "origin", "HEAD:refs/heads/feature")
+    git_remote.tag("live", first)
+    await wait_until(lambda: server.app[GIT].repository.lookup("live") == first, 5)
+
+    async def get(path: str) -> tuple[int, str]:
+        async with aiohttp.ClientSession() as http, http.get(server.url + path) as resp:
+            return resp.status, await resp.text()
+
+    assert (await get("/orders/default/feature"))[0] == 200
+    removed = await asyncio.to_thread(git_remote.write, {"orders.yml": "greeting: moved\n"})
+    await wait_until(lambda: server.app[GIT].repository.lookup(None) == removed, 5)
+    assert (await get(f"/orders/default/{removed}"))[0] == 200
+    git(git_remote.work, "push", "-q", "origin", "--delete", "feature")
+    git(git_remote.work, "reset", "-q", "--hard", first)
+    second = await asyncio.to_thread(git_remote.write, {"orders.yml": "greeting: tagged\n"})
+    git_remote.tag("live", second)
+    await wait_until(lambda: server.app[GIT].repository.lookup("live") == second, 5)
+    await wait_until(lambda: server.app[GIT].repository.lookup("feature") is None, 5)
+    assert (await get("/orders/default/feature"))[0] == 404
+    status, body = await get("/orders/default/live")
+    assert status == 200 and "tagged" in body
+    status, body = await get(f"/orders/default/{removed}")
+    assert status == 404 and "not reachable from any branch or tag" in body

@@ -222,13 +222,15 @@ class GitRepository:
                 self.status.last_success, attempt, exc.message, self._broken, disk_space(self.basedir)
             )
             raise
-        moved, self._refs = self._refs.moved(after), after
+        moved = self._refs.moved(after)
+        rewrote = self._rewrote(moved)
+        if rewrote:
+            self.rewrites += 1  # before the new refs are published: readers forget first
+        self._refs = after
         if moved:
             self._refused.clear()  # a push may have made a refused commit reachable
-        if self._rewrote(moved):
-            self.rewrites += 1
-            if not self.serve_unreachable:
-                self._forget_unreachable([old for old, _ in moved.values() if old is not None])
+        if rewrote and not self.serve_unreachable:
+            self._forget_unreachable([old for old, _ in moved.values() if old is not None])
         self.status = GitStatus(datetime.now(UTC), attempt, None, None, disk_space(self.basedir))
         with contextlib.suppress(OSError):
             os.utime(self.basedir / MARKER)  # when the data was last fetched, for the next start
@@ -426,14 +428,19 @@ class GitRepository:
         return next((sha for sha in list(forgotten) if sha.startswith(prefix)), None)
 
     def _reachable(self, commit: str) -> bool:
-        out: str = self._git(
-            self._reader().git,
-            "for-each-ref",
-            "--count=1",
-            f"--contains={commit}",
-            "--format=%(refname)",
-            *_REF_ROOTS,
-        )
+        try:
+            out: str = self._git(
+                self._reader().git,
+                "for-each-ref",
+                "--count=1",
+                f"--contains={commit}",
+                "--format=%(refname)",
+                *_REF_ROOTS,
+            )
+        except Unavailable as exc:
+            if "no such commit" in exc.message:  # pruned since rev-parse saw it: unreachable
+                return False
+            raise
         return bool(out.strip())
 
     def tree(self, commit: str) -> Tree:

@@ -180,9 +180,7 @@ class GitSource:
             return {}
         if failing is not None:
             _log.info("fetch from %s works again", self.display_uri)
-        if self.repository.rewrites != self._rewrites:
-            self._rewrites = self.repository.rewrites
-            self._commits.clear()
+        self._forget_rewritten()
         if moved:
             await self._notify(moved)
         return moved
@@ -202,6 +200,7 @@ class GitSource:
         found = self.repository.lookup(label)
         if found is not None:
             return found
+        self._forget_rewritten()  # now, not when refresh() resumes: the refs are already published
         if label is not None and is_full_sha(label) and self._commits.get(label):
             return label
         rewrites = self._rewrites
@@ -211,9 +210,15 @@ class GitSource:
             if not (self.repository.shallow and label is not None and is_full_sha(label)):
                 raise
             commit = await self._fetch_on_demand(label)
-        if commit == label and rewrites == self._rewrites:  # not when history moved meanwhile
+        if commit == label and rewrites == self.repository.rewrites:  # not if history moved meanwhile
             self._commits.put(commit, True)
         return commit
+
+    def _forget_rewritten(self) -> None:
+        """Empty the known commit ids once a fetch rewrote history (no I/O)."""
+        if self.repository.rewrites != self._rewrites:
+            self._rewrites = self.repository.rewrites
+            self._commits.clear()
 
     async def tree(self, commit: str) -> Tree:
         """The files of a commit (full id); cached. Raises ``InvalidRequest``, ``LabelNotFound``."""
