@@ -139,3 +139,12 @@ def test_every_setting_is_declared_once_with_flag_env_and_help() -> None:
         assert opt.env == "CONFIG_SERVER_" + opt.name.upper()
         default = next(f.default for f in fields(Settings) if f.name == opt.name)
         assert opt.default == (None if opt.name == "repo" else default)
+
+
+def test_history_flags_are_booleans_off_by_default() -> None:
+    """--git-shallow and --serve-unreachable-commits are off unless given (flag or environment)."""
+    assert not load_settings(parse("--repo", "/r"), environ={}).git_shallow
+    s = load_settings(
+        parse("--repo", "/r", "--git-shallow"), environ={"CONFIG_SERVER_SERVE_UNREACHABLE_COMMITS": "true"}
+    )
+    assert s.git_shallow and s.serve_unreachable_commits

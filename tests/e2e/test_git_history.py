@@ -149,3 +149,24 @@ async def test_deleted_branch_is_404_and_moved_tag_is_followed(
     assert status == 200 and "tagged" in body
     status, body = await get(f"/orders/default/{removed}")
     assert status == 404 and "not reachable from any branch or tag" in body
+
+
+async def test_history_settings_reach_the_clone(git_remote: GitRemote, tmp_path: Path) -> None:
+    """git_shallow and serve_unreachable_commits are wired from Settings to the clone."""
+    git_remote.write({"orders.yml": "greeting: hello\n"})
+    git_remote.write({"orders.yml": "greeting: hi\n"})
+    settings = Settings(
+        repo=git_remote.uri,
+        basedir=tmp_path / "clone",
+        refresh_rate=3600,
+        git_shallow=True,
+        serve_unreachable_commits=True,
+    )
+    live = LiveServer(settings)
+    await live.start()
+    try:
+        repository = live.app[GIT].repository
+        assert repository.shallow and repository.serve_unreachable
+        assert (repository.gitdir / "shallow").is_file()
+    finally:
+        await live.stop()
