@@ -274,6 +274,8 @@ def _git_groups(
                 repos_dir=basedir.with_name(basedir.name + "-repos"),
                 cache_size=settings.cache_size,
                 wrap=wrap,
+                shallow=settings.git_shallow,
+                serve_unreachable=settings.serve_unreachable_commits,
             )
         )
     return groups

@@ -172,6 +172,20 @@ class Settings:
     refresh_rate: float = _option(
         "seconds between background fetches of the remote (0: never)", float, 5.0, metavar="SECONDS"
     )
+    git_shallow: bool = _option(
+        "fetch branches and tags with depth 1 (very large histories); a commit-id label outside "
+        "that history is fetched on demand once, where the host allows it",
+        _bool,
+        False,
+        metavar="BOOL",
+    )
+    serve_unreachable_commits: bool = _option(
+        "keep serving commit ids (and their objects) that a force-push left unreachable from "
+        "every branch and tag (default: 404, and the objects are pruned)",
+        _bool,
+        False,
+        metavar="BOOL",
+    )
     overrides_file: Path | None = _option(
         "YAML or .properties file of properties forced on every client (the 'overrides' source)",
         Path,

@@ -150,3 +150,12 @@ def test_serve_last_good_is_off_by_default_and_on_by_flag_env_or_file(tmp_path: 
     cfg = tmp_path / "server.yml"
     cfg.write_text("serve-last-good: true\n")
     assert load_settings(parse("--repo", "/r", "--config", str(cfg)), environ={}).serve_last_good is True
+
+
+def test_history_flags_are_booleans_off_by_default() -> None:
+    """--git-shallow and --serve-unreachable-commits are off unless given (flag or environment)."""
+    assert not load_settings(parse("--repo", "/r"), environ={}).git_shallow
+    s = load_settings(
+        parse("--repo", "/r", "--git-shallow"), environ={"CONFIG_SERVER_SERVE_UNREACHABLE_COMMITS": "true"}
+    )
+    assert s.git_shallow and s.serve_unreachable_commits

@@ -44,7 +44,7 @@ def test_clone_reads_files_at_any_commit(git_remote: GitRemote, open_repo: OpenR
     assert repo.resolve(None) == second
     assert read(repo, None, "application.yml") == "a: 2\n"
     assert read(repo, first, "application.yml") == "a: 1\n"
-    assert (repo.basedir / "HEAD").is_file() and not (repo.basedir / "application.yml").exists()
+    assert (repo.gitdir / "HEAD").is_file() and not (repo.gitdir / "application.yml").exists()
 
 
 def test_tree_lists_files_and_every_directory(git_remote: GitRemote, open_repo: OpenRepo) -> None:
@@ -382,11 +382,11 @@ def test_parents_of_basedir_are_created_and_clone_reused(git_remote: GitRemote, 
     first = GitRepository(uri=git_remote.uri, basedir=basedir)
     first.open()
     first.close()
-    inode = (basedir / "objects").stat().st_ino
+    inode = (first.gitdir / "objects").stat().st_ino
     second = GitRepository(uri=git_remote.uri, basedir=basedir)
     second.open()
     second.close()
-    assert (basedir / "objects").stat().st_ino == inode
+    assert second.gitdir == first.gitdir and (second.gitdir / "objects").stat().st_ino == inode
 
 
 def test_stale_ref_lock_from_a_killed_fetch_is_removed(git_remote: GitRemote, open_repo: OpenRepo) -> None:
@@ -394,7 +394,7 @@ def test_stale_ref_lock_from_a_killed_fetch_is_removed(git_remote: GitRemote, op
     git_remote.write({"a": "1"})
     open_repo(git_remote.uri).close()
     head = git_remote.write({"a": "2"})
-    lock = git_remote.root.parent / "clone" / "refs" / "remotes" / "origin" / "main.lock"
+    lock = git_remote.root.parent / "clone" / "clone-1" / "refs" / "remotes" / "origin" / "main.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     lock.write_text("")
     os.utime(lock, (time.time() - 3600, time.time() - 3600))

@@ -3,6 +3,7 @@
 - ``files``: ``GitConfigSource``, the ``Source``: search paths, file lookup, parsed-document cache.
 - ``source``: ``GitSource``, the async seam (one worker thread, background fetch, change signal).
 - ``repository``: ``GitRepository``, the blocking clone (GitPython), used only through ``source``.
+- ``layout``: basedir on disk (0700): clone generations, the ``current`` pointer, temporaries, disk.
 - ``refs``: label validation, ref snapshots, URI display and redaction (pure).
 - ``repos``: Spring's ``repos:`` and ``composite:`` entries as specs, pattern rules, URL keys (pure).
 - ``patterns``: ``GitRepositories``, the ``Source`` over a default and pattern repositories

@@ -85,19 +85,28 @@ class GitConfigSource:
         return None
 
     async def health(self) -> SourceHealth:
-        """UP while there is fetched data to serve, even with the remote unreachable."""
+        """UP while there is fetched data to serve, even with the remote unreachable.
+
+        A damaged clone being rebuilt is DOWN but not essential (the server reports DEGRADED and
+        keeps serving what it has in memory); details name why (``clone``) and the disk.
+        """
         status = self.git.status
         age = status.age_seconds()
+        disk = status.disk
         return SourceHealth(
             name=self.name,
-            status="UP" if self.git.has_data else "DOWN",
+            status="UP" if self.git.has_data and status.broken is None else "DOWN",
             details={
                 "repository": self.git.display_uri,
                 "last_successful_fetch": status.last_success,
                 "age_seconds": None if age is None else round(age, 1),
                 "last_attempt": status.last_attempt,
                 "last_error": status.last_error,
+                "clone": "ok" if status.broken is None else f"rebuilding: {status.broken}",
+                "disk_free_bytes": None if disk is None else disk.free_bytes,
+                "low_disk": None if disk is None else disk.low,
             },
+            essential=status.broken is None or not self.git.has_data,
         )
 
     def add_listener(self, listener: ChangeListener) -> None:

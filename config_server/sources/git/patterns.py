@@ -92,9 +92,13 @@ class GitRepositories:
         cache_size: int = 2048,
         max_clones: int = MAX_CLONES,
         wrap: Callable[[GitConfigSource], Source] | None = None,
+        shallow: bool = False,
+        serve_unreachable: bool = False,
     ) -> None:
         self.name = name
         self._wrap = wrap
+        self._shallow = shallow  # --git-shallow and --serve-unreachable-commits: every clone's
+        self._serve_unreachable = serve_unreachable
         self.specs = tuple(repos)
         self._repos_dir = repos_dir
         self._cache_size = cache_size
@@ -307,6 +311,8 @@ class GitRepositories:
             default_label=spec.default_label,
             refresh_rate=spec.refresh_rate,
             access=spec.access,
+            shallow=self._shallow,
+            serve_unreachable=self._serve_unreachable,
         )
         plain = GitConfigSource(git=git, search_paths=spec.search_paths or (), cache_size=self._cache_size)
         files: Source = plain if self._wrap is None else self._wrap(plain)  # --serve-last-good's guard

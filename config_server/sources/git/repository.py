@@ -9,11 +9,12 @@ branches. Every GitPython error is translated here, once, into the server's exce
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import posixpath
 import shutil
-import time
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,19 @@ from config_server.errors import (
     ResourceNotFound,
     Unavailable,
 )
+from config_server.sources.git.layout import (
+    MARKER,
+    DiskSpace,
+    clean_failed_fetch,
+    current_generation,
+    disk_space,
+    generations,
+    make_private,
+    missing_parts,
+    next_generation,
+    remove_stale_locks,
+    set_current,
+)
 from config_server.sources.git.refs import (
     RefSnapshot,
     check_label,
@@ -43,18 +57,20 @@ from config_server.sources.git.refs import (
 from config_server.sources.git.remote import RemoteAccess
 from config_server.sources.git.transport import Transport
 
-__all__ = ["MARKER", "GitRepository", "GitStatus", "Tree"]
+__all__ = ["MARKER", "GitRepository", "GitStatus", "Tree"]  # MARKER: from layout, kept for callers
 
 _log = logging.getLogger(__name__)
-
-MARKER = ".config-server-clone"
-"""File in basedir naming the remote it clones: proof the directory is ours to wipe."""
 
 _REFSPECS = ("+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*")
 _REF_FORMAT = "%(objectname)\t%(objecttype)\t%(*objectname)\t%(*objecttype)\t%(refname)"
 _REF_ROOTS = ("refs/remotes/origin/", "refs/tags/")
 _SYMLINK_HOPS = 8
 _NETWORK = frozenset({"fetch", "ls-remote", "clone"})  # commands that get the credentials
+# How git reports a commit the host will not send: asked for an object that is not (or not
+# reachably) there, or a host that allows no request of unadvertised objects at all.
+_REFUSALS = ("not our ref", "does not allow request for unadvertised object")
+_REFUSED_MAX = 10_000  # commit ids a shallow remote refused to send, remembered until refs move
+_FORGOTTEN_MAX = 100_000  # commits remembered as removed by a rewrite (their ids only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +95,10 @@ class GitStatus:
     last_attempt: datetime | None = None
     last_error: str | None = None
     """One line, without credentials; None after a successful fetch."""
+    broken: str | None = None
+    """Why the clone is damaged and being rebuilt (it still serves what it can); None if sound."""
+    disk: DiskSpace | None = None
+    """Free space where basedir lives, as of the last attempt."""
 
     def age_seconds(self, now: datetime | None = None) -> float | None:
         """Seconds since the last successful fetch (None if there never was one)."""
@@ -97,8 +117,18 @@ class GitRepository:
     """
 
     def __init__(
-        self, *, uri: str, basedir: Path, default_label: str = "main", access: RemoteAccess | None = None
+        self,
+        *,
+        uri: str,
+        basedir: Path,
+        default_label: str = "main",
+        access: RemoteAccess | None = None,
+        shallow: bool = False,
+        serve_unreachable: bool = False,
     ) -> None:
+        """``shallow``: fetch branches and tags with depth 1 (other commits on demand, see
+        ``fetch_commit``). ``serve_unreachable``: keep serving commits a rewritten history left
+        behind (and keep their objects) instead of answering ``LabelNotFound``."""
         try:
             check_label(default_label)
         except InvalidRequest as exc:
@@ -109,16 +139,29 @@ class GitRepository:
         self.access = access if access is not None else RemoteAccess()
         self.timeout = self.access.timeout
         self._transport = Transport(uri, self.access)
+        self.shallow = shallow
+        self.serve_unreachable = serve_unreachable
         self.display_uri = display_uri(uri)
         """The URI without credentials or trailing ``/``, for property-source names and logs."""
         path = local_path(uri)
         self.local_path = path.resolve() if path is not None else None
         """The remote's directory when it is on this host (a path or ``file:`` URL), else None."""
+        self.gitdir = self.basedir / "clone-1"
+        """The bare repository being served: the current generation in basedir (set by ``open``,
+        replaced when a broken clone is rebuilt)."""
+        self.rewrites = 0
+        """How many fetches rewrote history (a ref deleted or moved to a non-descendant)."""
         self.status = GitStatus()
         self._refs = RefSnapshot()
         self._admin: git.Git | None = None  # open/fetch side
         self._repo: git.Repo | None = None  # read side: owns the persistent cat-file processes
-        self._reader_stale = False  # set by fetch when it re-created the clone
+        self._reader_stale = False  # set by fetch when it swapped in a new generation
+        self._broken: str | None = None  # why the current generation must be rebuilt
+        self._suspect = False  # a read failed strangely: check the clone at the next fetch
+        self._retired: list[Path] = []  # old generations, deleted once the reader moved over
+        self._retired_lock = threading.Lock()
+        self._refused: set[str] = set()  # commits a shallow remote would not send
+        self._forgotten: set[str] = set()  # commits a rewrite left unreachable, to say why
 
     # -- open and fetch (one thread) -------------------------------------------------------------
 
@@ -128,15 +171,22 @@ class GitRepository:
         Raises ``Unavailable`` if the remote cannot be reached and there is no clone to serve;
         with a clone, a failed fetch is logged and recorded in ``status`` instead. Raises
         ``InvalidConfiguration`` if ``basedir`` holds files this server did not put there, or a
-        file of ``access`` (key, known_hosts, CA, password file) cannot be read.
+        file of ``access`` (key, known_hosts, CA, password file) cannot be read. A valid clone is
+        served even when nothing can be written (a full disk).
         """
         self._transport.check()
         if self._transport.tls_unverified:
             _log.warning("TLS verification is OFF for %s (--git-skip-ssl-validation)", self.display_uri)
         self._prepare_basedir()
         admin = self._admin = self._new_git()
-        self._configure_remote(admin)
         self._refs = self._read_refs(admin)
+        try:
+            self._configure_remote(admin)
+        except Unavailable as exc:
+            if not self.has_data:
+                raise
+            # A full disk (config.lock cannot be written) must not stop a start on a valid clone.
+            _log.warning("cannot update the git config in %s; using it as it is: %s", self.gitdir, exc)
         try:
             self.fetch()
         except Unavailable as exc:
@@ -144,7 +194,7 @@ class GitRepository:
                 raise Unavailable(f"Cannot clone {self.display_uri}: {exc.message}") from exc
             _log.warning("git remote %s unreachable; serving the existing clone: %s", self.display_uri, exc)
             # The data is as old as the last fetch of an earlier run, which the marker's mtime keeps.
-            self.status = GitStatus(self._marker_time(), self.status.last_attempt, self.status.last_error)
+            self.status = dataclasses.replace(self.status, last_success=self._marker_time())
         self._repo = self._open_reader()
 
     @property
@@ -157,28 +207,167 @@ class GitRepository:
 
         Names are the remote's (``refs/heads/X``, ``refs/tags/X``), values commit ids (None for
         a ref that appeared or disappeared). Raises ``Unavailable``; ``status`` records the outcome.
-        A clone that vanished from under the server (a cleaned-up directory) is made again.
+        A clone that vanished or is damaged is rebuilt in a new generation directory and swapped
+        in once complete; until then the old one keeps serving what it can. After a fetch that
+        rewrote history, objects no ref reaches any more are pruned (unless ``serve_unreachable``).
         """
         admin = self._admin
         if admin is None:
             raise RuntimeError("GitRepository.open() has not been called")
         attempt = datetime.now(UTC)
         try:
-            if not (self.basedir / "HEAD").is_file():
-                _log.warning("the clone in %s vanished; cloning %s again", self.basedir, self.display_uri)
-                self._prepare_basedir()
-                self._configure_remote(admin)
-                self._reader_stale = True
-            self._git(admin, "fetch", "--prune", "--quiet", "--no-write-fetch-head", "origin", *_REFSPECS)
-            after = self._read_refs(admin)
+            missing = missing_parts(self.gitdir)
+            if missing and self._broken is None:
+                self._broken = f"the clone in {self.gitdir} lacks {', '.join(missing)}"
+            if self._broken is None and self._suspect:
+                self._suspect = False
+                self._broken = self._damage(admin)
+            after = self._rebuild() if self._broken is not None else self._fetch_into(admin)
         except ConfigServerError as exc:
-            self.status = GitStatus(self.status.last_success, attempt, exc.message)
+            self.status = GitStatus(
+                self.status.last_success, attempt, exc.message, self._broken, disk_space(self.basedir)
+            )
             raise
-        moved, self._refs = self._refs.moved(after), after
-        self.status = GitStatus(datetime.now(UTC), attempt, None)
+        moved = self._refs.moved(after)
+        rewrote = self._rewrote(moved)
+        if rewrote:
+            self.rewrites += 1  # before the new refs are published: readers forget first
+        self._refs = after
+        if moved:
+            self._refused.clear()  # a push may have made a refused commit reachable
+        if rewrote and not self.serve_unreachable:
+            self._forget_unreachable([old for old, _ in moved.values() if old is not None])
+        self.status = GitStatus(datetime.now(UTC), attempt, None, None, disk_space(self.basedir))
         with contextlib.suppress(OSError):
             os.utime(self.basedir / MARKER)  # when the data was last fetched, for the next start
         return moved
+
+    def fetch_commit(self, commit: str) -> None:
+        """Fetch one commit (full id) the shallow clone lacks, with depth 1. Fetcher thread only.
+
+        Raises ``LabelNotFound`` (remembered until refs move, so not asked again) when the remote
+        refuses to send it, and ``Unavailable`` when it cannot be reached.
+        """
+        admin = self._admin
+        if admin is None:
+            raise RuntimeError("GitRepository.open() has not been called")
+        if not is_full_sha(commit):
+            raise InvalidRequest(f"Not a full commit id: {commit[:80]!r}")
+        if commit in self._refused:
+            raise _refused(commit, self.display_uri)
+        if not self.serve_unreachable and commit in self._forgotten:
+            raise _unreachable(commit, commit)  # a host may still hold it: never fetch it back
+        try:
+            self._git(admin, "fetch", "--quiet", "--no-write-fetch-head", "--depth=1", "origin", commit)
+        except Unavailable as exc:
+            clean_failed_fetch(self.gitdir)
+            if not any(reason in exc.message for reason in _REFUSALS):
+                raise
+            if len(self._refused) >= _REFUSED_MAX:
+                self._refused.clear()
+            self._refused.add(commit)
+            raise _refused(commit, self.display_uri) from exc
+
+    def refused(self, commit: str) -> bool:
+        """Whether the remote already refused to send ``commit`` (no I/O; any thread)."""
+        return commit in self._refused
+
+    def refusal(self, commit: str) -> LabelNotFound:
+        """The ``LabelNotFound`` for a commit the remote refuses to send, saying why."""
+        return _refused(commit, self.display_uri)
+
+    def _fetch_args(self) -> list[str]:
+        depth = ["--depth=1"] if self.shallow else []
+        return ["--prune", "--quiet", "--no-write-fetch-head", *depth, "origin", *_REFSPECS]
+
+    def _fetch_into(self, admin: git.Git) -> RefSnapshot:
+        """Fetch into the current generation; a failure that the clone's damage explains rebuilds it."""
+        verified = self.status.last_error is not None  # checked once per run of failing fetches
+        try:
+            self._git(admin, "fetch", *self._fetch_args())
+        except Unavailable:
+            clean_failed_fetch(self.gitdir)  # else a full disk stays full after the push is undone
+            damage = None if verified else self._damage(admin)
+            if damage is None:
+                raise
+            self._broken = damage
+            return self._rebuild()
+        return self._read_refs(admin)
+
+    def _damage(self, admin: git.Git) -> str | None:
+        """Why the current generation cannot be trusted, or None if git finds it sound."""
+        missing = missing_parts(self.gitdir)
+        if missing:
+            return f"the clone in {self.gitdir} lacks {', '.join(missing)}"
+        try:
+            self._git(admin, "fsck", "--connectivity-only", "--no-dangling", "--no-progress")
+        except Unavailable as exc:
+            return f"the clone in {self.gitdir} is damaged: {exc.message}"
+        return None
+
+    def _rebuild(self) -> RefSnapshot:
+        """Clone afresh into the next generation and swap it in; the old one is deleted later."""
+        old, fresh = self.gitdir, next_generation(self.basedir, after=self.gitdir)
+        _log.warning("rebuilding the clone of %s in %s: %s", self.display_uri, fresh, self._broken)
+        cmd = self._admin_for(fresh)
+        try:
+            make_private(self.basedir)
+            marker = self.basedir / MARKER
+            if not marker.is_file():
+                marker.write_text(self.display_uri + "\n", encoding="utf-8")
+            make_private(fresh)
+            git.Repo.init(fresh, bare=True, mkdir=False, quiet=True)
+            self._configure_remote(cmd)
+            self._git(cmd, "fetch", *self._fetch_args())
+            after = self._read_refs(cmd)
+            set_current(self.basedir, fresh)
+        except (ConfigServerError, OSError, git.GitError) as exc:
+            shutil.rmtree(fresh, ignore_errors=True)
+            if isinstance(exc, ConfigServerError):
+                raise
+            raise Unavailable(f"Cannot rebuild the clone of {self.display_uri}: {redact(str(exc))}") from exc
+        previous, self._admin = self._admin, cmd
+        self.gitdir, self._broken, self._suspect = fresh, None, False
+        with self._retired_lock:
+            self._retired.append(old)
+        self._reader_stale = True  # the reader moves over at its next read, then deletes ``old``
+        if previous is not None:
+            previous.clear_cache()
+        _log.warning("the clone of %s was rebuilt in %s", self.display_uri, fresh)
+        return after
+
+    def _rewrote(self, moved: Mapping[str, tuple[str | None, str | None]]) -> bool:
+        """Whether a ref was deleted or moved to a commit that does not descend from its old one."""
+        admin = self._admin
+        assert admin is not None
+        for old, new in moved.values():
+            if old is None:
+                continue
+            if new is None:
+                return True
+            try:
+                if self._git(admin, "merge-base", "--end-of-options", old, new).strip() != old:
+                    return True
+            except Unavailable:  # no common history (or the old commit is gone: shallow)
+                return True
+        return False
+
+    def _forget_unreachable(self, old_tips: list[str]) -> None:
+        """Drop the objects of commits no branch or tag reaches any more (after a rewrite), and
+        remember those commits so a request for one is told why it is not served."""
+        admin = self._admin
+        assert admin is not None
+        try:
+            lost = self._git(admin, "rev-list", "--ignore-missing", *old_tips, "--not", "--all").split()
+            if len(self._forgotten) + len(lost) > _FORGOTTEN_MAX:
+                self._forgotten.clear()
+            self._forgotten.update(lost)
+            self._git(admin, "reflog", "expire", "--expire=now", "--all")
+            self._git(admin, "repack", "-a", "-d", "-q")
+            self._git(admin, "prune", "--expire=now")
+        except Unavailable as exc:
+            clean_failed_fetch(self.gitdir)
+            _log.warning("cannot prune unreachable objects in %s: %s", self.gitdir, exc)
 
     # -- reads (one thread) ----------------------------------------------------------------------
 
@@ -203,8 +392,10 @@ class GitRepository:
         """The commit id a label names: a branch, else a tag, else a (>= 7 digit) commit id.
 
         ``None`` means the default label; a default of ``main`` falls back to ``master`` when the
-        remote has no ``main``. Raises ``InvalidRequest`` for a malformed label and
-        ``LabelNotFound`` for an unknown or ambiguous one.
+        remote has no ``main``. Raises ``InvalidRequest`` for a malformed label,
+        ``LabelNotFound`` for an unknown or ambiguous one, or a commit no branch or tag of the
+        remote reaches (unless ``serve_unreachable``; a shallow clone leaves that to the remote),
+        and ``Unavailable`` when the clone cannot be read.
         """
         found = self.lookup(label)
         if found is not None:
@@ -214,7 +405,11 @@ class GitRepository:
         if prefix is None:
             raise LabelNotFound(name)
         repo = self._reader()
-        out: str = self._git(repo.git, "rev-parse", f"--disambiguate={prefix}")
+        try:
+            out: str = self._git(repo.git, "rev-parse", f"--disambiguate={prefix}")
+        except Unavailable:
+            self._suspect = True  # rev-parse fails on a sound clone only when it vanished or broke
+            raise
         commits = [sha for sha in out.split() if self._object_type(sha) == "commit"]
         if len(commits) > 1:
             err = LabelNotFound(name)
@@ -223,8 +418,36 @@ class GitRepository:
             err.args = (err.message,)
             raise err
         if not commits:
-            raise LabelNotFound(name)
-        return commits[0]
+            lost = None if self.serve_unreachable else self._forgotten_match(prefix)
+            raise LabelNotFound(name) if lost is None else _unreachable(name, lost)
+        commit = commits[0]
+        if not (self.serve_unreachable or self.shallow or self._reachable(commit)):
+            raise _unreachable(name, commit)
+        return commit
+
+    def _forgotten_match(self, prefix: str) -> str | None:
+        forgotten = self._forgotten
+        if not forgotten:
+            return None
+        if prefix in forgotten:
+            return prefix
+        return next((sha for sha in list(forgotten) if sha.startswith(prefix)), None)
+
+    def _reachable(self, commit: str) -> bool:
+        try:
+            out: str = self._git(
+                self._reader().git,
+                "for-each-ref",
+                "--count=1",
+                f"--contains={commit}",
+                "--format=%(refname)",
+                *_REF_ROOTS,
+            )
+        except Unavailable as exc:
+            if "no such commit" in exc.message:  # pruned since rev-parse saw it: unreachable
+                return False
+            raise
+        return bool(out.strip())
 
     def tree(self, commit: str) -> Tree:
         """The files and directories of ``commit`` (a full commit id).
@@ -235,7 +458,11 @@ class GitRepository:
         if not is_full_sha(commit):
             raise InvalidRequest(f"Not a full commit id: {commit[:80]!r}")
         repo = self._reader()
-        if self._object_type(commit) != "commit":
+        kind = self._object_type(commit)
+        if kind is None and (self._broken or missing_parts(self.gitdir)):
+            self._suspect = True
+            raise Unavailable(f"The clone of {self.display_uri} is damaged and being rebuilt; retry shortly")
+        if kind != "commit":
             raise LabelNotFound(commit)
         raw = self._git(
             repo.git,
@@ -283,8 +510,12 @@ class GitRepository:
             stream = repo.odb.stream(hex_to_bin(blob))
             data: bytes = stream.read()
         except ValueError as exc:  # GitPython's report of a missing object
+            if self._broken or missing_parts(self.gitdir):
+                self._suspect = True
+                raise Unavailable(f"The clone of {self.display_uri} is damaged and being rebuilt") from exc
             raise ResourceNotFound(f"No such blob: {blob}") from exc
         except (OSError, git.GitError) as exc:
+            self._suspect = True
             raise Unavailable(f"Cannot read {blob} from the clone of {self.display_uri}: {exc}") from exc
         if stream.type != b"blob":
             raise ResourceNotFound(f"No such blob: {blob}")
@@ -323,15 +554,29 @@ class GitRepository:
     def _reader(self) -> git.Repo:
         if self._repo is None:
             raise RuntimeError("GitRepository.open() has not been called")
-        if self._reader_stale:  # the clone was made again: drop cat-file processes of the old one
-            fresh = self._open_reader()
+        if self._reader_stale:  # a new generation was swapped in: drop cat-file processes of the old
+            self._reader_stale = False  # first, so a swap during the open below is not lost
+            try:
+                fresh = self._open_reader()
+            except Unavailable:
+                self._reader_stale = True
+                raise
             self._repo.close()
-            self._repo, self._reader_stale = fresh, False
+            self._repo = fresh
+            self._discard_retired()
         return self._repo
+
+    def _discard_retired(self) -> None:
+        """Delete the generations the reader no longer uses."""
+        with self._retired_lock:
+            retired, self._retired = self._retired, []
+        for old in retired:
+            if old != self.gitdir:
+                shutil.rmtree(old, ignore_errors=True)
 
     def _open_reader(self) -> git.Repo:
         try:
-            repo = git.Repo(self.basedir)
+            repo = git.Repo(self.gitdir)
         except git.GitError as exc:
             raise Unavailable(f"Cannot open the clone of {self.display_uri}: {redact(str(exc))}") from exc
         repo.git.update_environment(**self._environment())
@@ -350,6 +595,7 @@ class GitRepository:
         except ValueError:  # missing object
             return None
         except (OSError, git.GitError) as exc:
+            self._suspect = True
             raise Unavailable(f"Cannot read the clone of {self.display_uri}: {exc}") from exc
         kind: bytes = info.type
         return kind.decode("ascii")
@@ -358,11 +604,17 @@ class GitRepository:
         # GIT_DIR stops git from walking up into an enclosing repository should basedir break;
         # no terminal prompt, so a fetch that needs credentials fails instead of waiting forever.
         # The transport's part (TLS, proxy, ssh options, askpass path) holds no secret.
-        return {**self._transport.environment(), "GIT_DIR": str(self.basedir), "GIT_TERMINAL_PROMPT": "0"}
+        return {**self._transport.environment(), "GIT_DIR": str(self.gitdir), "GIT_TERMINAL_PROMPT": "0"}
 
     def _new_git(self) -> git.Git:
-        cmd = git.Git(self.basedir)
+        cmd = git.Git(self.gitdir)
         cmd.update_environment(**self._environment())
+        return cmd
+
+    def _admin_for(self, gitdir: Path) -> git.Git:
+        """Git commands on another generation than the current one (a rebuild)."""
+        cmd = git.Git(gitdir)
+        cmd.update_environment(**{**self._environment(), "GIT_DIR": str(gitdir)})
         return cmd
 
     def _git(self, cmd: git.Git, name: str, *args: str, **kwargs: Any) -> Any:
@@ -394,34 +646,61 @@ class GitRepository:
             return None
 
     def _prepare_basedir(self) -> None:
-        """Make ``basedir`` hold a bare repository of ours for this URI, without losing user data."""
+        """Make ``basedir`` (0700) hold our clone of this URI and point ``gitdir`` at its current
+        generation, without losing user data. An old-layout clone (the repository in basedir
+        itself) is moved into a first generation."""
         base = self.basedir
         try:
-            base.mkdir(parents=True, exist_ok=True)
+            base.mkdir(parents=True, exist_ok=True, mode=0o700)
             marker = base / MARKER
             if marker.is_file():
                 owner = marker.read_text(encoding="utf-8").strip()
-                if owner == self.display_uri and _is_bare_repository(base):
-                    _remove_stale_locks(base, older_than=self.timeout)
-                    return
-                _log.warning("re-cloning %s into %s (it held a clone of %s)", self.display_uri, base, owner)
-                for child in base.iterdir():
-                    if child.is_dir() and not child.is_symlink():
-                        shutil.rmtree(child)
-                    else:
-                        child.unlink()
+                if owner != self.display_uri:
+                    _log.warning(
+                        "re-cloning %s into %s (it held a clone of %s)", self.display_uri, base, owner
+                    )
+                    _empty(base)
             elif any(base.iterdir()):
                 raise InvalidConfiguration(
                     str(base),
                     f"the git basedir is not empty and has no {MARKER} file, so it was not made by "
                     "this server; refusing to overwrite it (point basedir at an empty or new directory)",
                 )
-            git.Repo.init(base, bare=True, mkdir=False, quiet=True)
-            marker.write_text(self.display_uri + "\n", encoding="utf-8")
+            make_private(base)
+            if not marker.is_file():
+                marker.write_text(self.display_uri + "\n", encoding="utf-8")
+            current = current_generation(base)
+            if current is None and _is_bare_repository(base):
+                current = self._migrate()
+            if current is not None and _is_bare_repository(current):
+                remove_stale_locks(current, older_than=self.timeout)
+                self.gitdir = current
+            else:  # nothing sound to reuse (a damaged old-layout clone): start from scratch
+                _empty(base, keep=MARKER)
+                fresh = next_generation(base)
+                make_private(fresh)
+                git.Repo.init(fresh, bare=True, mkdir=False, quiet=True)
+                set_current(base, fresh)
+                self.gitdir = fresh
+            for old in generations(base):  # left by a rebuild that a stop interrupted
+                if old != self.gitdir:
+                    shutil.rmtree(old, ignore_errors=True)
         except OSError as exc:
             raise Unavailable(f"Cannot prepare the git basedir {base}: {exc.strerror or exc}") from exc
         except git.GitError as exc:
             raise Unavailable(f"Cannot create a bare repository in {base}: {redact(str(exc))}") from exc
+
+    def _migrate(self) -> Path:
+        """Move an old-layout clone (basedir itself) into a first generation, by renames only."""
+        base = self.basedir
+        fresh = next_generation(base)
+        make_private(fresh)
+        for child in list(base.iterdir()):
+            if child.name not in (MARKER, fresh.name):
+                child.rename(fresh / child.name)
+        set_current(base, fresh)
+        _log.info("moved the clone in %s into %s", base, fresh)
+        return fresh
 
 
 def _stderr(exc: git.GitCommandError) -> str:
@@ -442,17 +721,34 @@ def _is_bare_repository(path: Path) -> bool:
         return False
 
 
-def _remove_stale_locks(base: Path, *, older_than: float) -> None:
-    """Delete ref lock files a killed fetch left behind; they would make every later fetch fail."""
-    cutoff = time.time() - older_than
-    candidates = [base / "packed-refs.lock", base / "shallow.lock", *base.joinpath("refs").rglob("*.lock")]
-    for lock in candidates:
-        try:
-            if lock.is_file() and lock.stat().st_mtime < cutoff:
-                lock.unlink()
-                _log.warning("removed stale git lock %s", lock)
-        except OSError:
+def _empty(base: Path, keep: str | None = None) -> None:
+    for child in base.iterdir():
+        if child.name == keep:
             continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def _unreachable(label: str, commit: str) -> LabelNotFound:
+    err = LabelNotFound(label)
+    err.message = (
+        f"No such label: {label}: commit {commit} is not reachable from any branch or tag of the "
+        "remote (its history was rewritten)"
+    )
+    err.args = (err.message,)
+    return err
+
+
+def _refused(commit: str, uri: str) -> LabelNotFound:
+    err = LabelNotFound(commit)
+    err.message = (
+        f"No such label: {commit}: it is outside the shallow clone and {uri} refuses to send it "
+        "(the host allows no fetch of unadvertised commits, or no branch or tag reaches it)"
+    )
+    err.args = (err.message,)
+    return err
 
 
 def _follow(

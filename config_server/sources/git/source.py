@@ -27,7 +27,7 @@ from typing import TypeVar
 from watchfiles import Change, awatch
 
 from config_server.caching import LRU, SingleFlight
-from config_server.errors import ConfigServerError, InvalidRequest
+from config_server.errors import ConfigServerError, InvalidRequest, LabelNotFound, Unavailable
 from config_server.sources.git.refs import is_full_sha
 from config_server.sources.git.remote import RemoteAccess
 from config_server.sources.git.repository import GitRepository, GitStatus, Tree
@@ -51,6 +51,7 @@ _TREE_CACHE_ENTRIES = 256
 _TREE_CACHE_PATHS = 500_000
 _BLOB_CACHE_ENTRIES = 100_000
 _BLOB_CACHE_BYTES = 64 * 1024 * 1024
+_KNOWN_COMMITS = 100_000  # commit-id labels already resolved, answered without git
 
 
 class GitSource:
@@ -67,11 +68,21 @@ class GitSource:
         default_label: str = "main",
         refresh_rate: float = 5.0,
         access: RemoteAccess | None = None,
+        shallow: bool = False,
+        serve_unreachable: bool = False,
     ) -> None:
         """``refresh_rate``: seconds between background fetches (0 or less: none; a local remote is
         still watched). ``access``: credentials, TLS, SSH and the timeout after which a git
-        command is killed."""
-        self.repository = GitRepository(uri=uri, basedir=basedir, default_label=default_label, access=access)
+        command is killed. ``shallow``: fetch branches and tags with depth 1 and other commits on
+        demand. ``serve_unreachable``: keep serving commits a force-push left behind."""
+        self.repository = GitRepository(
+            uri=uri,
+            basedir=basedir,
+            default_label=default_label,
+            access=access,
+            shallow=shallow,
+            serve_unreachable=serve_unreachable,
+        )
         self.display_uri = self.repository.display_uri
         self.refresh_rate = refresh_rate
         self._trees: LRU[str, Tree] = LRU(_TREE_CACHE_ENTRIES, max_weight=_TREE_CACHE_PATHS, weigh=_tree_size)
@@ -79,6 +90,10 @@ class GitSource:
             _BLOB_CACHE_ENTRIES, max_weight=_BLOB_CACHE_BYTES, weigh=lambda b: max(len(b), 1)
         )
         self._reads: SingleFlight[tuple[str, str], object] = SingleFlight()
+        # Full commit ids that resolved, so a cached environment needs no git (a clone being
+        # rebuilt must not turn it into a 503). Emptied when a fetch rewrites history.
+        self._commits: LRU[str, bool] = LRU(_KNOWN_COMMITS)
+        self._rewrites = 0
         self._listeners: list[Listener] = []
         self._reader: ThreadPoolExecutor | None = None
         self._fetcher: ThreadPoolExecutor | None = None
@@ -165,6 +180,7 @@ class GitSource:
             return {}
         if failing is not None:
             _log.info("fetch from %s works again", self.display_uri)
+        self._forget_rewritten()
         if moved:
             await self._notify(moved)
         return moved
@@ -176,12 +192,33 @@ class GitSource:
     async def resolve(self, label: str | None) -> str:
         """The commit a label names (None: the default label), from the last fetched state.
 
-        Raises ``InvalidRequest`` for a malformed label, ``LabelNotFound`` for an unknown one.
+        A full commit id resolved before (and still reachable) needs no git. In a shallow clone, a
+        full commit id outside the fetched history is fetched once on demand. Raises
+        ``InvalidRequest`` for a malformed label, ``LabelNotFound`` for an unknown one (or one the
+        remote refuses to send), ``Unavailable`` when the clone cannot be read.
         """
         found = self.repository.lookup(label)
         if found is not None:
             return found
-        return await self._run(self.repository.resolve, label)
+        self._forget_rewritten()  # now, not when refresh() resumes: the refs are already published
+        if label is not None and is_full_sha(label) and self._commits.get(label):
+            return label
+        rewrites = self._rewrites
+        try:
+            commit = await self._run(self.repository.resolve, label)
+        except LabelNotFound:
+            if not (self.repository.shallow and label is not None and is_full_sha(label)):
+                raise
+            commit = await self._fetch_on_demand(label)
+        if commit == label and rewrites == self.repository.rewrites:  # not if history moved meanwhile
+            self._commits.put(commit, True)
+        return commit
+
+    def _forget_rewritten(self) -> None:
+        """Empty the known commit ids once a fetch rewrote history (no I/O)."""
+        if self.repository.rewrites != self._rewrites:
+            self._rewrites = self.repository.rewrites
+            self._commits.clear()
 
     async def tree(self, commit: str) -> Tree:
         """The files of a commit (full id); cached. Raises ``InvalidRequest``, ``LabelNotFound``."""
@@ -224,10 +261,26 @@ class GitSource:
 
     # -- internals -------------------------------------------------------------------------------
 
+    async def _fetch_on_demand(self, commit: str) -> str:
+        if self.repository.refused(commit):  # asked before: answer without waiting for the fetcher
+            raise self.repository.refusal(commit)
+        fetcher = self._fetcher
+        if fetcher is None:
+            raise RuntimeError("GitSource.start() has not been called")
+        loop = asyncio.get_running_loop()
+        await self._reads.do(
+            ("fetch", commit), lambda: loop.run_in_executor(fetcher, self.repository.fetch_commit, commit)
+        )
+        return await self._run(self.repository.resolve, commit)
+
     async def _run(self, fn: Callable[[str | None], _V], arg: str | None) -> _V:
         if self._reader is None:
             raise RuntimeError("GitSource.start() has not been called")
-        return await asyncio.get_running_loop().run_in_executor(self._reader, fn, arg)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._reader, fn, arg)
+        except Unavailable:
+            self._wake.set()  # the clone may be damaged: the next fetch checks and rebuilds it
+            raise
 
     async def _once(self, key: tuple[str, str], fn: Callable[[str], object], arg: str) -> object:
         """Run ``fn(arg)`` on the reader, sharing one run among concurrent callers with the same key."""
@@ -236,7 +289,11 @@ class GitSource:
             raise RuntimeError("GitSource.start() has not been called")
         loop = asyncio.get_running_loop()
         # Single flight shields the read: one caller giving up must not cancel it for the others.
-        return await self._reads.do(key, lambda: loop.run_in_executor(reader, fn, arg))
+        try:
+            return await self._reads.do(key, lambda: loop.run_in_executor(reader, fn, arg))
+        except Unavailable:
+            self._wake.set()  # the clone may be damaged: the next fetch checks and rebuilds it
+            raise
 
     async def _notify(self, moved: Moved) -> None:
         for callback in list(self._listeners):
