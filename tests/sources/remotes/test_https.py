@@ -109,7 +109,7 @@ def test_a_token_in_the_uri_works_and_rests_nowhere(
     assert repo.lookup("main") == served.head()
     assert TOKEN not in repo.display_uri and USER not in repo.display_uri
     assert TOKEN.encode() not in all_files_text(tmp_path / "clone")
-    assert b"https://127.0.0.1" in (tmp_path / "clone" / "config").read_bytes()  # the URL is there
+    assert b"https://127.0.0.1" in (repo.gitdir / "config").read_bytes()  # the URL is there
     assert TOKEN not in caplog.text
 
 
