@@ -529,6 +529,12 @@ def _repositories(file_values: Mapping[str, Any], values: Mapping[str, Any], pat
                     "composite replaces repo and repos: give the git repositories as composite entries"
                 )
             out["composite"] = entries = parse_composite(file_values["composite"])
+            vault = next((n for n, e in enumerate(entries) if e.type == "vault"), None)
+            if vault is not None and not values.get("vault_url"):
+                raise RepoSpecError(
+                    f"composite[{vault}] is a vault entry, which needs --vault-url "
+                    f"(or {ENV_PREFIX}VAULT_URL, or vault-url in --config)"
+                )
             first = next(e.git for e in entries if e.git is not None)
             out["repo"] = first.uri  # the default repository (its clone directory, app[GIT])
     except RepoSpecError as exc:

@@ -6,10 +6,12 @@ key's watchers in one pass, so 10,000 watchers of one service cost one recomputa
 bookkeeping is dropped when its last watcher leaves.
 
 Each of the service's sources signals changes: a source that learns of them (git, after a fetch that
-moved refs) calls ``changed``, and every watched key is recomputed; a source that cannot (Vault) is
-polled every ``poll_interval`` seconds with the watched queries, and only the keys it names are
-recomputed. Either way the content ETags are published: a commit that leaves a service's
-configuration unchanged leaves its ETag unchanged and wakes nobody. A recomputation that fails
+moved refs) calls ``changed``, and every watched key is recomputed, or, when the source scopes its
+signals (``ScopedChanges``: git with pattern repositories), only the keys whose query the signal's
+``Affects`` says the change may move; a source that cannot (Vault) is polled every
+``poll_interval`` seconds with the watched queries, and only the keys it names are recomputed.
+Either way the content ETags are published: a commit that leaves a service's configuration
+unchanged leaves its ETag unchanged and wakes nobody. A recomputation that fails
 (say a push with broken YAML) publishes nothing, so watchers keep waiting on their last good
 configuration.
 """
@@ -27,7 +29,7 @@ from config_server.live.hub import WatchHub
 from config_server.names import EnvRequest
 from config_server.secret import fingerprint
 from config_server.service import EnvironmentService
-from config_server.sources.base import Query, Source
+from config_server.sources.base import Affects, Query, ScopedChanges, Source
 
 __all__ = ["LiveUpdates"]
 
@@ -54,7 +56,7 @@ class LiveUpdates:
         # a change costs one computation per key (and one Vault read) however many watch it.
         self._latest: dict[tuple[object, ...], Representations] = {}
         self._recompute_lock = asyncio.Lock()
-        self._pending = False
+        self._pending: list[Affects | None] = []  # signals folded into the next run (None: all)
         self._pollers: list[asyncio.Task[None]] = []
 
     @staticmethod
@@ -116,29 +118,33 @@ class LiveUpdates:
             self._latest[key] = reps
             self.hub.publish(key, reps.get(watch.kind).etag)
 
-    async def changed(self) -> None:
-        """Recompute every watched key and publish its ETag (a source's change listener).
+    async def changed(self, affects: Affects | None = None) -> None:
+        """Recompute the watched keys ``affects`` says the change may move (every key without
+        it) and publish their ETags (a source's change listener, scoped or not).
 
         Calls that arrive while a recomputation runs are folded into one more run after it.
         """
+        self._pending.append(affects)
         if self._recompute_lock.locked():
-            self._pending = True
             return
         async with self._recompute_lock:
-            while True:
-                self._pending = False
-                await self._recompute()
-                if not self._pending:
-                    break
+            while self._pending:
+                scopes, self._pending = self._pending, []
+                await self._recompute(scopes)
 
-    async def _recompute(self) -> None:
+    async def _recompute(self, scopes: list[Affects | None]) -> None:
+        everything = None in scopes
         for key, watch in list(self._watches.items()):
-            await self._refresh(key, watch)
+            if everything or await _affected(watch.request, scopes):
+                await self._refresh(key, watch)
 
     async def start(self) -> None:
         """Listen to every source of the service, and poll those that must be polled."""
         for source in self.service.sources:
-            source.add_listener(self.changed)
+            if isinstance(source, ScopedChanges):
+                source.add_scoped_listener(self.changed)
+            else:
+                source.add_listener(self.changed)
             if source.poll_interval > 0:
                 self._pollers.append(asyncio.create_task(self._poll_loop(source), name=f"{source.name}-poll"))
 
@@ -175,3 +181,16 @@ class LiveUpdates:
                 await poller
         self._pollers.clear()
         self.hub.close()
+
+
+async def _affected(request: EnvRequest, scopes: list[Affects | None]) -> bool:
+    query = Query.of(request)
+    for affects in scopes:
+        if affects is None:
+            return True
+        try:
+            if await affects(query):
+                return True
+        except ConfigServerError:
+            return True  # cannot tell: recompute rather than miss a change
+    return False

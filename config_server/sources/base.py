@@ -15,7 +15,9 @@ callers, so it is given no token; an unpinned read gets the caller's ``X-Config-
 
 Change signal, two forms: a source that learns of changes (git fetches) calls its listeners; a
 source that cannot (Vault KV) has a ``poll_interval`` and says, when polled with the queries
-being watched, which of them may have moved.
+being watched, which of them may have moved. A source made of many parts (git with pattern
+repositories) may also implement ``ScopedChanges``: each signal then carries an ``Affects``
+predicate, so a fetch of one repository recomputes only the watched queries it can move.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from config_client.wire import PropertySource
 
@@ -31,10 +33,13 @@ if TYPE_CHECKING:
     from config_server.names import EnvRequest
 
 __all__ = [
+    "Affects",
     "ChangeListener",
     "Contribution",
     "Detail",
     "Query",
+    "ScopedChanges",
+    "ScopedListener",
     "Source",
     "SourceHealth",
     "source_healths",
@@ -83,6 +88,24 @@ class SourceHealth:
 
 ChangeListener = Callable[[], Awaitable[None] | None]
 """Called (sync or async) when a source's content may have moved; errors are the source's to log."""
+
+Affects = Callable[[Query], Awaitable[bool]]
+"""The scope of one change: whether it may have moved what ``query`` reads. Errs towards True
+(a query it cannot judge is affected); may do what a read's ``pin`` does, never more."""
+
+ScopedListener = Callable[[Affects], Awaitable[None] | None]
+"""A ``ChangeListener`` told which queries the change may have moved."""
+
+
+@runtime_checkable
+class ScopedChanges(Protocol):
+    """A source whose change signals can be scoped (git with pattern repositories)."""
+
+    def add_scoped_listener(self, listener: ScopedListener) -> None:
+        """Call ``listener(affects)`` whenever some part of this source may have moved, with
+        ``affects`` saying which queries that part serves. Replaces ``add_listener`` for a
+        caller that can use the scope (the caller registers one or the other, not both)."""
+        ...
 
 
 class Source(Protocol):

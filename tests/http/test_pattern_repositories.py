@@ -21,14 +21,19 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from config_server.components import GIT, REPOSITORIES
+from config_server.formats.representations import Representations
 from config_server.http.app import create_app
 from config_server.http.protocol import ConnectionLimits
+from config_server.live.updates import LiveUpdates
+from config_server.names import env_request
+from config_server.service import EnvironmentService
 from config_server.settings import Settings
 from config_server.sources.base import Query
 from config_server.sources.git.patterns import GitRepositories, Repository
 from config_server.sources.git.repos import RepoSpec, parse_composite, parse_repos
 from tests.http.conftest import HardenedTestServer, app_of
 from tests.support.gitrepo import GitRemote
+from tests.support.memory_source import MemorySource
 
 
 @dataclass
@@ -304,3 +309,113 @@ async def test_template_clones_are_bounded_least_recently_used_first(capped: Git
     again = await capped.read(query, await capped.pin(query))
     assert again.sources[0].source["who"].value == "team-orders"
     assert [r.name for r in capped.repositories()] == ["git", "git:teams:team-orders"]
+
+
+@dataclass
+class Watched:
+    """Live updates over a default and a ``payments*`` repository, plus an unpinned source that,
+    like Vault, is read once per recomputation of a watched key: its reads count the work."""
+
+    group: GitRepositories
+    live: LiveUpdates
+    counter: MemorySource
+
+    async def watch(self, name: str, label: str | None = None) -> asyncio.Task[Representations | None]:
+        """A held long poll of ``name/default[/label]``, registered when this returns."""
+        req = env_request(name, "default", label)
+        etag = (await self.live.service.environment(req)).get("v2").etag
+        task = asyncio.ensure_future(self.live.wait(req, "v2", None, etag, 10))
+        await asyncio.sleep(0.2)  # registered, and its first look done
+        return task
+
+    def recomputed(self) -> list[str]:
+        """The applications computed since the last call."""
+        names = [",".join(query.applications) for query, _ in self.counter.reads]
+        self.counter.reads.clear()
+        return names
+
+
+@pytest.fixture
+async def watched(remotes: Remotes, tmp_path: Path) -> AsyncIterator[Watched]:
+    (payments,) = parse_repos({"payments": {"pattern": "payments*", "uri": remotes.url("payments")}})
+    resolved = {
+        "access": payments.access,
+        "default_label": "main",
+        "refresh_rate": 3600.0,
+        "search_paths": (),
+    }
+    group = GitRepositories(
+        default=RepoSpec(name="git", uri=remotes.url("default")).resolved(**resolved),
+        repos=[payments.resolved(**resolved)],
+        basedir=tmp_path / "clone",
+        repos_dir=tmp_path / "repos",
+    )
+    await group.start()
+    counter = MemorySource("counter", pinned=False)
+    live = LiveUpdates(EnvironmentService(sources=[group, counter]))
+    await live.start()
+    yield Watched(group, live, counter)
+    await live.close()
+    await group.close()
+
+
+def names_of(reps: Representations | None) -> list[str]:
+    assert reps is not None
+    return [ps["name"] for ps in json.loads(reps.get("v2").body)["propertySources"]]
+
+
+async def test_a_fetch_recomputes_only_the_watchers_its_repository_serves(
+    watched: Watched, remotes: Remotes
+) -> None:
+    """A push to the default recomputes bar's watch, not payments-api's; a push to payments the reverse."""
+    bar, payments = await watched.watch("bar"), await watched.watch("payments-api")
+    watched.recomputed()
+    await asyncio.to_thread(remotes.default.write, {"bar.yml": "bar: 2\n"})
+    assert await watched.group.refresh([remotes.url("default")]) == ["git"]
+    assert watched.recomputed() == ["bar"]
+    assert f"{remotes.url('default')}/bar.yml" in names_of(await asyncio.wait_for(bar, 5))
+    bar = await watched.watch("bar")
+    watched.recomputed()
+    await asyncio.to_thread(remotes.payments.write, {"payments-api.yml": "api: 2\n"})
+    assert await watched.group.refresh([remotes.url("payments")]) == ["git:payments"]
+    assert watched.recomputed() == ["payments-api"]
+    assert f"{remotes.url('payments')}/payments-api.yml" in names_of(await asyncio.wait_for(payments, 5))
+    assert not bar.done()
+    bar.cancel()
+
+
+async def test_a_label_moving_between_repositories_still_wakes_its_watchers(
+    watched: Watched, remotes: Remotes
+) -> None:
+    """payments-api@feature, served by the default while payments lacks the branch, is recomputed
+    by a push to the default's feature, and by payments gaining the branch (which takes it over)."""
+    await asyncio.to_thread(remotes.default.checkout, "feature", create=True)
+    await asyncio.to_thread(remotes.default.write, {"payments-api.yml": "api: default\n"})
+    await watched.group.refresh([remotes.url("default")])
+    held = await watched.watch("payments-api", "feature")
+    watched.recomputed()
+    await asyncio.to_thread(remotes.default.write, {"payments-api.yml": "api: default-2\n"})
+    await watched.group.refresh([remotes.url("default")])
+    assert watched.recomputed() == ["payments-api"]
+    assert names_of(await asyncio.wait_for(held, 5))[0] == f"{remotes.url('default')}/payments-api.yml"
+    held = await watched.watch("payments-api", "feature")
+    watched.recomputed()
+    await asyncio.to_thread(remotes.payments.checkout, "feature", create=True)
+    await asyncio.to_thread(remotes.payments.write, {"payments-api.yml": "api: payments\n"})
+    await watched.group.refresh([remotes.url("payments")])
+    assert watched.recomputed() == ["payments-api"]
+    assert names_of(await asyncio.wait_for(held, 5))[0] == f"{remotes.url('payments')}/payments-api.yml"
+
+
+async def test_a_template_clone_affects_only_its_own_expansions(capped: GitRepositories) -> None:
+    """A team-* clone moves team-orders only; the default moves what it serves (an unclonable
+    team-missing, an unmatched orders), not what a clone serves."""
+    orders = Query(("team-orders",), ("default",))
+    await capped.read(orders, await capped.pin(orders))
+    clone = next(r for r in capped.repositories() if r.name == "git:teams:team-orders")
+    assert await capped.affects(clone, orders)
+    assert not await capped.affects(clone, Query(("team-b",), ("default",)))
+    assert not await capped.affects(clone, Query(("orders",), ("default",)))
+    assert not await capped.affects(capped.default, orders)
+    assert await capped.affects(capped.default, Query(("orders",), ("default",)))
+    assert await capped.affects(capped.default, Query(("team-missing",), ("default",)))

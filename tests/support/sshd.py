@@ -1,5 +1,9 @@
 """A real OpenSSH server on a loopback port serving bare git repositories by absolute path.
 
+By default it listens on a free port of 127.0.0.1; ``start_sshd(root, address=..., port=22)`` puts
+it on port 22 of another loopback address (all of 127/8 is loopback on Linux), the only place an
+scp-like ``user@host:path`` URI, which cannot name a port, can reach.
+
 Everything is generated under one directory: the host key, the user keys (a plain ed25519 key in
 ``authorized_keys``, one that is not, one protected by a passphrase, one in PEM format), the
 ``sshd_config`` and the pid file. The server runs in the foreground (``-D -e``) as the current
@@ -54,13 +58,18 @@ class Sshd:
     pem_key: Path
     """Authorized, RSA in the old PEM format."""
     known_hosts: Path
-    """The server's real host key for ``[127.0.0.1]:port``."""
+    """The server's real host key for ``[address]:port`` (plain ``address`` on port 22)."""
     other_known_hosts: Path
-    """Another key for ``[127.0.0.1]:port``: what a changed host key looks like."""
+    """Another key for the same host: what a changed host key looks like."""
+    address: str = "127.0.0.1"
 
     def uri(self, path: Path) -> str:
-        """``ssh://root@127.0.0.1:PORT/abs/path``: the repository at ``path`` over this server."""
-        return f"ssh://root@127.0.0.1:{self.port}{path.resolve()}"
+        """``ssh://root@ADDRESS:PORT/abs/path``: the repository at ``path`` over this server."""
+        return f"ssh://root@{self.address}:{self.port}{path.resolve()}"
+
+    def scp_uri(self, path: Path) -> str:
+        """``root@ADDRESS:/abs/path``: scp-like, so only right when the server is on port 22."""
+        return f"root@{self.address}:{path.resolve()}"
 
     def stop(self) -> None:
         self.process.terminate()
@@ -71,9 +80,10 @@ class Sshd:
             self.process.wait()
 
 
-def start_sshd(root: Path) -> Sshd:
-    """Generate keys and a config under ``root`` and start sshd on a free port; waits until it
-    accepts connections. Raises ``RuntimeError`` if it does not start within 10 s."""
+def start_sshd(root: Path, *, address: str = "127.0.0.1", port: int | None = None) -> Sshd:
+    """Generate keys and a config under ``root`` and start sshd on ``address`` and ``port`` (a
+    free port of 127.0.0.1 by default); waits until it accepts connections. Raises
+    ``RuntimeError`` if it does not start within 10 s (say, the port is taken: the log says)."""
     root.mkdir(parents=True, exist_ok=True)
     # sshd refuses to start without its privilege-separation directory.
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
@@ -87,17 +97,17 @@ def start_sshd(root: Path) -> Sshd:
     authorized.write_text(
         "".join(Path(f"{k}.pub").read_text() for k in (key, passphrase_key, pem_key)), encoding="utf-8"
     )
-    port = free_port()
+    port = free_port() if port is None else port
     known_hosts = root / "known_hosts"
-    known_hosts.write_text(_known_line(port, host_key), encoding="utf-8")
+    known_hosts.write_text(_known_line(address, port, host_key), encoding="utf-8")
     other = root / "other_known_hosts"
-    other.write_text(_known_line(port, other_host_key), encoding="utf-8")
+    other.write_text(_known_line(address, port, other_host_key), encoding="utf-8")
     config = root / "sshd_config"
     config.write_text(
         "\n".join(
             [
                 f"Port {port}",
-                "ListenAddress 127.0.0.1",
+                f"ListenAddress {address}",
                 f"HostKey {host_key}",
                 f"AuthorizedKeysFile {authorized}",
                 f"PidFile {root / 'sshd.pid'}",
@@ -123,7 +133,7 @@ def start_sshd(root: Path) -> Sshd:
     deadline = time.monotonic() + 10
     while True:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            with socket.create_connection((address, port), timeout=0.5) as s:
                 if s.recv(4).startswith(b"SSH-"):
                     break
         except OSError:
@@ -144,9 +154,11 @@ def start_sshd(root: Path) -> Sshd:
         pem_key=pem_key,
         known_hosts=known_hosts,
         other_known_hosts=other,
+        address=address,
     )
 
 
-def _known_line(port: int, host_key: Path) -> str:
+def _known_line(address: str, port: int, host_key: Path) -> str:
     kind, blob = Path(f"{host_key}.pub").read_text(encoding="utf-8").split()[:2]
-    return f"[127.0.0.1]:{port} {kind} {blob}\n"
+    host = address if port == 22 else f"[{address}]:{port}"  # OpenSSH's own form for each
+    return f"{host} {kind} {blob}\n"

@@ -14,6 +14,13 @@ loop, health entry and ``/monitor`` routing. A URI with ``{application}``, ``{pr
 closed when it is the least recently used beyond ``max_clones``. A repository that cannot be
 cloned (at start-up, or an expansion at its first request) is shown DOWN in health and not tried
 again for ``FAILED_CLONE_RETRY_S``; meanwhile its requests go on down the list.
+
+Change signals are scoped (``ScopedChanges``): a fetch of one repository says which queries it
+can move, so with many repositories a push recomputes only the watchers of the one it went to.
+A pattern repository can move the queries it is consulted for (its patterns match; for a
+template, one of the query's expansions is its URI), whether or not it serves them now, since a
+label it gains or loses changes who serves them. The default repository moves the queries no
+pattern repository could serve, and those it serves right now.
 """
 
 from __future__ import annotations
@@ -24,13 +31,21 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from config_server.caching import SingleFlight
 from config_server.errors import ConfigServerError, LabelNotFound, Unavailable
-from config_server.sources.base import ChangeListener, Contribution, Query, Source, SourceHealth
+from config_server.sources.base import (
+    ChangeListener,
+    Contribution,
+    Query,
+    ScopedListener,
+    Source,
+    SourceHealth,
+)
 from config_server.sources.git.files import GitConfigSource
 from config_server.sources.git.refs import display_uri
 from config_server.sources.git.repos import RepoSpec, expand, repository_key
@@ -56,6 +71,7 @@ class Repository:
     uri: str  # expanded
     git: GitSource
     files: Source  # its GitConfigSource, or that wrapped (``wrap``)
+    index: int  # -1: the default repository; else its spec's position in ``specs``
     started: bool = False
     error: str | None = None  # why start() failed, while it has not succeeded
     failed_at: float | None = None  # time.monotonic() of that failure
@@ -104,10 +120,11 @@ class GitRepositories:
         self._cache_size = cache_size
         self._max_clones = max(1, max_clones)
         self._listeners: list[ChangeListener] = []
-        self.default = self._repository(name, default, default.uri, basedir)
+        self._scoped: list[ScopedListener] = []
+        self.default = self._repository(name, -1, default, default.uri, basedir)
         # Fixed-URI pattern repositories by position; templates get theirs on demand.
         self._fixed: dict[int, Repository] = {
-            i: self._repository(f"{name}:{spec.name}", spec, spec.uri, repos_dir / spec.name)
+            i: self._repository(f"{name}:{spec.name}", i, spec, spec.uri, repos_dir / spec.name)
             for i, spec in enumerate(self.specs)
             if not spec.is_template
         }
@@ -203,8 +220,41 @@ class GitRepositories:
     def add_listener(self, listener: ChangeListener) -> None:
         """``listener()`` after any repository's fetch that moved refs (clones made later too)."""
         self._listeners.append(listener)
-        for repo in [self.default, *self._fixed.values(), *self._clones.values()]:
+        for repo in self.repositories():
             repo.files.add_listener(listener)
+
+    def add_scoped_listener(self, listener: ScopedListener) -> None:
+        """``listener(affects)`` after any repository's fetch that moved refs (clones made later
+        too), ``affects`` telling the queries that repository can move (see the module's doc)."""
+        self._scoped.append(listener)
+        for repo in self.repositories():
+            repo.files.add_listener(self._scoped_signal(repo, listener))
+
+    async def affects(self, repo: Repository, query: Query) -> bool:
+        """Whether a change of ``repo`` may move what ``query`` reads. Pure for pattern
+        repositories; for the default one, a query a pattern repository matches is chosen as a
+        request would be (pins, maybe a first clone); one that cannot be chosen counts as moved."""
+        application = ",".join(query.applications)
+        if repo.index >= 0:
+            spec = self.specs[repo.index]
+            if not spec.matches(application, query.profiles):
+                return False
+            if not spec.is_template:
+                return spec.serves(application, query.profiles)
+            return any(uri == repo.uri for uri, _ in _expansions(spec, query, application))
+        if not any(spec.matches(application, query.profiles) for spec in self.specs):
+            return True
+        try:
+            served, _ = await self._choose(query)
+        except ConfigServerError:
+            return True
+        return served is self.default
+
+    def _scoped_signal(self, repo: Repository, listener: ScopedListener) -> ChangeListener:
+        def moved() -> Awaitable[None] | None:
+            return listener(partial(self.affects, repo))
+
+        return moved
 
     async def poll(self, queries: Collection[Query]) -> set[Query]:
         return set()  # never polled: fetches call the listeners
@@ -233,15 +283,8 @@ class GitRepositories:
             if not fixed.started and (_recent(fixed.failed_at) or not await self._start(fixed)):
                 return []
             return [(fixed, "")]
-        assert spec.default_label is not None  # resolved specs
-        labels = ",".join(label or spec.default_label for label in query.labels)
         out: list[tuple[Repository, str]] = []
-        for profile in reversed(query.profiles):  # Spring tries the last profile first
-            uri = expand(spec.uri, application=application, profile=profile, label=labels)
-            if uri is None or any(r.uri == uri for r, _ in out):
-                continue
-            values = {"{application}": application, "{profile}": profile, "{label}": labels}
-            tag = ",".join(v for p, v in values.items() if p in spec.uri)
+        for uri, tag in _expansions(spec, query, application):
             clone = await self._clone(index, uri, tag)
             if clone is not None:
                 out.append((clone, tag))
@@ -276,7 +319,7 @@ class GitRepositories:
         spec = self.specs[index]
         digest = hashlib.sha256(uri.encode()).hexdigest()[:16]
         basedir = self._repos_dir / spec.name / digest
-        repo = self._repository(f"{self.name}:{spec.name}:{tag}", spec, uri, basedir)
+        repo = self._repository(f"{self.name}:{spec.name}:{tag}", index, spec, uri, basedir)
         if not await self._start(repo):
             self._failed[uri] = (time.monotonic(), repo.error or "")
             while len(self._failed) > _FAILED_MEMORY:
@@ -303,7 +346,7 @@ class GitRepositories:
         repo.started, repo.error = True, None
         return True
 
-    def _repository(self, name: str, spec: RepoSpec, uri: str, basedir: Path) -> Repository:
+    def _repository(self, name: str, index: int, spec: RepoSpec, uri: str, basedir: Path) -> Repository:
         assert spec.default_label is not None and spec.refresh_rate is not None  # resolved specs
         git = GitSource(
             uri=uri,
@@ -316,9 +359,12 @@ class GitRepositories:
         )
         plain = GitConfigSource(git=git, search_paths=spec.search_paths or (), cache_size=self._cache_size)
         files: Source = plain if self._wrap is None else self._wrap(plain)  # --serve-last-good's guard
+        repo = Repository(name=name, spec=spec, uri=uri, git=git, files=files, index=index)
         for listener in self._listeners:
             files.add_listener(listener)
-        return Repository(name=name, spec=spec, uri=uri, git=git, files=files)
+        for scoped in self._scoped:
+            files.add_listener(self._scoped_signal(repo, scoped))
+        return repo
 
     async def _health(self, repo: Repository) -> SourceHealth:
         if not repo.started:
@@ -330,6 +376,21 @@ class GitRepositories:
             )
         entry = await repo.files.health()
         return dataclasses.replace(entry, name=repo.name, essential=False)
+
+
+def _expansions(spec: RepoSpec, query: Query, application: str) -> list[tuple[str, str]]:
+    """A template's expanded URIs for ``query``, in the order tried (the last profile first),
+    each with its tag (the placeholder values, naming its health entry); no duplicates."""
+    assert spec.default_label is not None  # resolved specs
+    labels = ",".join(label or spec.default_label for label in query.labels)
+    out: list[tuple[str, str]] = []
+    for profile in reversed(query.profiles):  # Spring tries the last profile first
+        uri = expand(spec.uri, application=application, profile=profile, label=labels)
+        if uri is None or any(u == uri for u, _ in out):
+            continue
+        values = {"{application}": application, "{profile}": profile, "{label}": labels}
+        out.append((uri, ",".join(v for p, v in values.items() if p in spec.uri)))
+    return out
 
 
 def _recent(failed_at: float | None) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,33 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     server = start_sshd(tmp_path_factory.mktemp("sshd"))
     yield server
     server.stop()
+
+
+PORT_22_ADDRESSES = tuple(f"127.0.0.{n}" for n in range(2, 10))
+"""Loopback addresses tried for an sshd on port 22 (another run may hold one of them)."""
+
+
+@pytest.fixture(scope="module")
+def sshd22(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
+    """A real sshd on port 22 of a spare loopback address (127.0.0.2 and on), for scp-like URIs,
+    which cannot name a port. Skips when port 22 is taken on every one of them."""
+    busy: list[str] = []
+    for address in PORT_22_ADDRESSES:
+        try:
+            with socket.socket() as probe:
+                probe.bind((address, 22))
+        except OSError as exc:
+            busy.append(f"{address}: {exc.strerror}")
+            continue
+        try:
+            server = start_sshd(tmp_path_factory.mktemp("sshd22"), address=address, port=22)
+        except RuntimeError as exc:  # taken between the probe and sshd's own bind
+            busy.append(f"{address}: {str(exc)[-80:]}")
+            continue
+        yield server
+        server.stop()
+        return
+    pytest.skip(f"cannot listen on port 22 of any spare loopback address ({'; '.join(busy)})")
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,27 @@ def test_the_right_key_clones_and_a_later_push_is_served(
     assert repo.status.last_error is None
 
 
+def test_an_scp_like_uri_clones_and_fetches(open_repo: OpenRepo, sshd22: Sshd, served: GitRemote) -> None:
+    """``root@127.0.0.x:/abs/path.git`` (scp-like, port 22) is cloned over ssh, and a push fetched."""
+    uri = sshd22.scp_uri(served.bare)
+    assert uri.startswith(f"root@{sshd22.address}:/")
+    repo = open_repo(uri, access=keyed(sshd22))
+    assert repo.lookup("main") == served.head()
+    pushed = served.write({"scp.yml": "scp: 1\n"})
+    assert repo.fetch()["refs/heads/main"][1] == pushed
+    assert repo.status.last_error is None
+
+
+def test_an_scp_like_uri_with_a_changed_host_key_is_refused(
+    open_repo: OpenRepo, sshd22: Sshd, served: GitRemote
+) -> None:
+    """scp-like, with another key recorded for the host (no port: a plain known_hosts name): refused."""
+    assert sshd22.other_known_hosts.read_text().startswith(f"{sshd22.address} ")
+    access = RemoteAccess(ssh_key=sshd22.key, known_hosts=sshd22.other_known_hosts, timeout=5)
+    with pytest.raises(Unavailable, match="host key changed"):
+        open_repo(sshd22.scp_uri(served.bare), access=access)
+
+
 def test_a_wrong_key_says_authentication_failed(open_repo: OpenRepo, sshd: Sshd, served: GitRemote) -> None:
     """A key the server does not authorize fails the clone with "authentication failed"."""
     with pytest.raises(Unavailable) as caught:
