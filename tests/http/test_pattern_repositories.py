@@ -23,12 +23,14 @@ from aiohttp.test_utils import TestClient
 from config_server.components import GIT, REPOSITORIES
 from config_server.http.app import create_app
 from config_server.http.protocol import ConnectionLimits
+from config_server.secret import Secret
 from config_server.settings import Settings
 from config_server.sources.base import Query
 from config_server.sources.git.patterns import GitRepositories, Repository
 from config_server.sources.git.repos import RepoSpec, parse_composite, parse_repos
 from tests.http.conftest import HardenedTestServer, app_of
 from tests.support.gitrepo import GitRemote
+from tests.support.openbao import OpenBao
 
 
 @dataclass
@@ -267,6 +269,39 @@ async def test_composite_serves_its_entries_in_list_order(
     components = (await (await client.get("/actuator/health")).json())["components"]
     assert components["git"]["details"]["repository"] == remotes.url("payments")
     assert components["git-2"]["details"]["repository"] == remotes.url("default")
+
+
+async def test_composite_serves_vault_at_its_place_in_the_list(
+    aiohttp_client: Any, remotes: Remotes, tmp_path: Path
+) -> None:
+    """composite: [git payments, vault, git default] on a real OpenBao: Vault's sources sit between."""
+    with OpenBao() as bao:
+        bao.write_kv2("bar", {"who": "vault-bar"})
+        entries = parse_composite(
+            [
+                {"type": "git", "uri": remotes.url("payments")},
+                {"type": "vault"},
+                {"type": "git", "uri": remotes.url("default")},
+            ]
+        )
+        settings = Settings(
+            repo=remotes.url("payments"),
+            composite=entries,
+            basedir=tmp_path / "clone",
+            refresh_rate=3600,
+            vault_url=bao.url,
+            vault_token=Secret(bao.root_token),
+        )
+        client = await aiohttp_client(
+            HardenedTestServer(create_app(settings), limits=ConnectionLimits.from_settings(settings))
+        )
+        assert await sources(client, "/bar/default") == [
+            (f"{remotes.url('payments')}/application.yml", {"who": "payments"}),
+            ("vault:bar", {"who": "vault-bar"}),
+            (f"{remotes.url('default')}/bar.yml", {"bar": 1}),
+            (f"{remotes.url('default')}/application.yml", {"who": "default"}),
+        ]
+        await client.close()
 
 
 @pytest.fixture
