@@ -21,12 +21,14 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from config_server.components import GIT, REPOSITORIES
+from config_server.errors import InvalidConfiguration
 from config_server.http.app import create_app
 from config_server.http.protocol import ConnectionLimits
 from config_server.secret import Secret
 from config_server.settings import Settings
 from config_server.sources.base import Query
 from config_server.sources.git.patterns import GitRepositories, Repository
+from config_server.sources.git.remote import RemoteAccess
 from config_server.sources.git.repos import RepoSpec, parse_composite, parse_repos
 from tests.http.conftest import HardenedTestServer, app_of
 from tests.support.gitrepo import GitRemote
@@ -327,6 +329,29 @@ async def capped(remotes: Remotes, tmp_path: Path) -> AsyncIterator[GitRepositor
     await group.start()
     yield group
     await group.close()
+
+
+@pytest.mark.parametrize("key", ["private-key-file", "known-hosts-file", "ca-file", "password-file"])
+async def test_a_repository_file_that_cannot_be_read_stops_the_start(
+    remotes: Remotes, tmp_path: Path, key: str
+) -> None:
+    """A pattern repository naming a key, known_hosts, CA or password file that is not there fails
+    the start as the server's own --git-* files do, instead of serving its applications from the default."""
+    (payments,) = parse_repos(
+        {"payments": {"pattern": "payments*", "uri": remotes.url("payments"), key: str(tmp_path / "nope")}}
+    )
+    resolved = {"access": RemoteAccess(), "default_label": "main", "refresh_rate": 3600.0, "search_paths": ()}
+    group = GitRepositories(
+        default=RepoSpec(name="git", uri=remotes.url("default")).resolved(**resolved),
+        repos=[payments.resolved(**resolved)],
+        basedir=tmp_path / "clone",
+        repos_dir=tmp_path / "repos",
+    )
+    try:
+        with pytest.raises(InvalidConfiguration, match=r"nope: cannot read the git .*\(repos\.payments\)"):
+            await group.start()
+    finally:
+        await group.close()
 
 
 async def test_template_clones_are_bounded_least_recently_used_first(capped: GitRepositories) -> None:
