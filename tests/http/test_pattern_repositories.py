@@ -250,6 +250,31 @@ async def test_webhook_wakes_only_that_repositorys_watchers(
     assert (await asyncio.wait_for(held["/bar/default"], 10)).status == 304
 
 
+async def test_a_broken_push_to_a_pattern_repository_serves_its_last_good_commit(
+    aiohttp_client: Any, remotes: Remotes, tmp_path: Path
+) -> None:
+    """--serve-last-good guards pattern repositories too: payments-api keeps its last good commit
+    of the payments repository, with the Warning and a DEGRADED lastGood entry naming it."""
+    settings = Settings(
+        repo=remotes.url("default"),
+        repos=parse_repos(repos_of(remotes)),
+        basedir=tmp_path / "clone",
+        refresh_rate=3600,
+        serve_last_good=True,
+    )
+    client = await aiohttp_client(
+        HardenedTestServer(create_app(settings), limits=ConnectionLimits.from_settings(settings))
+    )
+    good = (await (await client.get("/payments-api/default")).json())["version"]
+    await asyncio.to_thread(remotes.payments.write, {"payments-api.yml": "api: 2\nx: y: z\n"})
+    await client.post("/monitor", data=github_push(remotes.url("payments")), headers=HEADERS)
+    resp = await client.get("/payments-api/default")
+    assert resp.status == 200 and (await resp.json())["version"] == good
+    assert resp.headers["Warning"].startswith(f'199 - "serving {good}: payments-api.yml:2: ')
+    entry = (await (await client.get("/actuator/health")).json())["components"]["lastGood"]
+    assert entry["status"] == "DEGRADED" and entry["details"]["applications"] == "payments-api"
+
+
 async def test_composite_serves_its_entries_in_list_order(
     aiohttp_client: Any, remotes: Remotes, tmp_path: Path
 ) -> None:
