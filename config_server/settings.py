@@ -236,7 +236,8 @@ class Settings:
     cache_size: int = _option("how many resolved environments to keep in memory", int, 2048, metavar="N")
     serve_last_good: bool = _option(
         "when a label's head breaks an application's configuration (a file that does not parse, a"
-        " {cipher} value that does not decrypt), serve that application its last good commit with a"
+        " {cipher} value that does not decrypt, a schemas/{application}.schema.json violation), serve"
+        " that application its last good commit with a"
         " Warning header, and report it in health",
         _bool,
         False,
