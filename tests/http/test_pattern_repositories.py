@@ -151,6 +151,26 @@ async def test_template_repository_that_cannot_be_cloned_falls_to_the_default(
     ]
 
 
+async def test_a_repositorys_own_search_paths_are_used_for_it_alone(
+    aiohttp_client: Any, remotes: Remotes, tmp_path: Path
+) -> None:
+    """search-paths: ["{application}"] on payments reads payments-api/ there; the default repository
+    keeps the server's (none), as in the issue's example."""
+    remotes.payments.write({"payments-api/application.yml": "dir: payments\n"})
+    remotes.default.write({"orders/application.yml": "dir: default\n"})
+    repos = repos_of(remotes)
+    repos["payments"]["search-paths"] = ["{application}"]
+    settings = Settings(
+        repo=remotes.url("default"), repos=parse_repos(repos), basedir=tmp_path / "clone", refresh_rate=3600
+    )
+    client = await aiohttp_client(
+        HardenedTestServer(create_app(settings), limits=ConnectionLimits.from_settings(settings))
+    )
+    names = [name for name, _ in await sources(client, "/payments-api/default")]
+    assert names[0] == f"{remotes.url('payments')}/payments-api/application.yml"
+    assert all("/orders/" not in name for name, _ in await sources(client, "/orders/default"))
+
+
 async def test_health_has_an_entry_per_repository(client: TestClient[Any, Any], remotes: Remotes) -> None:
     """git (the default), git:payments, git:teams and one entry per template clone, each with its status."""
     await sources(client, "/team-orders/default")
