@@ -274,7 +274,8 @@ async def test_a_broken_push_to_a_pattern_repository_serves_its_last_good_commit
     aiohttp_client: Any, remotes: Remotes, tmp_path: Path
 ) -> None:
     """--serve-last-good guards pattern repositories too: payments-api keeps its last good commit
-    of the payments repository, with the Warning and a DEGRADED lastGood entry naming it."""
+    of the payments repository, with the Warning and a DEGRADED lastGood entry naming it and its
+    repository."""
     settings = Settings(
         repo=remotes.url("default"),
         repos=parse_repos(repos_of(remotes)),
@@ -293,6 +294,7 @@ async def test_a_broken_push_to_a_pattern_repository_serves_its_last_good_commit
     assert resp.headers["Warning"].startswith(f'199 - "serving {good}: payments-api.yml:2: ')
     entry = (await (await client.get("/actuator/health")).json())["components"]["lastGood"]
     assert entry["status"] == "DEGRADED" and entry["details"]["applications"] == "payments-api"
+    assert entry["details"]["repositories"] == remotes.url("payments")  # where to look for the file
 
 
 async def test_composite_serves_its_entries_in_list_order(
