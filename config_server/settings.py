@@ -236,7 +236,8 @@ class Settings:
     cache_size: int = _option("how many resolved environments to keep in memory", int, 2048, metavar="N")
     serve_last_good: bool = _option(
         "when a label's head breaks an application's configuration (a file that does not parse, a"
-        " {cipher} value that does not decrypt), serve that application its last good commit with a"
+        " {cipher} value that does not decrypt, a schemas/{application}.schema.json violation), serve"
+        " that application its last good commit with a"
         " Warning header, and report it in health",
         _bool,
         False,
@@ -614,6 +615,9 @@ def _convert(opt: Option, raw: Any, origin: str) -> Any:
         return tuple(str(v).strip() for v in raw if str(v).strip())
     if isinstance(raw, Path | Secret):
         return raw
+    if isinstance(raw, dict | list | tuple):  # from --config; str() would turn it into a "value"
+        kind = "mapping" if isinstance(raw, dict) else "list"
+        raise SettingsError(f"invalid value for {origin}: expected one value, not a {kind}")
     if isinstance(raw, bool):
         raw = "true" if raw else "false"
     try:
@@ -621,6 +625,23 @@ def _convert(opt: Option, raw: Any, origin: str) -> Any:
     except (ValueError, TypeError) as exc:
         detail = "" if opt.secret else f": {exc}"
         raise SettingsError(f"invalid value for {origin}{detail}") from None
+
+
+# Keys of Spring's spring.cloud.config.server.git section, copied to the top level of --config,
+# and the setting that means the same here (inside repos: entries Spring's names are the keys).
+_SPRING_GIT_KEYS = {
+    "uri": "repo",
+    "username": "git-username",
+    "password": "git-password",
+    "passphrase": "git-ssh-passphrase",
+    "timeout": "git-timeout",
+    "proxy": "git-proxy",
+    "skip-ssl-validation": "git-skip-ssl-validation",
+    "private-key-file": "git-ssh-key",
+    "known-hosts-file": "git-known-hosts",
+    "strict-host-key-checking": "git-strict-host-key-checking",
+    "ignore-local-ssh-settings": "git-use-ssh-config (its opposite)",
+}
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -646,6 +667,8 @@ def _read_file(path: Path) -> dict[str, Any]:
             out[name] = value
             continue
         if name not in _BY_NAME and name not in _FILE_ONLY:
-            raise SettingsError(f"--config {path}: unknown setting '{key}'")
+            ours = _SPRING_GIT_KEYS.get(str(key))
+            hint = f" (Spring's git.{key} is '{ours}' here)" if ours else ""
+            raise SettingsError(f"--config {path}: unknown setting '{key}'{hint}")
         out[name] = value
     return out

@@ -88,6 +88,27 @@ def test_unknown_file_keys_are_rejected(tmp_path: Path) -> None:
         load_settings(parse("--config", str(cfg)), environ={})
 
 
+def test_a_mapping_where_one_value_is_expected_is_rejected(tmp_path: Path) -> None:
+    """repo: given a mapping (repo: for repos:) stops the start naming the key, not a clone of "{...}"."""
+    cfg = tmp_path / "s.yml"
+    cfg.write_text("repo:\n  payments: file:///x\n")
+    with pytest.raises(SettingsError, match=r"s\.yml: repo: expected one value, not a mapping"):
+        load_settings(parse("--config", str(cfg)), environ={})
+
+
+@pytest.mark.parametrize(
+    ("spring", "ours"),
+    [("uri", "repo"), ("username", "git-username"), ("timeout", "git-timeout"), ("proxy", "git-proxy")],
+)
+def test_springs_git_keys_at_the_top_level_name_ours(tmp_path: Path, spring: str, ours: str) -> None:
+    """A key copied from Spring's spring.cloud.config.server.git section says which setting it is here."""
+    cfg = tmp_path / "s.yml"
+    cfg.write_text(f"repo: r\n{spring}: x\n")
+    with pytest.raises(SettingsError) as info:
+        load_settings(parse("--config", str(cfg)), environ={})
+    assert f"unknown setting '{spring}' (Spring's git.{spring} is '{ours}'" in str(info.value)
+
+
 def test_secrets_are_hidden_in_repr_and_errors() -> None:
     """The settings repr never shows a token or key, and errors never echo a secret value."""
     s = load_settings(

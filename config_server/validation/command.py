@@ -62,7 +62,8 @@ def add_validate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         "way the server reads them: each file parses, each {cipher} value decrypts with the "
         "configured keys, each application and profile resolves, and each application's merged "
         "configuration validates against schemas/{application}.schema.json when there is one. "
-        "Prints FILE:LINE: MESSAGE per problem; exit 0 clean, 1 problems, 2 usage or I/O errors. "
+        "Prints FILE:LINE: MESSAGE per problem; exit 0 clean, 1 problems, 2 usage or I/O errors "
+        "or no configuration file found. "
         "Keys and --search-paths are read as `serve` reads them (flags, CONFIG_SERVER_*, --config).",
     )
     parser.add_argument(
@@ -192,6 +193,18 @@ def _summary(report: Report, seconds: float) -> str:
     return out
 
 
+def _nothing_found(args: argparse.Namespace, settings: Settings) -> str:
+    from config_server.sources.git.refs import display_uri
+
+    where = display_uri(args.repo) if args.repo is not None else str(args.path or Path())
+    at = f" at {args.ref}" if args.ref else ""
+    paths = f" (search paths: {','.join(settings.search_paths)})" if settings.search_paths else ""
+    return (
+        f"no configuration file found in {where}{at}{paths}: give the configuration repository as "
+        "PATH or --repo (the --config file's repo is not read)"
+    )
+
+
 def validate_command(args: argparse.Namespace) -> int:
     """``config-server validate``; returns the exit status."""
     logging.basicConfig(level=logging.WARNING, format="config-server: %(message)s")
@@ -206,6 +219,8 @@ def validate_command(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     except ConfigServerError as exc:
         return _fail(exc.message)
+    if report.files == 0:  # a wrong directory (or --ref) in CI must not pass for a clean repository
+        return _fail(_nothing_found(args, settings))
     show = FORMATS[args.format]
     for problem in report.problems:
         print(show(problem))

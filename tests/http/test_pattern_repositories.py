@@ -21,19 +21,23 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from config_server.components import GIT, REPOSITORIES
+from config_server.errors import InvalidConfiguration
 from config_server.formats.representations import Representations
 from config_server.http.app import create_app
 from config_server.http.protocol import ConnectionLimits
 from config_server.live.updates import LiveUpdates
 from config_server.names import env_request
+from config_server.secret import Secret
 from config_server.service import EnvironmentService
 from config_server.settings import Settings
 from config_server.sources.base import Query
 from config_server.sources.git.patterns import GitRepositories, Repository
+from config_server.sources.git.remote import RemoteAccess
 from config_server.sources.git.repos import RepoSpec, parse_composite, parse_repos
 from tests.http.conftest import HardenedTestServer, app_of
 from tests.support.gitrepo import GitRemote
 from tests.support.memory_source import MemorySource
+from tests.support.openbao import OpenBao
 
 
 @dataclass
@@ -152,6 +156,26 @@ async def test_template_repository_that_cannot_be_cloned_falls_to_the_default(
     ]
 
 
+async def test_a_repositorys_own_search_paths_are_used_for_it_alone(
+    aiohttp_client: Any, remotes: Remotes, tmp_path: Path
+) -> None:
+    """search-paths: ["{application}"] on payments reads payments-api/ there; the default repository
+    keeps the server's (none), as in the issue's example."""
+    remotes.payments.write({"payments-api/application.yml": "dir: payments\n"})
+    remotes.default.write({"orders/application.yml": "dir: default\n"})
+    repos = repos_of(remotes)
+    repos["payments"]["search-paths"] = ["{application}"]
+    settings = Settings(
+        repo=remotes.url("default"), repos=parse_repos(repos), basedir=tmp_path / "clone", refresh_rate=3600
+    )
+    client = await aiohttp_client(
+        HardenedTestServer(create_app(settings), limits=ConnectionLimits.from_settings(settings))
+    )
+    names = [name for name, _ in await sources(client, "/payments-api/default")]
+    assert names[0] == f"{remotes.url('payments')}/payments-api/application.yml"
+    assert all("/orders/" not in name for name, _ in await sources(client, "/orders/default"))
+
+
 async def test_health_has_an_entry_per_repository(client: TestClient[Any, Any], remotes: Remotes) -> None:
     """git (the default), git:payments, git:teams and one entry per template clone, each with its status."""
     await sources(client, "/team-orders/default")
@@ -251,6 +275,33 @@ async def test_webhook_wakes_only_that_repositorys_watchers(
     assert (await asyncio.wait_for(held["/bar/default"], 10)).status == 304
 
 
+async def test_a_broken_push_to_a_pattern_repository_serves_its_last_good_commit(
+    aiohttp_client: Any, remotes: Remotes, tmp_path: Path
+) -> None:
+    """--serve-last-good guards pattern repositories too: payments-api keeps its last good commit
+    of the payments repository, with the Warning and a DEGRADED lastGood entry naming it and its
+    repository."""
+    settings = Settings(
+        repo=remotes.url("default"),
+        repos=parse_repos(repos_of(remotes)),
+        basedir=tmp_path / "clone",
+        refresh_rate=3600,
+        serve_last_good=True,
+    )
+    client = await aiohttp_client(
+        HardenedTestServer(create_app(settings), limits=ConnectionLimits.from_settings(settings))
+    )
+    good = (await (await client.get("/payments-api/default")).json())["version"]
+    await asyncio.to_thread(remotes.payments.write, {"payments-api.yml": "api: 2\nx: y: z\n"})
+    await client.post("/monitor", data=github_push(remotes.url("payments")), headers=HEADERS)
+    resp = await client.get("/payments-api/default")
+    assert resp.status == 200 and (await resp.json())["version"] == good
+    assert resp.headers["Warning"].startswith(f'199 - "serving {good}: payments-api.yml:2: ')
+    entry = (await (await client.get("/actuator/health")).json())["components"]["lastGood"]
+    assert entry["status"] == "DEGRADED" and entry["details"]["applications"] == "payments-api"
+    assert entry["details"]["repositories"] == remotes.url("payments")  # where to look for the file
+
+
 async def test_composite_serves_its_entries_in_list_order(
     aiohttp_client: Any, remotes: Remotes, tmp_path: Path
 ) -> None:
@@ -272,6 +323,39 @@ async def test_composite_serves_its_entries_in_list_order(
     components = (await (await client.get("/actuator/health")).json())["components"]
     assert components["git"]["details"]["repository"] == remotes.url("payments")
     assert components["git-2"]["details"]["repository"] == remotes.url("default")
+
+
+async def test_composite_serves_vault_at_its_place_in_the_list(
+    aiohttp_client: Any, remotes: Remotes, tmp_path: Path
+) -> None:
+    """composite: [git payments, vault, git default] on a real OpenBao: Vault's sources sit between."""
+    with OpenBao() as bao:
+        bao.write_kv2("bar", {"who": "vault-bar"})
+        entries = parse_composite(
+            [
+                {"type": "git", "uri": remotes.url("payments")},
+                {"type": "vault"},
+                {"type": "git", "uri": remotes.url("default")},
+            ]
+        )
+        settings = Settings(
+            repo=remotes.url("payments"),
+            composite=entries,
+            basedir=tmp_path / "clone",
+            refresh_rate=3600,
+            vault_url=bao.url,
+            vault_token=Secret(bao.root_token),
+        )
+        client = await aiohttp_client(
+            HardenedTestServer(create_app(settings), limits=ConnectionLimits.from_settings(settings))
+        )
+        assert await sources(client, "/bar/default") == [
+            (f"{remotes.url('payments')}/application.yml", {"who": "payments"}),
+            ("vault:bar", {"who": "vault-bar"}),
+            (f"{remotes.url('default')}/bar.yml", {"bar": 1}),
+            (f"{remotes.url('default')}/application.yml", {"who": "default"}),
+        ]
+        await client.close()
 
 
 @pytest.fixture
@@ -297,6 +381,29 @@ async def capped(remotes: Remotes, tmp_path: Path) -> AsyncIterator[GitRepositor
     await group.start()
     yield group
     await group.close()
+
+
+@pytest.mark.parametrize("key", ["private-key-file", "known-hosts-file", "ca-file", "password-file"])
+async def test_a_repository_file_that_cannot_be_read_stops_the_start(
+    remotes: Remotes, tmp_path: Path, key: str
+) -> None:
+    """A pattern repository naming a key, known_hosts, CA or password file that is not there fails
+    the start as the server's own --git-* files do, instead of serving its applications from the default."""
+    (payments,) = parse_repos(
+        {"payments": {"pattern": "payments*", "uri": remotes.url("payments"), key: str(tmp_path / "nope")}}
+    )
+    resolved = {"access": RemoteAccess(), "default_label": "main", "refresh_rate": 3600.0, "search_paths": ()}
+    group = GitRepositories(
+        default=RepoSpec(name="git", uri=remotes.url("default")).resolved(**resolved),
+        repos=[payments.resolved(**resolved)],
+        basedir=tmp_path / "clone",
+        repos_dir=tmp_path / "repos",
+    )
+    try:
+        with pytest.raises(InvalidConfiguration, match=r"nope: cannot read the git .*\(repos\.payments\)"):
+            await group.start()
+    finally:
+        await group.close()
 
 
 async def test_template_clones_are_bounded_least_recently_used_first(capped: GitRepositories) -> None:

@@ -181,6 +181,9 @@ def test_comma_string_patterns_are_split() -> None:
         ({"uri": "file:///x", "private-key": "-----BEGIN"}, "private-key-file"),
         ({"uri": "https://{application}.example.com/x"}, "not the host"),
         ({"uri": "file:///x", "timeout": "soon"}, "number of seconds"),
+        ({"uri": "file:///x", "host-key": "AAAA"}, r"'host-key' \(a Spring key .*known-hosts-file"),
+        ({"uri": "file:///x", "basedir": "/srv"}, r"unknown key 'basedir' \(a Spring key .*--basedir"),
+        ({"uri": "file:///x", "clone-submodules": True}, r"unknown key 'clone-submodules' \(a Spring key"),
     ],
 )
 def test_malformed_entries_are_refused_naming_the_key(entry: dict[str, object], message: str) -> None:

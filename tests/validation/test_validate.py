@@ -254,3 +254,13 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert validate(capsys, str(tmp_path), "--ref", "main")[0] == 2
     code, _, err = validate(capsys, str(tmp_path), "--application", "../etc")
     assert code == 2 and err.startswith("config-server: Invalid application name")
+
+
+def test_a_tree_without_configuration_files_is_not_a_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A PATH where no configuration file is found (a wrong directory in CI) exits 2, saying so."""
+    tree(tmp_path, {"README.md": "not configuration\n"})
+    code, out, err = validate(capsys, str(tmp_path))
+    assert code == 2 and out == []
+    assert err.startswith(f"config-server: no configuration file found in {tmp_path}")

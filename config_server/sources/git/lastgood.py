@@ -63,6 +63,8 @@ class Fallback:
     head: str
     """The label's head, broken."""
     problem: Problem
+    repository: str = ""
+    """The repository's URI without credentials (which of the pattern repositories)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +174,7 @@ class LastGoodSource:
             self._degraded.pop(single, None)
         else:
             self._degraded.pop(single, None)  # re-inserted last: the dict stays in age order
-            self._degraded[single] = Fallback(single, commit, head, problem)
+            self._degraded[single] = Fallback(single, commit, head, problem, self.inner.git.display_uri)
             while len(self._degraded) > self._cache_size:
                 del self._degraded[next(iter(self._degraded))]
         return answer
@@ -276,12 +278,14 @@ class LastGoodSource:
 
 
 def degraded_health(fallbacks: Sequence[Fallback]) -> SourceHealth:
-    """``lastGood``: UP, or DEGRADED naming each application served from an older commit and the
-    file (and line) that broke its head. Not essential: the server still serves."""
+    """``lastGood``: UP, or DEGRADED naming each application served from an older commit, the
+    file (and line) that broke its head and the repository holding it. Not essential: the server
+    still serves."""
     if not fallbacks:
         return SourceHealth(name="lastGood", status="UP", details={}, essential=False)
     apps = sorted({",".join(f.query.applications) for f in fallbacks})
     files = sorted({f.problem.path for f in fallbacks})
+    repositories = sorted({f.repository for f in fallbacks if f.repository})
     problems = "; ".join(
         f"{','.join(f.query.applications)}/{','.join(f.query.profiles)}"
         f" (label {f.query.labels[0] or 'default'}): serving {f.served} instead of {f.head}:"
@@ -291,7 +295,12 @@ def degraded_health(fallbacks: Sequence[Fallback]) -> SourceHealth:
     return SourceHealth(
         name="lastGood",
         status="DEGRADED",
-        details={"applications": ", ".join(apps), "files": ", ".join(files), "problems": problems},
+        details={
+            "applications": ", ".join(apps),
+            "files": ", ".join(files),
+            "repositories": ", ".join(repositories),
+            "problems": problems,
+        },
         essential=False,
     )
 

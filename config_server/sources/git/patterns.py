@@ -37,7 +37,7 @@ from functools import partial
 from pathlib import Path
 
 from config_server.caching import SingleFlight
-from config_server.errors import ConfigServerError, LabelNotFound, Unavailable
+from config_server.errors import ConfigServerError, InvalidConfiguration, LabelNotFound, Unavailable
 from config_server.sources.base import (
     ChangeListener,
     Contribution,
@@ -50,6 +50,7 @@ from config_server.sources.git.files import GitConfigSource
 from config_server.sources.git.refs import display_uri
 from config_server.sources.git.repos import RepoSpec, expand, repository_key
 from config_server.sources.git.source import GitSource
+from config_server.sources.git.transport import Transport
 
 __all__ = ["FAILED_CLONE_RETRY_S", "MAX_CLONES", "GitRepositories", "Repository"]
 
@@ -138,10 +139,20 @@ class GitRepositories:
     async def start(self) -> None:
         """Clone or open the default repository (raises as ``GitSource.start``) and the fixed
         pattern repositories; one of those that fails is logged, shown DOWN in health, and tried
-        again when a request needs it."""
+        again when a request needs it. Raises ``InvalidConfiguration`` first if a repository names
+        a key, known_hosts, CA or password file that cannot be read: that is a setting to fix, and
+        passing the repository over would serve its applications another repository's files."""
+        await asyncio.to_thread(self._check_files)
         await self.default.git.start()
         self.default.started = True
         await asyncio.gather(*(self._start(repo) for repo in self._fixed.values()))
+
+    def _check_files(self) -> None:
+        for spec in self.specs:
+            try:
+                Transport(spec.uri, spec.access).check()
+            except InvalidConfiguration as exc:  # say which repository, as a repos: key error does
+                raise InvalidConfiguration(exc.path, f"{exc.problem} (repos.{spec.name})") from None
 
     async def close(self) -> None:
         """Close every clone (their fetch loops and worker threads)."""

@@ -201,6 +201,16 @@ def repository_key(url: str) -> str:
 
 # Spring keys accepted for what this server always does: clones are made at start (or at first
 # request for templates), fetches are forced and prune deleted branches.
+# Spring's other git keys (JGitEnvironmentProperties), so a copied section says what to do instead.
+_SPRING_UNSUPPORTED = {
+    "host-key": ": put the host key in a known_hosts file, known-hosts-file",
+    "host-key-algorithm": ": put the host key in a known_hosts file, known-hosts-file",
+    "preferred-authentications": "",
+    "basedir": ": every clone lives under the server's --basedir",
+    "clone-submodules": "",
+    "try-master-branch": ": main falls back to master always",
+    "order": ": in composite:, list order is precedence",
+}
 _NO_OP_KEYS = frozenset({"clone-on-start", "force-pull", "delete-untracked-branches", "name"})
 _REPO_KEYS = frozenset(
     {
@@ -293,7 +303,9 @@ def _repo_spec(name: str, raw: Mapping[Any, Any], *, where: str) -> RepoSpec:
                 "give the key's file as private-key-file"
             )
         if key not in _REPO_KEYS and key not in _NO_OP_KEYS:
-            raise RepoSpecError(f"{where}: unknown key '{key[:80]}'")
+            hint = _SPRING_UNSUPPORTED.get(key)
+            more = "" if hint is None else f" (a Spring key this server does not support{hint})"
+            raise RepoSpecError(f"{where}: unknown key '{key[:80]}'{more}")
     uri = values.get("uri")
     if not isinstance(uri, str) or not uri.strip():
         raise RepoSpecError(f"{where}.uri is required (the repository's git URL)")

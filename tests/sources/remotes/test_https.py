@@ -193,3 +193,25 @@ def test_a_remote_that_never_answers_times_out(open_repo: OpenRepo) -> None:
         with pytest.raises(Unavailable, match=r"timed out after 1s"):
             open_repo(uri, access=RemoteAccess(username=USER, password=Secret(TOKEN), timeout=1.0))
         assert time.monotonic() - started < 3.0
+
+
+def test_the_proxy_carries_the_connection_to_the_remote(open_repo: OpenRepo) -> None:
+    """--git-proxy: git asks the proxy to CONNECT to the remote's host (a refusing proxy records it)."""
+    seen: list[bytes] = []
+    with socket.socket() as proxy:
+        proxy.bind(("127.0.0.1", 0))
+        proxy.listen(8)
+
+        def answer() -> None:
+            conn, _ = proxy.accept()
+            with conn:
+                seen.append(conn.recv(4096).split(b"\r\n", 1)[0])
+                conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        access = RemoteAccess(proxy=f"http://127.0.0.1:{proxy.getsockname()[1]}", timeout=5.0)
+        with pytest.raises(Unavailable):
+            open_repo("https://git.example.invalid/platform/config.git", access=access)
+        thread.join(5)
+    assert seen == [b"CONNECT git.example.invalid:443 HTTP/1.1"]
