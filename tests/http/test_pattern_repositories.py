@@ -28,7 +28,10 @@ from config_server.sources.base import Query
 from config_server.sources.git.patterns import GitRepositories, Repository
 from config_server.sources.git.repos import RepoSpec, parse_composite, parse_repos
 from tests.http.conftest import HardenedTestServer, app_of
+from tests.support import VECTORS as SUPPORT_VECTORS
 from tests.support.gitrepo import GitRemote
+
+VECTORS = SUPPORT_VECTORS / "webhooks"
 
 
 @dataclass
@@ -304,3 +307,27 @@ async def test_template_clones_are_bounded_least_recently_used_first(capped: Git
     again = await capped.read(query, await capped.pin(query))
     assert again.sources[0].source["who"].value == "team-orders"
     assert [r.name for r in capped.repositories()] == ["git", "git:teams:team-orders"]
+
+
+async def test_gitea_push_listing_no_files_fetches_answers_star_and_wakes_by_etag(
+    client: TestClient[Any, Any], remotes: Remotes
+) -> None:
+    """Spring's Gitea sample (no files listed) answers ["*"] and still fetches the repository it
+    names: the watch whose ETag changed wakes, an unchanged one stays held (the broadcast is the
+    answer body; waking follows content). Spring's GiteaPropertyPathNotificationExtractorTests#giteaSample."""
+    etags = {path: (await client.get(path)).headers["ETag"] for path in ("/payments-api/dev", "/bar/default")}
+    held = {
+        path: asyncio.ensure_future(client.get(path, headers={"If-None-Match": etag, "Prefer": "wait=3"}))
+        for path, etag in etags.items()
+    }
+    await asyncio.sleep(0.3)
+    await asyncio.to_thread(remotes.payments.write, {"payments-api.yml": "api: 2\n"})
+    payload = json.loads((VECTORS / "gitea.json").read_bytes())
+    payload["repository"]["clone_url"] = remotes.url("payments")
+    gitea = {"Content-Type": "application/json", "X-Gitea-Event": "push"}
+    resp = await client.post("/monitor", data=json.dumps(payload), headers=gitea)
+    assert resp.status == 200 and await resp.json() == ["*"]
+    woken = await asyncio.wait_for(held["/payments-api/dev"], 5)
+    assert woken.status == 200 and (await woken.json())["propertySources"][0]["source"] == {"api": 2}
+    assert not held["/bar/default"].done()
+    assert (await asyncio.wait_for(held["/bar/default"], 10)).status == 304
