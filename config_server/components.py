@@ -382,6 +382,7 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
         sources=sources,
         overrides=load_overrides(settings),
         decrypt=decrypt,
+        references=_vault_references(manager) if manager is not None else None,
         cache_size=settings.cache_size,
     )
     yield
@@ -403,6 +404,24 @@ def _default_checks() -> tuple[Check, ...]:
     from config_server.validation.schema import schema_check
 
     return (schema_check,)
+
+
+def _vault_references(manager: VaultClientManager, *, prefix_invalid: bool = True) -> Decryptor:
+    """Resolves ``{vault}:path#key`` values with the server's own Vault login (per request)."""
+    from config_server.vault.kv import VaultSource
+    from config_server.vault.references import resolve_references
+
+    kv = VaultSource(manager, manager.settings)
+
+    def on_failure(source: str, key: str) -> None:
+        log.warning("cannot resolve the {vault} reference of %s in %s", key, source)
+
+    async def resolve(sources: Sequence[PropertySource]) -> tuple[PropertySource, ...]:
+        return await resolve_references(
+            sources, kv.secret, prefix_invalid=prefix_invalid, on_failure=on_failure
+        )
+
+    return resolve
 
 
 def _decryptor(ring: KeyRing | None) -> Decryptor:

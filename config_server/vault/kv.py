@@ -239,6 +239,24 @@ class VaultSource:
         self._remember(cache_key, sources)
         return VaultResult(sources)
 
+    async def secret(self, path: str) -> dict[str, Any] | None:
+        """The data of the secret at ``path`` (relative to the mount; no ``path_to_key``), read
+        as the server; None when it does not exist. For ``{vault}:`` references.
+
+        Raises ``InvalidRequest`` for a path that is not a safe Vault path, ``Forbidden`` when
+        there is no server identity or its policy refuses the path, ``Unavailable`` when Vault
+        is down or no longer accepts the server's login.
+        """
+        _check_name(path)
+        if self._settings.auth_method == "none":
+            raise Forbidden("No Vault server identity is configured (set a token or an AppRole)")
+        try:
+            return await self._manager.run(
+                lambda: read_kv(self._manager.server_client(), self._settings, path)
+            )
+        except Forbidden:
+            raise await self._manager.server_refused() from None
+
     async def versions(
         self, applications: Sequence[str], profiles: Sequence[str], labels: Sequence[str | None] = ()
     ) -> dict[str, int]:
