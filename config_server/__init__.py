@@ -20,7 +20,7 @@ The package map (folder names are the architecture; each module holds one concep
                       and composite specs and rules, patterns: the Source over many repositories,
                       lastgood: --serve-last-good); vault.py
     vault/            the Vault adapter: settings, errors (hvac translation), client (login,
-                      renewal), kv, transit
+                      renewal), kv, transit, references ({vault}:path#key values)
     crypto/           {cipher} schemes (symmetric, rsa), keystores, prefixes, the key ring
     auth/             who is calling: principal, basic (htpasswd), jwt + jwks (bearer tokens), tls
                       (server context, client certificates), throttle (failed attempts), gate

@@ -382,6 +382,7 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
         sources=sources,
         overrides=load_overrides(settings),
         decrypt=decrypt,
+        references=_vault_references(manager) if manager is not None else None,
         cache_size=settings.cache_size,
     )
     yield
@@ -403,6 +404,24 @@ def _default_checks() -> tuple[Check, ...]:
     from config_server.validation.schema import schema_check
 
     return (schema_check,)
+
+
+def _vault_references(manager: VaultClientManager, *, prefix_invalid: bool = True) -> Decryptor:
+    """Resolves ``{vault}:path#key`` values with the server's own Vault login (per request)."""
+    from config_server.vault.kv import VaultSource
+    from config_server.vault.references import resolve_references
+
+    kv = VaultSource(manager, manager.settings)
+
+    def on_failure(source: str, key: str) -> None:
+        log.warning("cannot resolve the {vault} reference of %s in %s", key, source)
+
+    async def resolve(sources: Sequence[PropertySource]) -> tuple[PropertySource, ...]:
+        return await resolve_references(
+            sources, kv.secret, prefix_invalid=prefix_invalid, on_failure=on_failure
+        )
+
+    return resolve
 
 
 def _decryptor(ring: KeyRing | None) -> Decryptor:
@@ -452,6 +471,11 @@ def vault_settings(settings: Settings) -> VaultSettings | None:
             kv_mount=settings.vault_kv_mount,
             kv_version=settings.vault_kv_version,
             namespace=settings.vault_namespace,
+            default_key=settings.vault_default_key,
+            profile_separator=settings.vault_profile_separator,
+            enable_label=settings.vault_enable_label,
+            default_label=settings.vault_default_label,
+            path_to_key=settings.vault_path_to_key,
             token=settings.vault_token,
             role_id=settings.vault_role_id.reveal() if settings.vault_role_id else None,
             secret_id=settings.vault_secret_id,

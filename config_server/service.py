@@ -8,7 +8,14 @@ sure concurrent identical requests do the work once (single flight).
 Caches (bounded LRUs, ``config_server.caching``):
 - a pinned source's decrypted contribution by (its pin, applications, profiles): git's pin is
   its commit ids, and a commit never changes;
-- whole representations (bytes + ETag), only when every source is pinned (no Vault read).
+- whole representations (bytes + ETag), only when every source is pinned (no Vault read) and
+  no value is a ``{vault}:`` reference.
+
+``{vault}:path#key`` references (``references``, Spring's ``VaultEnvironmentEncryptor``) are
+resolved after the caches, on every request, over the assembled sources (overrides included):
+a git contribution is cached per commit, but the secret it refers to changes without a commit,
+exactly like the Vault source, which is never pinned. The cached parts keep the references as
+text; ``{cipher}`` values are decrypted first (in the cached part).
 """
 
 from __future__ import annotations
@@ -35,7 +42,8 @@ class EnvironmentService:
 
     ``sources`` in precedence order (the first one's property sources come first); ``overrides``
     goes before them all, after decryption; ``decrypt`` turns ``{cipher}`` values (None: left
-    as they are). ``cache_size`` bounds each cache's entries. Use from one event loop.
+    as they are); ``references`` resolves ``{vault}:`` values per request (None: left as they
+    are). ``cache_size`` bounds each cache's entries. Use from one event loop.
     """
 
     def __init__(
@@ -44,6 +52,7 @@ class EnvironmentService:
         sources: Sequence[Source],
         overrides: PropertySource | None = None,
         decrypt: Decryptor | None = None,
+        references: Decryptor | None = None,
         cache_size: int = 2048,
     ) -> None:
         if not sources:
@@ -54,6 +63,7 @@ class EnvironmentService:
         self.sources: tuple[Source, ...] = tuple(sources)
         self._overrides = overrides if overrides is not None and overrides.source else None
         self._decrypt = decrypt
+        self._references = references
         self._parts: LRU[tuple[Any, ...], Contribution] = LRU(cache_size)
         self._reps: LRU[tuple[Any, ...], Representations] = LRU(cache_size)
         self._env_flight: SingleFlight[tuple[Any, ...], Representations] = SingleFlight()
@@ -94,6 +104,10 @@ class EnvironmentService:
         sources = [ps for part in done for ps in part.sources]
         if self._overrides is not None:
             sources.insert(0, self._overrides)
+        if self._references is not None and _has_prefix(sources, VAULT_REFERENCE):
+            # Secrets change without a commit: resolved per request, never cached whole.
+            sources = list(await self._references(sources))
+            key = None
         versions = [part.version for part in done if part.version is not None]
         env = Environment(
             name=req.name,
@@ -130,7 +144,7 @@ class EnvironmentService:
         return await self._part_flight.do(key, build)
 
     async def _decrypted(self, part: Contribution) -> Contribution:
-        if self._decrypt is None or not _has_cipher(part.sources):
+        if self._decrypt is None or not _has_prefix(part.sources, CIPHER):
             return part
         return replace(part, sources=await self._decrypt(part.sources))
 
@@ -150,11 +164,13 @@ class EnvironmentService:
         raise ResourceNotFound(f"No such resource: {path}")
 
 
-def _has_cipher(sources: Sequence[PropertySource]) -> bool:
+CIPHER = "{cipher}"
+VAULT_REFERENCE = "{vault}"
+
+
+def _has_prefix(sources: Sequence[PropertySource], prefix: str) -> bool:
     return any(
-        isinstance(v.value, str) and v.value.startswith("{cipher}")
-        for ps in sources
-        for v in ps.source.values()
+        isinstance(v.value, str) and v.value.startswith(prefix) for ps in sources for v in ps.source.values()
     )
 
 

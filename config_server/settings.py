@@ -250,6 +250,34 @@ class Settings:
     )
     vault_kv_mount: str = _option("KV secrets engine mount", default="secret", metavar="MOUNT")
     vault_kv_version: int = _option("KV engine version (1 or 2)", int, 2, metavar="N")
+    vault_default_key: str = _option(
+        "the Vault key shared by every application (Spring's vault.default-key; empty: none)",
+        default="application",
+        metavar="KEY",
+    )
+    vault_profile_separator: str = _option(
+        "joins application, profile (and label) in Vault keys (Spring's vault.profile-separator)",
+        default=",",
+        metavar="SEP",
+    )
+    vault_enable_label: bool = _option(
+        "put the profile and the label in every Vault key, app,profile,label (Spring's vault.enable-label)",
+        _bool,
+        False,
+        metavar="BOOL",
+    )
+    vault_default_label: str = _option(
+        "the label in Vault keys when a request names none, with --vault-enable-label"
+        " (Spring's vault.default-label)",
+        default="main",
+        metavar="LABEL",
+    )
+    vault_path_to_key: str = _option(
+        "a folder of the KV v2 mount holding the keys, read as <mount>/data/<folder>/<key>; ignored"
+        " for KV v1 (Spring's vault.path-to-key)",
+        default="",
+        metavar="PATH",
+    )
     vault_namespace: str | None = _option("Vault Enterprise namespace", metavar="NS")
     vault_token: Secret | None = _option("the server's own Vault token", Secret, secret=True, metavar="TOKEN")
     vault_role_id: Secret | None = _option(

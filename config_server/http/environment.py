@@ -73,7 +73,10 @@ def _audit_details(request: web.Request, reps: Representations) -> None:
     fields = request[AUDIT_FIELDS]
     if env.version:
         fields["commit"] = env.version
-    mount = request.app[SETTINGS].vault_kv_mount
+    settings = request.app[SETTINGS]
+    mount = settings.vault_kv_mount
+    if settings.vault_path_to_key and settings.vault_kv_version == 2:
+        mount = f"{mount}/{settings.vault_path_to_key}"  # where the keys are read (path-to-key)
     vault = [f"{mount}/{s.name[6:]}" for s in env.property_sources if s.name.startswith("vault:")]
     if vault:
         fields["vault"] = vault

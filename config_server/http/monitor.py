@@ -4,6 +4,11 @@ Verifies the forge's signature when ``--monitor-secret`` is set, fetches at once
 the payload names (its clone URL; every repository when it names none the server has), which
 wakes the long-poll watchers whose configuration changed, and answers the affected service
 names as Spring's ``PropertyPathEndpoint`` does, e.g. ``["orders-dev", "orders"]``.
+
+Every accepted call fetches, whatever the payload names: the answer body is informational (a
+broadcast such as Bitbucket's or a file-less Gitea push answers ``["*"]``), while waking follows
+content: a fetch wakes exactly the watchers whose ETag changed, so "everyone" means everyone whose
+configuration the push changed.
 """
 
 from __future__ import annotations

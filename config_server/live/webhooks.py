@@ -38,7 +38,7 @@ __all__ = [
 MAX_BODY_BYTES = 1024 * 1024
 """Largest webhook body accepted; real push payloads are a few tens of KiB."""
 
-# Bitbucket does not list changed files, so Spring broadcasts as if application.yml changed.
+# Bitbucket (and older Gitea) list no changed files, so Spring broadcasts as if application.yml changed.
 BROADCAST_PATH = "application.yml"
 
 # Gitee's signed tokens carry a millisecond timestamp that may drift this far from our clock.
@@ -67,8 +67,9 @@ class PushEvent:
     ``forge`` names the sender: ``github``, ``gitlab``, ``gitea``, ``gitee``, ``gogs``,
     ``bitbucket``, ``bitbucket-server``, or ``form`` / ``json`` for a plain ``path=`` post.
     ``paths`` are the files added, removed or modified, de-duplicated in payload order
-    (``("application.yml",)`` for Bitbucket, which broadcasts); empty for events that are not
-    pushes (a GitHub ``ping``). ``ref`` is e.g. ``refs/heads/main`` when the payload says.
+    (``("application.yml",)`` for Bitbucket and file-less Gitea pushes, which broadcast); empty
+    for events that are not pushes (a GitHub ``ping``). ``ref`` is e.g. ``refs/heads/main``
+    when the payload says.
     ``repositories`` are the URLs the payload gives for the repository pushed to (clone, SSH and
     web URLs, in payload order), so the push can be routed to that repository; empty when the
     payload names none.
@@ -207,15 +208,20 @@ def _check_gitee(headers: Mapping[str, str], key: bytes, now: float) -> None:
 def parse_push(headers: Mapping[str, str], body: bytes, content_type: str) -> PushEvent:
     """Read a ``/monitor`` request into a :class:`PushEvent`.
 
-    Extractors are tried as Spring does (§1.8), first one with paths wins: GitHub
-    (``X-Github-Event: push``), GitLab (``X-Gitlab-Event: Push Hook``), Gitea
-    (``X-Gitea-Event: push``), Gitee (``X-Git-Oschina-Event`` or ``X-Gitee-Event: Push Hook``), Gogs
-    (``X-Gogs-Event: push``) collect ``commits[].added/removed/modified``; Bitbucket cloud
-    (``X-Event-Key: repo:push`` or ``pullrequest:fulfilled`` with ``X-Hook-UUID``) and server
-    (``repo:refs_changed`` or ``pr:merged`` with ``X-Request-Id``) broadcast ``application.yml``;
-    last, a body key ``path`` (string or list), or form fields ``path=`` (repeatable). A form
-    field ``payload`` holding JSON (GitHub's form-encoded webhooks) is read like a JSON body.
-    Header names match case-insensitively; other events give a PushEvent without paths.
+    Extractors are tried in Spring's order (§1.8), the first one with paths wins: GitHub
+    (``X-Github-Event: push``) collects ``commits[].added/removed/modified``; then a body key
+    ``path`` (string or list), or form fields ``path=`` (repeatable); then GitLab
+    (``X-Gitlab-Event: Push Hook``), Gitea (``X-Gitea-Event: push``), Gitee
+    (``X-Git-Oschina-Event`` or ``X-Gitee-Event: Push Hook``) and Gogs (``X-Gogs-Event: push``)
+    collect the same lists. A Gitea push whose ``commits`` is a list naming no file (older Gitea
+    lists none) broadcasts ``application.yml``, as Spring's Gitea extractor always does (we keep
+    the files when they are listed). Bitbucket cloud (``X-Event-Key: repo:push`` or
+    ``pullrequest:fulfilled`` with ``X-Hook-UUID``) broadcasts when ``push.changes`` is a list;
+    Bitbucket server (``repo:refs_changed`` with ``X-Request-Id``) when ``changes`` is a list,
+    and ``pr:merged`` always. So a payload of another shape under a forge's headers (a GitHub
+    body with Bitbucket headers) names nothing. A form field ``payload`` holding JSON (GitHub's
+    form-encoded webhooks) is read like a JSON body. Header names match case-insensitively;
+    other events give a PushEvent without paths.
 
     Raises :class:`InvalidRequest` for bodies over :data:`MAX_BODY_BYTES`, unsupported content
     types, undecodable or malformed bodies, and fields of the wrong type (the message names
@@ -238,18 +244,27 @@ def parse_push(headers: Mapping[str, str], body: bytes, content_type: str) -> Pu
     forge = forge or default_forge
     repositories = repository_urls(payload)
 
-    ref: str | None = None
-    if any(_header(headers, header) == push for header, push in _COMMIT_EXTRACTORS):
-        ref = _string_field(payload, "ref")
+    # Spring's order (§1.8): GitHub, then the plain ``path`` key, then the other forges.
+    forge_push = any(_header(headers, header) == push for header, push in _COMMIT_EXTRACTORS)
+    ref = _string_field(payload, "ref") if forge_push else None
+    if _header(headers, "X-Github-Event") == "push":
         paths = _commit_paths(payload)
         if paths:
             return PushEvent(forge, paths, ref, repositories)
-    else:
-        broadcast_ref = _bitbucket_ref(headers, payload)
-        if broadcast_ref is not None:
-            return PushEvent(forge, (BROADCAST_PATH,), broadcast_ref or None, repositories)
-    # Spring's last resort, also for forge pushes whose commits list no files.
-    return PushEvent(forge, _fallback_paths(payload), ref, repositories)
+    fallback = _fallback_paths(payload)
+    if fallback:
+        return PushEvent(forge, fallback, ref, repositories)
+    if any(_header(headers, header) == push for header, push in _COMMIT_EXTRACTORS[1:]):
+        paths = _commit_paths(payload)
+        if paths:
+            return PushEvent(forge, paths, ref, repositories)
+        if _header(headers, "X-Gitea-Event") == "push" and isinstance(payload.get("commits"), list):
+            # Gitea (before 1.x) lists no files per commit: Spring broadcasts, as for Bitbucket.
+            return PushEvent(forge, (BROADCAST_PATH,), ref, repositories)
+    broadcast_ref = _bitbucket_ref(headers, payload)
+    if broadcast_ref is not None:
+        return PushEvent(forge, (BROADCAST_PATH,), broadcast_ref or None, repositories)
+    return PushEvent(forge, (), ref, repositories)
 
 
 # Where each forge's push payload names the repository pushed to (any that is a string is taken).
@@ -409,6 +424,8 @@ def _bitbucket_ref(headers: Mapping[str, str], payload: dict[str, Any]) -> str |
     """
     event = _header(headers, "X-Event-Key")
     if event in ("repo:push", "pullrequest:fulfilled") and _header(headers, "X-Hook-UUID"):
+        if not isinstance(_dig(payload, "push", "changes"), list):
+            return None  # Spring broadcasts a cloud event only when push.changes is a list
         if event == "pullrequest:fulfilled":
             name = _dig(payload, "pullrequest", "destination", "branch", "name")
             return f"refs/heads/{name}" if isinstance(name, str) and name else ""
@@ -418,6 +435,8 @@ def _bitbucket_ref(headers: Mapping[str, str], payload: dict[str, Any]) -> str |
             return f"refs/{'heads' if kind == 'branch' else 'tags'}/{name}"
         return ""
     if event in ("repo:refs_changed", "pr:merged") and _header(headers, "X-Request-Id"):
+        if event == "repo:refs_changed" and not isinstance(payload.get("changes"), list):
+            return None  # a server push broadcasts only when changes is a list; a merge always
         if event == "pr:merged":
             ref = _dig(payload, "pullRequest", "toRef", "id")
         else:

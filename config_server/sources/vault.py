@@ -20,7 +20,8 @@ from config_server.vault.kv import VaultSource
 
 __all__ = ["VaultConfigSource"]
 
-_Ident = tuple[tuple[str, ...], tuple[str, ...]]  # (applications, profiles): Vault ignores labels
+# (applications, profiles, labels): labels only count with enable_label, else ().
+_Ident = tuple[tuple[str, ...], tuple[str, ...], tuple[str | None, ...]]
 
 
 class VaultConfigSource:
@@ -39,7 +40,7 @@ class VaultConfigSource:
 
     async def read(self, query: Query, pin: Hashable | None, *, token: str | None) -> Contribution:
         """The secrets as the caller (``token``) or, without one, as the server; see ``vault.kv``."""
-        result = await self.kv.read(query.applications, query.profiles, token=token)
+        result = await self.kv.read(query.applications, query.profiles, token=token, labels=query.labels)
         return Contribution(result.sources, stale=result.stale)
 
     async def resource(self, query: Query, path: str) -> tuple[bytes, str] | None:
@@ -57,7 +58,7 @@ class VaultConfigSource:
         now: dict[_Ident, dict[str, int]] = {}
         moved: set[Query] = set()
         for query in queries:
-            ident = (query.applications, query.profiles)
+            ident = (query.applications, query.profiles, query.labels if self.kv.label_enabled else ())
             if ident not in now and can_read:
                 with contextlib.suppress(ConfigServerError):
                     now[ident] = await self.kv.versions(*ident)

@@ -8,6 +8,7 @@ One adapter, one module per concern (as hvac splits its own):
   ``X-Config-Token`` clients, the executor every hvac call runs in).
 - ``kv``: ``VaultSource``, property sources from the KV v1/v2 engine in Spring's key order.
 - ``transit``: ``VaultTransit``, encrypt/decrypt with the transit engine.
+- ``references``: ``{vault}:path#key`` values in served files, resolved per request as the server.
 
 ``config_server.sources.vault`` adapts ``kv`` to the server's ``Source`` seam.
 """

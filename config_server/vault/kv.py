@@ -4,9 +4,12 @@ Keys (reference §7): profiles ``[default] + requested`` de-duplicated then reve
 ``[default_key] + requested`` de-duplicated then reversed; for each profile (outer) and
 application (inner) the key is ``app`` for profile ``default``, else ``app<sep>profile``. So
 ``myapp`` with ``pr1`` reads ``myapp,pr1``, ``application,pr1``, ``myapp``, ``application``,
-highest precedence first. Each existing, non-empty secret becomes ``PropertySource("vault:<key>")``
-whose values are the secret's JSON flattened like YAML (``a.b``, ``a[0]``) and sorted by key, as
-Spring's ``YamlPropertiesFactoryBean`` does. A missing secret (404) is skipped, not an error.
+highest precedence first. With ``enable_label`` (Spring's ``enable-label``) every key also
+names the profile and the label: ``myapp,default,main``. ``path_to_key`` puts the keys in a folder
+of a KV v2 mount (Spring's ``path-to-key``). Each existing, non-empty secret becomes
+``PropertySource("vault:<key>")`` whose values are the secret's JSON flattened like YAML
+(``a.b``, ``a[0]``) and sorted by key, as Spring's ``YamlPropertiesFactoryBean`` does. A missing
+secret (404) is skipped, not an error.
 
 Identity: with ``token`` (the caller's ``X-Config-Token``) secrets are read as the caller, so Vault
 policies decide what each service may see; without it, as the server (``VaultClientManager``); with
@@ -48,7 +51,7 @@ from config_server.secret import fingerprint
 from config_server.vault.client import VaultClientManager, check_token
 from config_server.vault.settings import VaultSettings
 
-__all__ = ["VaultResult", "VaultSource", "flatten_secret", "vault_keys"]
+__all__ = ["VaultResult", "VaultSource", "flatten_secret", "read_kv", "vault_keys"]
 
 log = logging.getLogger(__name__)
 
@@ -71,18 +74,22 @@ def vault_keys(
     *,
     default_key: str = "application",
     separator: str = ",",
+    label: str | None = None,
 ) -> tuple[str, ...]:
     """The Vault keys to read, highest precedence first (pure; see the module docstring).
 
-    An empty ``default_key`` disables the shared key. Raises ``InvalidRequest`` for a name that
-    is not a safe Vault path.
+    An empty ``default_key`` disables the shared key. With ``label`` (Spring's ``enable-label``)
+    every key is ``app<sep>profile<sep>label``, profile ``default`` included. Raises
+    ``InvalidRequest`` for a name that is not a safe Vault path.
     """
     apps = _dedup([default_key, *applications] if default_key else list(applications))
     profs = _dedup(["default", *profiles])
-    for name in (*apps, *profs):
+    for name in (*apps, *profs, *([label] if label is not None else [])):
         _check_name(name)
     apps.reverse()
     profs.reverse()
+    if label is not None:
+        return tuple(f"{app}{separator}{prof}{separator}{label}" for prof in profs for app in apps)
     return tuple(app if prof == "default" else f"{app}{separator}{prof}" for prof in profs for app in apps)
 
 
@@ -109,6 +116,26 @@ def flatten_secret(data: Mapping[str, Any]) -> dict[str, PropertyValue]:
     return dict(sorted(flat.items(), key=lambda kv: kv[0].encode("utf-16-be", "surrogatepass")))
 
 
+def read_kv(client: hvac.Client, settings: VaultSettings, path: str) -> dict[str, Any] | None:
+    """The data of the secret at ``path`` under ``settings.kv_mount`` (KV v1 or v2); None if absent.
+
+    Blocking: call inside ``VaultClientManager.run`` (which translates hvac errors). A KV v2
+    secret whose current version is deleted counts as absent.
+    """
+    mount = settings.kv_mount
+    try:
+        if settings.kv_version == 2:
+            resp = client.secrets.kv.v2.read_secret_version(
+                path=path, mount_point=mount, raise_on_deleted_version=False
+            )
+            data = (resp.get("data") or {}).get("data")
+        else:
+            data = client.secrets.kv.v1.read_secret(path=path, mount_point=mount).get("data")
+    except hvac.exceptions.InvalidPath:
+        return None
+    return data if isinstance(data, dict) else None
+
+
 class VaultSource:
     """Reads configuration secrets from Vault's KV engine; see the module docstring for the rules.
 
@@ -125,26 +152,53 @@ class VaultSource:
             LRU(_CACHE_SIZE, ttl=settings.stale_ttl) if settings.stale_ttl > 0 else None
         )
 
-    def keys(self, applications: Sequence[str], profiles: Sequence[str]) -> tuple[str, ...]:
-        """The keys ``read()`` would read for this request, highest precedence first."""
+    @property
+    def label_enabled(self) -> bool:
+        """Whether the request's label is part of each key (``enable_label``)."""
+        return self._settings.enable_label
+
+    def keys(
+        self, applications: Sequence[str], profiles: Sequence[str], labels: Sequence[str | None] = ()
+    ) -> tuple[str, ...]:
+        """The keys ``read()`` would read for this request, highest precedence first.
+
+        ``labels`` (the request's, None for "the default") count only with ``enable_label``:
+        they are joined with ``,`` as the request spelled them (Spring uses the label string
+        as it came), and no label gives ``default_label``.
+        """
+        label = None
+        if self._settings.enable_label:
+            named = [lbl for lbl in labels if lbl]
+            label = ",".join(named) if named else self._settings.default_label
         return vault_keys(
             applications,
             profiles,
             default_key=self._settings.default_key,
             separator=self._settings.profile_separator,
+            label=label,
         )
 
     async def property_sources(
-        self, applications: Sequence[str], profiles: Sequence[str], *, token: str | None = None
+        self,
+        applications: Sequence[str],
+        profiles: Sequence[str],
+        *,
+        token: str | None = None,
+        labels: Sequence[str | None] = (),
     ) -> tuple[PropertySource, ...]:
         """The ``vault:<key>`` sources, highest precedence first (possibly stale: see ``read``)."""
-        return (await self.read(applications, profiles, token=token)).sources
+        return (await self.read(applications, profiles, token=token, labels=labels)).sources
 
     async def read(
-        self, applications: Sequence[str], profiles: Sequence[str], *, token: str | None = None
+        self,
+        applications: Sequence[str],
+        profiles: Sequence[str],
+        *,
+        token: str | None = None,
+        labels: Sequence[str | None] = (),
     ) -> VaultResult:
         """Like ``property_sources`` but says whether the answer came from the stale cache."""
-        keys = self.keys(applications, profiles)
+        keys = self.keys(applications, profiles, labels)
         if token is None:
             if self._settings.auth_method == "none":
                 raise InvalidRequest("Missing required header: X-Config-Token")
@@ -185,7 +239,27 @@ class VaultSource:
         self._remember(cache_key, sources)
         return VaultResult(sources)
 
-    async def versions(self, applications: Sequence[str], profiles: Sequence[str]) -> dict[str, int]:
+    async def secret(self, path: str) -> dict[str, Any] | None:
+        """The data of the secret at ``path`` (relative to the mount; no ``path_to_key``), read
+        as the server; None when it does not exist. For ``{vault}:`` references.
+
+        Raises ``InvalidRequest`` for a path that is not a safe Vault path, ``Forbidden`` when
+        there is no server identity or its policy refuses the path, ``Unavailable`` when Vault
+        is down or no longer accepts the server's login.
+        """
+        _check_name(path)
+        if self._settings.auth_method == "none":
+            raise Forbidden("No Vault server identity is configured (set a token or an AppRole)")
+        try:
+            return await self._manager.run(
+                lambda: read_kv(self._manager.server_client(), self._settings, path)
+            )
+        except Forbidden:
+            raise await self._manager.server_refused() from None
+
+    async def versions(
+        self, applications: Sequence[str], profiles: Sequence[str], labels: Sequence[str | None] = ()
+    ) -> dict[str, int]:
         """``{key: version}`` for each existing key, read as the server, to detect changes by polling.
 
         KV v2: the metadata's ``current_version`` (needs ``read`` on ``<mount>/metadata/*``); a key
@@ -193,7 +267,7 @@ class VaultSource:
         is a 63-bit fingerprint of the secret's content instead. Raises as ``read`` does, and
         ``Forbidden`` when no server identity is configured.
         """
-        keys = self.keys(applications, profiles)
+        keys = self.keys(applications, profiles, labels)
         found = await self._gather([functools.partial(self._read_version, key) for key in keys])
         return {key: v for key, v in zip(keys, found, strict=True) if v is not None}
 
@@ -212,19 +286,13 @@ class VaultSource:
         data = self._read_data(client_of(), key)
         return flatten_secret(data) if data else {}
 
+    def _path(self, key: str) -> str:
+        # Spring puts path-to-key before the key for KV v2 only.
+        folder = self._settings.path_to_key
+        return f"{folder}/{key}" if folder and self._settings.kv_version == 2 else key
+
     def _read_data(self, client: hvac.Client, key: str) -> dict[str, Any] | None:
-        mount = self._settings.kv_mount
-        try:
-            if self._settings.kv_version == 2:
-                resp = client.secrets.kv.v2.read_secret_version(
-                    path=key, mount_point=mount, raise_on_deleted_version=False
-                )
-                data = (resp.get("data") or {}).get("data")
-            else:
-                data = client.secrets.kv.v1.read_secret(path=key, mount_point=mount).get("data")
-        except hvac.exceptions.InvalidPath:
-            return None
-        return data if isinstance(data, dict) else None
+        return read_kv(client, self._settings, self._path(key))
 
     def _read_version(self, key: str) -> int | None:
         client = self._manager.server_client()
@@ -235,7 +303,9 @@ class VaultSource:
             digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).digest()
             return int.from_bytes(digest[:8], "big") >> 1
         try:
-            meta = client.secrets.kv.v2.read_secret_metadata(path=key, mount_point=self._settings.kv_mount)
+            meta = client.secrets.kv.v2.read_secret_metadata(
+                path=self._path(key), mount_point=self._settings.kv_mount
+            )
         except hvac.exceptions.InvalidPath:
             return None
         data = meta.get("data") or {}

@@ -18,7 +18,12 @@ class VaultSettings:
     ``token`` or ``role_id`` (+ ``secret_id``) give the server its own identity; with neither,
     every read needs the caller's ``X-Config-Token`` (Spring's default). The server's token must
     be allowed ``auth/token/lookup-self`` and ``renew-self`` (Vault's ``default`` policy grants
-    both). ``kv_version`` is 1 or 2 (the engine mounted at ``kv_mount``). ``stale_ttl`` (seconds,
+    both). ``kv_version`` is 1 or 2 (the engine mounted at ``kv_mount``). The key rules follow
+    Spring's Vault repository: ``default_key`` is the secret shared by every application (empty:
+    none), ``profile_separator`` joins application and profile; with ``enable_label`` every key
+    is ``app<sep>profile<sep>label`` (profile ``default`` included; ``default_label`` when the
+    request names none); ``path_to_key`` is a folder under a KV v2 mount that holds the keys (read
+    as ``<mount>/data/<path_to_key>/<key>``; ignored for KV v1, as Spring does). ``stale_ttl`` (seconds,
     0 disables) is how long the KV source may answer from its last good read while Vault is
     unavailable. ``timeout`` is per HTTP request, in seconds. ``verify`` is passed to requests
     (``False`` or a CA bundle path).
@@ -36,6 +41,9 @@ class VaultSettings:
     approle_mount: str = "approle"
     profile_separator: str = ","
     default_key: str = "application"
+    enable_label: bool = False
+    default_label: str = "main"
+    path_to_key: str = ""
     timeout: float = 5.0
     stale_ttl: float = 30.0
     verify: bool | str = True
@@ -51,6 +59,15 @@ class VaultSettings:
         for name, value in (("kv_mount", self.kv_mount), ("approle_mount", self.approle_mount)):
             if not value or value.strip("/") != value or ".." in value.split("/") or "//" in value:
                 raise ValueError(f"vault {name} must be a mount path like 'secret', not {value!r}")
+        if self.path_to_key and (
+            self.path_to_key.strip("/") != self.path_to_key
+            or any(part in ("", ".", "..") for part in self.path_to_key.split("/"))
+        ):
+            raise ValueError(
+                f"vault path_to_key must be a folder like 'apps/config', not {self.path_to_key!r}"
+            )
+        if self.enable_label and not self.default_label:
+            raise ValueError("vault default_label must not be empty when labels are enabled")
         if not self.profile_separator or "/" in self.profile_separator:
             raise ValueError("vault profile_separator must be non-empty and contain no '/'")
         if self.token is not None and self.role_id is not None:

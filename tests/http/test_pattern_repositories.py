@@ -35,9 +35,12 @@ from config_server.sources.git.patterns import GitRepositories, Repository
 from config_server.sources.git.remote import RemoteAccess
 from config_server.sources.git.repos import RepoSpec, parse_composite, parse_repos
 from tests.http.conftest import HardenedTestServer, app_of
+from tests.support import VECTORS as SUPPORT_VECTORS
 from tests.support.gitrepo import GitRemote
 from tests.support.memory_source import MemorySource
 from tests.support.openbao import OpenBao
+
+VECTORS = SUPPORT_VECTORS / "webhooks"
 
 
 @dataclass
@@ -526,3 +529,27 @@ async def test_a_template_clone_affects_only_its_own_expansions(capped: GitRepos
     assert not await capped.affects(capped.default, orders)
     assert await capped.affects(capped.default, Query(("orders",), ("default",)))
     assert await capped.affects(capped.default, Query(("team-missing",), ("default",)))
+
+
+async def test_gitea_push_listing_no_files_fetches_answers_star_and_wakes_by_etag(
+    client: TestClient[Any, Any], remotes: Remotes
+) -> None:
+    """Spring's Gitea sample (no files listed) answers ["*"] and still fetches the repository it
+    names: the watch whose ETag changed wakes, an unchanged one stays held (the broadcast is the
+    answer body; waking follows content). Spring's GiteaPropertyPathNotificationExtractorTests#giteaSample."""
+    etags = {path: (await client.get(path)).headers["ETag"] for path in ("/payments-api/dev", "/bar/default")}
+    held = {
+        path: asyncio.ensure_future(client.get(path, headers={"If-None-Match": etag, "Prefer": "wait=3"}))
+        for path, etag in etags.items()
+    }
+    await asyncio.sleep(0.3)
+    await asyncio.to_thread(remotes.payments.write, {"payments-api.yml": "api: 2\n"})
+    payload = json.loads((VECTORS / "gitea.json").read_bytes())
+    payload["repository"]["clone_url"] = remotes.url("payments")
+    gitea = {"Content-Type": "application/json", "X-Gitea-Event": "push"}
+    resp = await client.post("/monitor", data=json.dumps(payload), headers=gitea)
+    assert resp.status == 200 and await resp.json() == ["*"]
+    woken = await asyncio.wait_for(held["/payments-api/dev"], 5)
+    assert woken.status == 200 and (await woken.json())["propertySources"][0]["source"] == {"api": 2}
+    assert not held["/bar/default"].done()
+    assert (await asyncio.wait_for(held["/bar/default"], 10)).status == 304

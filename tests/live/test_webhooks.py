@@ -104,8 +104,8 @@ def test_no_path_gives_no_names(body: bytes, content_type: str) -> None:
     [
         ("github", "github", ("README.md",), "refs/heads/changes"),
         ("gitlab", "gitlab", ("newapp.properties", "application.yml", "oldapp.yml"), "refs/heads/master"),
-        # This Gitea sample's commit lists no files (older Gitea), so nothing to refresh.
-        ("gitea", "gitea", (), "refs/heads/master"),
+        # This Gitea sample's commit lists no files (older Gitea): a broadcast, as in Spring.
+        ("gitea", "gitea", ("application.yml",), "refs/heads/master"),
         ("gitee", "gitee", ("d.txt", "b.txt", "c.txt"), "refs/heads/master"),
         ("gogs", "gogs", ("README.md",), "refs/heads/changes"),
         ("bitbucket", "bitbucket", ("application.yml",), "refs/heads/name-of-branch"),
@@ -113,7 +113,11 @@ def test_no_path_gives_no_names(body: bytes, content_type: str) -> None:
     ],
 )
 def test_real_payload_with_its_headers(name: str, forge: str, paths: tuple[str, ...], ref: str) -> None:
-    """Each forge's real push payload, sent with its real headers, gives the files it changed."""
+    """Each forge's real push payload, sent with its real headers, gives the files it changed.
+
+    Spring's {Github,Gitlab,Gitea,Gitee,Gogs}PropertyPathNotificationExtractorTests#*Sample and
+    BitbucketPropertyPathNotificationExtractorTests#bitbucketSample/#bitbucketServerSample.
+    """
     assert parse_push(FORGE_HEADERS[name], vector(name), JSON) == PushEvent(forge, paths, ref)
 
 
@@ -169,15 +173,105 @@ def test_events_that_are_not_pushes_give_no_paths(headers: dict[str, str], forge
 
 
 @pytest.mark.parametrize(
-    "headers",
+    ("headers", "body"),
     [
-        {"X-Event-Key": "pullrequest:fulfilled", "X-Hook-UUID": "u"},
-        {"X-Event-Key": "pr:merged", "X-Request-Id": "r"},
+        ({"X-Event-Key": "pullrequest:fulfilled", "X-Hook-UUID": "u"}, "bitbucket"),
+        ({"X-Event-Key": "pr:merged", "X-Request-Id": "r"}, "bitbucketserver-prmerged"),
     ],
 )
-def test_bitbucket_merges_broadcast(headers: dict[str, str]) -> None:
-    """A merged Bitbucket pull request broadcasts application.yml, like a push."""
-    assert parse_push(headers, b"{}", JSON).paths == ("application.yml",)
+def test_bitbucket_merges_broadcast(headers: dict[str, str], body: str) -> None:
+    """A merged Bitbucket pull request broadcasts application.yml, like a push.
+
+    Spring's BitbucketPropertyPathNotificationExtractorTests#bitbucketPullRequestFulfillmentDetected
+    and #bitbucketServerSamplePullRequest.
+    """
+    assert parse_push(headers, vector(body), JSON).paths == ("application.yml",)
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        (FORGE_HEADERS["bitbucket"], "bitbucket-invalid"),
+        ({"X-Event-Key": "pullrequest:fulfilled", "X-Hook-UUID": "u"}, "bitbucket-invalid"),
+        (FORGE_HEADERS["bitbucketserver"], "bitbucketserver-invalid"),
+    ],
+    ids=["cloud-push", "cloud-merge", "server-push"],
+)
+def test_bitbucket_payload_without_a_changes_list_names_nothing(headers: dict[str, str], body: str) -> None:
+    """A Bitbucket push whose push.changes (cloud) or changes (server) is not a list names nothing.
+
+    Spring's BitbucketPropertyPathNotificationExtractorTests#missingChanges and #missingChangesServer.
+    """
+    event = parse_push(headers, vector(body), JSON)
+    assert event.paths == ()
+    assert service_names(event.paths) == []
+
+
+@pytest.mark.parametrize("body", ["github", "gitlab"])
+def test_other_forges_payload_with_bitbucket_headers_names_nothing(body: str) -> None:
+    """A GitHub or GitLab body sent with Bitbucket's push headers is not taken for a Bitbucket push.
+
+    Spring's BitbucketPropertyPathNotificationExtractorTests#githubNotDetected and #gitlabNotDetected.
+    """
+    assert parse_push(FORGE_HEADERS["bitbucket"], vector(body), JSON).paths == ()
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({"X-Event-Key": "issue:created", "X-Hook-UUID": "u"}, "bitbucket"),
+        ({"X-Event-Key": "repo:comment:added", "X-Request-Id": "r"}, "bitbucketserver"),
+        ({"X-Event-Key": "repo:refs_changed"}, "bitbucketserver"),
+        ({"X-Github-Event": "issues"}, "github"),
+        ({"X-Gitlab-Event": "Issue Hook"}, "gitlab"),
+        ({"X-Gitea-Event": "issues"}, "gitea"),
+        ({"X-Git-Oschina-Event": "Issue Hook"}, "github"),
+        ({"X-Gogs-Event": "issues"}, "gogs"),
+    ],
+)
+def test_spring_not_detected_samples_name_nothing(headers: dict[str, str], body: str) -> None:
+    """Each forge's sample under an event that is not a push (or without its id header) names nothing.
+
+    Spring's *PropertyPathNotificationExtractorTests#notAPushNotDetected (GitHub, Gitea, Gitee,
+    Gogs), GitlabPropertyPathNotificationExtractorTests#nonPushEventNotDetected and
+    BitbucketPropertyPathNotificationExtractorTests#notAPushOrPullRequestNotDetected,
+    #notAPushOrPullRequestServer, #missingUuidHeaderServer.
+    """
+    assert parse_push(headers, vector(body), JSON).paths == ()
+
+
+def test_gitea_push_listing_no_files_wakes_everyone() -> None:
+    """A Gitea push whose commits list no files answers ['*'] (Spring's Gitea broadcast), not [].
+
+    Spring's GiteaPropertyPathNotificationExtractorTests#giteaSample.
+    """
+    event = parse_push(FORGE_HEADERS["gitea"], vector("gitea"), JSON)
+    assert service_names(event.paths) == ["*"]
+
+
+@pytest.mark.parametrize("commits", [[], [{"added": [], "removed": [], "modified": []}]])
+def test_gitea_push_with_an_empty_commit_list_broadcasts(commits: list[object]) -> None:
+    """Any Gitea commit list that names no file broadcasts, as Spring's Gitea extractor does."""
+    body = json.dumps({"ref": "refs/heads/main", "commits": commits}).encode()
+    assert parse_push(FORGE_HEADERS["gitea"], body, JSON).paths == ("application.yml",)
+
+
+def test_gitea_event_without_commits_does_not_broadcast() -> None:
+    """A Gitea push without a commits list is not a broadcast (Spring's extractor needs the list)."""
+    assert parse_push(FORGE_HEADERS["gitea"], b'{"ref": "refs/heads/main"}', JSON).paths == ()
+
+
+@pytest.mark.parametrize("name", ["github", "gitlab", "gitee", "gogs"])
+def test_other_forges_pushes_listing_no_files_name_nothing(name: str) -> None:
+    """Only Gitea broadcasts on a file-less push: GitHub, GitLab, Gitee and Gogs name nothing (as Spring)."""
+    body = json.dumps({"ref": "refs/heads/main", "commits": [{"id": "abc"}]}).encode()
+    assert parse_push(FORGE_HEADERS[name], body, JSON).paths == ()
+
+
+def test_path_key_comes_before_gitlab_files_as_in_spring() -> None:
+    """Spring tries the plain 'path' key after GitHub but before GitLab, Gitea, Gitee, Gogs, Bitbucket."""
+    body = json.dumps({"commits": [{"added": ["a.yml"]}], "path": "b.yml"}).encode()
+    assert parse_push({"X-Gitlab-Event": "Push Hook"}, body, JSON).paths == ("b.yml",)
 
 
 def test_bitbucket_merge_reports_target_branch() -> None:
