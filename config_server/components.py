@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
@@ -352,10 +352,14 @@ async def _keyring(app: web.Application) -> AsyncIterator[None]:
 async def _service(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     groups = app[REPOSITORIES].groups
-    decrypt = _decryptor(app[KEYRING])
+    ring = app[KEYRING]
+    # encrypt-enabled=false serves {cipher} values as they are (clients decrypt them), so none is
+    # a problem; otherwise --serve-last-good judges with invalid.<key> marking each failure, as
+    # it finds them by the keys decryption removes, whatever --encrypt-prefix-invalid-properties says.
+    decrypt = _decryptor(ring, prefix_invalid=settings.encrypt_prefix_invalid_properties)
     last_good = app[LAST_GOOD]
     if last_good is not None:
-        last_good.decrypt = decrypt
+        last_good.decrypt = _decryptor(ring, prefix_invalid=True) if settings.encrypt_enabled else _as_served
     manager = app[VAULT]
     vault: Source | None = None
     if manager is not None:
@@ -381,8 +385,12 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
     app[SERVICE] = EnvironmentService(
         sources=sources,
         overrides=load_overrides(settings),
-        decrypt=decrypt,
-        references=_vault_references(manager) if manager is not None else None,
+        decrypt=decrypt if settings.encrypt_enabled else None,
+        references=(
+            _vault_references(manager, prefix_invalid=settings.encrypt_prefix_invalid_properties)
+            if manager is not None
+            else None
+        ),
         cache_size=settings.cache_size,
     )
     yield
@@ -424,16 +432,23 @@ def _vault_references(manager: VaultClientManager, *, prefix_invalid: bool = Tru
     return resolve
 
 
-def _decryptor(ring: KeyRing | None) -> Decryptor:
+def _decryptor(ring: KeyRing | None, *, prefix_invalid: bool) -> Decryptor:
     from config_server.crypto.environment import decrypt_sources
 
     def on_failure(source: str, key: str, alias: str | None) -> None:
         log.warning("cannot decrypt %s in %s (key %s)", key, source, alias or "default")
 
     async def decrypt(sources: Sequence[PropertySource]) -> tuple[PropertySource, ...]:
-        return await asyncio.to_thread(decrypt_sources, sources, ring, on_failure=on_failure)
+        return await asyncio.to_thread(
+            decrypt_sources, sources, ring, on_failure=on_failure, prefix_invalid=prefix_invalid
+        )
 
     return decrypt
+
+
+async def _as_served(sources: Sequence[PropertySource]) -> tuple[PropertySource, ...]:
+    """The decryptor of ``--encrypt-enabled false``: values are served as they are."""
+    return tuple(sources)
 
 
 def load_overrides(settings: Settings) -> PropertySource | None:
@@ -497,6 +512,12 @@ def _extra_keys(settings: Settings) -> dict[str, str]:
     return out
 
 
+def _alias_in(keys: Mapping[str, Any], alias: str) -> str | None:
+    """The key of ``keys`` that is ``alias`` in any case (None: absent)."""
+    folded = alias.casefold()
+    return next((name for name in keys if name.casefold() == folded), None)
+
+
 def build_keyring(settings: Settings, *, transit: Any = None) -> KeyRing | None:
     """The key ring for ``settings``; None when no key at all is configured (and no transit)."""
     from config_server.crypto.keyring import KeyRing
@@ -555,12 +576,14 @@ def build_keyring(settings: Settings, *, transit: Any = None) -> KeyRing | None:
             )
         chosen = settings.encrypt_key_alias or next(iter(loaded), None)
         if chosen is not None:
-            if chosen not in keys:
+            # Java's keystores match aliases in any case (JKS stores them lower-cased).
+            found = _alias_in(loaded, chosen)
+            if found is None:
                 raise KeyFormatError(f"no key with alias '{chosen}' in the keystore")
-            default = primary = chosen
+            default = primary = found
     if settings.encrypt_primary is not None:
         primary = settings.encrypt_primary
-        if primary not in keys and not primary.startswith("transit:"):
+        if _alias_in(keys, primary) is None and not primary.startswith("transit:"):
             raise KeyFormatError(f"--encrypt-primary names an unknown key alias '{primary}'")
     if not keys and transit is None:
         return None

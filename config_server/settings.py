@@ -334,6 +334,26 @@ class Settings:
     )
     encrypt_rsa_strong: bool = _option("RSA scheme uses AES-GCM instead of CBC", _bool, False, metavar="BOOL")
     encrypt_rsa_salt: str = _option("salt of the RSA scheme's AES layer", default="deadbeef", metavar="SALT")
+    encrypt_enabled: bool = _option(
+        "decrypt {cipher} values before serving them (false: serve them as they are, for clients "
+        "that decrypt themselves; /encrypt and /decrypt still work)",
+        _bool,
+        True,
+        metavar="BOOL",
+    )
+    encrypt_prefix_invalid_properties: bool = _option(
+        "serve a value that does not decrypt as invalid.KEY: <n/a> (false: under its own key, "
+        "its ciphertext without {cipher})",
+        _bool,
+        True,
+        metavar="BOOL",
+    )
+    encrypt_plain_text: bool = _option(
+        "decrypt {cipher} values in .yml, .yaml, .properties and .json plain-text resources",
+        _bool,
+        False,
+        metavar="BOOL",
+    )
     # --- live configuration ---
     monitor_secret: Secret | None = _option(
         "secret that /monitor webhooks must be signed with", Secret, secret=True, metavar="SECRET"

@@ -12,7 +12,7 @@ from config_server.components import build_keyring, install
 from config_server.errors import DecryptionFailed, KeyFormatError
 from config_server.secret import Secret
 from config_server.settings import Settings
-from tests.crypto.conftest import SPRING_SYMMETRIC_VECTOR
+from tests.crypto.conftest import SPRING_JKS, SPRING_RSA_VECTOR, SPRING_SYMMETRIC_VECTOR
 from tests.support.gitrepo import GitRemote
 from tests.support.lifecycle import assert_failed_start_leaves_nothing_running
 
@@ -81,3 +81,55 @@ def test_the_resources_are_opened_in_dependency_order_and_closed_in_reverse(
     install(app, Settings(repo=git_remote.uri, basedir=tmp_path / "clone"))
     names = [ctx.__name__ for ctx in app.cleanup_ctx]
     assert names == ["_audit", "_gate", "_git", "_vault", "_keyring", "_service", "_live"]
+
+
+@pytest.mark.parametrize("alias", ["MyTestKey", "MYTESTKEY", "mytestkey"])
+def test_keystore_alias_is_found_in_any_case(alias: str) -> None:
+    """--encrypt-key-alias matches the JKS entry in any case, as Java's KeyStore lookup does
+    (JKS stores aliases lower-cased); Spring's §13 value decrypts with it."""
+    ring = build_keyring(
+        Settings(
+            repo="-",
+            encrypt_keystore=SPRING_JKS,
+            encrypt_keystore_password=Secret("letmein"),
+            encrypt_key_secret=Secret("changeme"),
+            encrypt_key_alias=alias,
+        )
+    )
+    assert ring is not None and ring.default == "mytestkey" and ring.primary == "mytestkey"
+    assert ring.decrypt(SPRING_RSA_VECTOR.removeprefix("{cipher}")) == "foo"
+
+
+def test_primary_alias_is_found_in_any_case() -> None:
+    """--encrypt-primary names a rotation key in any case, like every other alias."""
+    ring = build_keyring(
+        Settings(
+            repo="-", encrypt_key=Secret("mykey"), encrypt_keys=Secret("next=k2"), encrypt_primary="NEXT"
+        )
+    )
+    assert ring is not None and ring.primary == "next"
+
+
+def test_an_alias_missing_in_any_case_is_still_refused() -> None:
+    """An alias that is not in the keystore at all stops the start-up, naming it."""
+    with pytest.raises(KeyFormatError, match="'nosuch'"):
+        build_keyring(
+            Settings(
+                repo="-",
+                encrypt_keystore=SPRING_JKS,
+                encrypt_keystore_password=Secret("letmein"),
+                encrypt_key_secret=Secret("changeme"),
+                encrypt_key_alias="nosuch",
+            )
+        )
+
+
+@pytest.mark.parametrize("pem", [False, True], ids=["symmetric", "inline-pem"])
+def test_a_single_key_encrypts_a_named_text(tmp_path: Path, pem: bool) -> None:
+    """EncryptionControllerTests#formDataInWithPrefix through the real key ring: a lone
+    --encrypt-key (symmetric or an inline PEM pair) encrypts {key:test}foo as {key:test}..."""
+    key = pem_file(tmp_path).read_text() if pem else "mykey"
+    ring = build_keyring(Settings(repo="-", encrypt_key=Secret(key)))
+    assert ring is not None
+    out = ring.encrypt("{key:test}foo")
+    assert out.startswith("{key:test}") and ring.decrypt(out) == "foo"

@@ -8,6 +8,7 @@ Modules, one concept each:
 * ``prefixes``: the ``{key:alias}{plain}...`` prefixes of plaintexts and ciphertexts.
 * ``keyring``: ``KeyRing``, several keys at once for rotation, plus Vault transit dispatch.
 * ``environment``: ``decrypt_sources``, the §5.3 decryption of property sources.
+* ``resources``: ``decrypt_resource``, ``{cipher}`` values decrypted inside plain-text resources.
 * ``reencrypt``: ``reencrypt_text``, moving a file's values to the primary key.
 
 Errors (the ``CryptoError`` branch of ``config_server.errors``): NoKey and NoPublicKey,

@@ -100,8 +100,9 @@ class KeyRing:
         transit: TransitCipher | None = None,
         single_key_ignores_names: bool = False,
     ) -> None:
-        """``single_key_ignores_names``: with one local key, decrypt text naming an unknown
-        ``{key:...}`` with it anyway, as Spring's single-key setup (plain ``encrypt.key``) does."""
+        """``single_key_ignores_names``: with one local key, encrypt and decrypt text naming an
+        unknown ``{key:...}`` with it anyway (the name is kept in front of the ciphertext), as
+        Spring's single-key setup (a plain ``encrypt.key``, symmetric or PEM) does."""
         self._keys: dict[str, TextEncryptor] = {}
         self._names: dict[str, str] = {}
         for alias, encryptor in keys.items():
@@ -194,9 +195,7 @@ class KeyRing:
             return self._transit_cipher(alias, DecryptionFailed).decrypt(
                 alias[len(TRANSIT_PREFIX) :], parsed.payload
             )
-        encryptor = self._keys.get(alias.casefold())
-        if encryptor is None and self._lenient:
-            encryptor = next(iter(self._keys.values()))
+        encryptor = self._local(alias)
         if encryptor is None:
             raise DecryptionFailed(f"No key named '{alias}' in the key ring")
         if not encryptor.can_decrypt:
@@ -250,10 +249,17 @@ class KeyRing:
     def _encrypt_with(self, alias: str, plaintext: str) -> str:
         if alias.startswith(TRANSIT_PREFIX):
             return self._transit_cipher(alias, NoKey).encrypt(alias[len(TRANSIT_PREFIX) :], plaintext)
-        encryptor = self._keys.get(alias.casefold())
+        encryptor = self._local(alias)
         if encryptor is None:
             raise NoKey(f"No key named '{alias}' in the key ring")
         return encryptor.encrypt(plaintext)
+
+    def _local(self, alias: str) -> TextEncryptor | None:
+        """The local key called ``alias`` (any case); the lone key for any name when lenient."""
+        encryptor = self._keys.get(alias.casefold())
+        if encryptor is None and self._lenient:
+            encryptor = next(iter(self._keys.values()))
+        return encryptor
 
     def _transit_cipher(self, alias: str, error: type[NoKey] | type[DecryptionFailed]) -> TransitCipher:
         if self._transit is None or not alias[len(TRANSIT_PREFIX) :]:

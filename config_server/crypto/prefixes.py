@@ -3,11 +3,14 @@
 ``{key:mytestkey}{secret:x}AQB...`` selects the key ``mytestkey``; ``{plain}`` ends the prefixes
 so that a plaintext may itself start with ``{``. Pure functions, no I/O.
 
-Deliberate difference from Spring's ``EnvironmentPrefixHelper``: Spring splits the whole text on
-every ``}`` and keeps only what follows the *last* one, so encrypting ``a}b`` silently encrypts
-``b``. Here prefixes are read only from the start of the text, one ``{name:value}`` group after
-another, and the payload is everything after them, untouched. For every ciphertext Spring writes
-(hex or Base64, which never contain braces) both readings agree.
+Spring's ``EnvironmentPrefixHelper`` strips, as the payload, the leading run of groups that each
+hold a ``:`` (``stripPrefix``), or everything up to the first ``{plain}``. Here too only leading
+groups are read, and only ``{name:value}`` groups (a colon is required), so ``{flag}x`` and
+``textwith}brace`` are payloads that encrypt and decrypt whole, as in Spring. Two deliberate
+differences, for texts no Spring client writes: a ``{plain}`` that is not at a prefix position is
+part of the payload (Spring encrypts only what follows it), and a group's value may not contain
+a brace (Spring's lazy regex can span ``}{``). For every ciphertext Spring writes (hex or Base64,
+which never contain braces) both readings agree.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ __all__ = ["PLAIN", "Prefixed", "join_prefixes", "split_prefixes"]
 
 PLAIN = "{plain}"
 
-# A name is what Spring would accept as a map key here; a value may be empty or contain ':'.
-_GROUP = re.compile(r"\{([^{}:]+)(?::([^{}]*))?\}")
+# Spring's stripPrefix only strips groups with a ':'; a value may be empty or contain ':'.
+_GROUP = re.compile(r"\{([^{}:]+):([^{}]*)\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,7 @@ def split_prefixes(text: str) -> Prefixed:
         m = _GROUP.match(text, pos)
         if m is None:
             return Prefixed(tuple(pairs.items()), text[pos:])
-        pairs[m.group(1)] = m.group(2) or ""
+        pairs[m.group(1)] = m.group(2)
         pos = m.end()
 
 

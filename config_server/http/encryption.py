@@ -21,6 +21,7 @@ from aiohttp import web
 
 from config_server.components import KEYRING
 from config_server.crypto.keyring import NO_KEY_INSTALLED
+from config_server.crypto.prefixes import split_prefixes
 from config_server.errors import CryptoError, InvalidRequest, NoKey, NoPublicKey
 from config_server.http.bodies import body_limit, read_body
 from config_server.http.routes import Endpoint, EndpointKind
@@ -43,7 +44,13 @@ async def _body(request: web.Request, *, decrypting: bool) -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidRequest("Body is not UTF-8 text") from None
-    return _strip_form_data(text, request.content_type, decrypting=decrypting)
+    if not decrypting:
+        return _strip_form_data(text, request.content_type, decrypting=False)
+    # Spring strips the {name:value} prefixes before the form encoding, so the length and
+    # alphabet checks see the ciphertext alone; the prefixes still select the key here.
+    payload = split_prefixes(text).payload
+    head = text[: len(text) - len(payload)]
+    return head + _strip_form_data(payload, request.content_type, decrypting=True)
 
 
 def _strip_form_data(data: str, content_type: str, *, decrypting: bool) -> str:

@@ -7,9 +7,14 @@ the handler calls the service and serialises, with ETags and ``304 Not Modified`
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
-from config_server.components import LIVE, QUOTA, SERVICE, SETTINGS
+from config_server.components import KEYRING, LIVE, QUOTA, SERVICE, SETTINGS
+from config_server.crypto.keyring import NO_KEY_INSTALLED
+from config_server.crypto.resources import decrypt_resource
+from config_server.errors import NoKey
 from config_server.formats.placeholders import lookup_from_sources, resolve_placeholders
 from config_server.formats.representations import Kind, Rendered, Representations, etag_of
 from config_server.http.headers import accepted_charset, etag_matches, parse_prefer_wait, wants_v2
@@ -101,7 +106,7 @@ async def resource(request: web.Request, endpoint: Endpoint) -> web.StreamRespon
     service = request.app[SERVICE]
     assert endpoint.request is not None and endpoint.path is not None
     req = endpoint.request
-    data, _found = await service.resource(req, endpoint.path)
+    data, found = await service.resource(req, endpoint.path)
     accept = request.headers.get("Accept", "")
     if "application/octet-stream" in accept:
         raw = Rendered(data, etag_of("resource-raw", data), "application/octet-stream")
@@ -114,9 +119,26 @@ async def resource(request: web.Request, endpoint: Endpoint) -> web.StreamRespon
         text = resolve_placeholders(text, lookup_from_sources(reps.environment.property_sources))
         _audit_details(request, reps)
         _warn(headers, reps)
+    settings = request.app[SETTINGS]
+    if settings.encrypt_plain_text and settings.encrypt_enabled:
+        text = await _decrypted_resource(request, found, text)
     body = text.encode(charset, errors="replace")
     rendered = Rendered(body, etag_of(f"resource-{charset}", body), f"text/plain; charset={charset}")
     return _respond(request, rendered, headers)
+
+
+async def _decrypted_resource(request: web.Request, path: str, text: str) -> str:
+    """``--encrypt-plain-text``: the resource's ``{cipher}`` values decrypted in place, after its
+    placeholders are resolved (Spring's order). Off the loop: RSA work and transit's Vault calls
+    block."""
+    ring = request.app[KEYRING]
+
+    def decrypt(ciphertext: str) -> str:
+        if ring is None:
+            raise NoKey(NO_KEY_INSTALLED)
+        return ring.decrypt(ciphertext)
+
+    return await asyncio.to_thread(decrypt_resource, path, text, decrypt)
 
 
 def _respond(request: web.Request, rendered: Rendered, headers: dict[str, str]) -> web.Response:

@@ -113,3 +113,17 @@ def test_transit_outage_fails_the_request_instead_of_serving_n_a() -> None:
     ring = KeyRing(keys={}, default=None, primary=None, transit=_DownTransit())
     with pytest.raises(Unavailable):
         decrypt_sources([PropertySource.of("s", {"p": "{cipher}{key:transit:k}vault:v1:x"})], ring)
+
+
+def test_failure_without_invalid_prefix_keeps_the_key_and_the_ciphertext(ring: KeyRing) -> None:
+    """CipherEnvironmentEncryptorTests#decryptFailedWithoutInvalidPrefix: prefix-invalid-properties
+    false serves the key itself, its value the ciphertext without {cipher}, and no invalid.<key>."""
+    src = _source(p=PropertyValue(BAD), z=PropertyValue("2"))
+    (out,) = decrypt_sources([src], ring, prefix_invalid=False)
+    assert {k: v.value for k, v in out.source.items()} == {"z": "2", "p": BAD.removeprefix("{cipher}")}
+
+
+def test_failure_with_invalid_prefix_is_the_default(ring: KeyRing) -> None:
+    """CipherEnvironmentEncryptorTests#shouldDecryptFailed: invalid.<key> = <n/a>, the key itself gone."""
+    (out,) = decrypt_sources([_source(p=PropertyValue(BAD))], ring)
+    assert {k: v.value for k, v in out.source.items()} == {"invalid.p": "<n/a>"}

@@ -8,6 +8,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from config_server.crypto import KeyRing, RsaEncryptor, SymmetricEncryptor, load_rsa_keys
+from config_server.crypto.keyring import TextEncryptor
+from config_server.crypto.rsa import RsaKey
 from config_server.errors import (
     CryptoError,
     DecryptionFailed,
@@ -90,6 +92,64 @@ def test_unknown_alias_is_named(spring_ring: KeyRing) -> None:
         spring_ring.decrypt("{key:nosuchkey}AQB")
     with pytest.raises(NoKey, match="'nosuchkey'"):
         spring_ring.encrypt("{key:nosuchkey}foo")
+
+
+# --- a single key (Spring's SingleTextEncryptorLocator): {key:NAME} selects nothing -------------
+
+
+def _single(encryptor: TextEncryptor) -> KeyRing:
+    """A lone key, as a plain ``encrypt.key`` (symmetric or inline PEM) sets it up."""
+    return KeyRing(
+        keys={"default": encryptor}, default="default", primary="default", single_key_ignores_names=True
+    )
+
+
+def _single_keys(rsa_key: rsa.RSAPrivateKey) -> list[TextEncryptor]:
+    return [SymmetricEncryptor("mykey"), RsaEncryptor.from_key(RsaKey(rsa_key.public_key(), rsa_key))]
+
+
+def test_single_key_encrypts_a_named_text_keeping_the_name(rsa_key: rsa.RSAPrivateKey) -> None:
+    """EncryptionControllerTests#prefixStrippedBeforeEncrypt: {key:test}foo is {key:test} + the
+    bare ciphertext of foo (the prefix is stripped before encrypting), symmetric or RSA."""
+    for encryptor in _single_keys(rsa_key):
+        out = _single(encryptor).encrypt("{key:test}foo")
+        assert out.startswith("{key:test}")
+        assert encryptor.decrypt(out.removeprefix("{key:test}")) == "foo"
+
+
+def test_single_key_round_trips_a_named_text(rsa_key: rsa.RSAPrivateKey) -> None:
+    """EncryptionControllerTests#formDataInWithPrefix: what /encrypt gives for {key:test}foo bar
+    decrypts to foo bar."""
+    for encryptor in _single_keys(rsa_key):
+        ring = _single(encryptor)
+        assert ring.decrypt(ring.encrypt("{key:test}foo bar")) == "foo bar"
+
+
+def test_single_key_keeps_secret_and_drops_request_pairs() -> None:
+    """EncryptionControllerTests#addEnvironment: {key:..} and {secret:..} stay in front, {name:..} never."""
+    ring = _single(SymmetricEncryptor("mykey"))
+    out = ring.encrypt("{name:app}{key:value}{secret:s}foo bar")
+    assert out.startswith("{key:value}{secret:s}") and "{name:" not in out
+    assert ring.decrypt(out) == "foo bar"
+
+
+@pytest.mark.parametrize("plain", ["textwith}brace", "{flag}x", "a{b}c"])
+def test_single_key_round_trips_braces_in_the_text(plain: str) -> None:
+    """EncryptionControllerTests#encryptDecryptTextWithCurlyBrace: braces that are no prefix are text."""
+    ring = _single(SymmetricEncryptor("mykey"))
+    assert ring.decrypt(ring.encrypt(plain)) == plain
+
+
+def test_several_keys_still_refuse_an_unknown_name() -> None:
+    """With rotation keys a name must exist: the ring never guesses among several keys."""
+    ring = KeyRing(
+        keys={"default": SymmetricEncryptor("a"), "k2": SymmetricEncryptor("b")},
+        default="default",
+        primary="default",
+        single_key_ignores_names=True,
+    )
+    with pytest.raises(NoKey, match="'test'"):
+        ring.encrypt("{key:test}foo")
 
 
 def test_rotation_old_values_still_decrypt_and_new_ones_name_the_primary() -> None:
