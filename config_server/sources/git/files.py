@@ -149,7 +149,15 @@ class GitConfigSource:
             for c in ordered:
                 if c.path not in documents:
                     documents[c.path] = await self._documents(tree, c.path)
-        return resolve.assemble(ordered, documents, profiles=profiles, uri=self.git.display_uri)
+        present = tree.files.keys()
+        while needed := resolve.plan(
+            ordered, documents, profiles=profiles, names=names, present=present
+        ).needed:  # spring.config.import: parse what the documents import, one level per round
+            for path in sorted(needed):
+                documents[path] = await self._documents(tree, path)
+        return resolve.assemble(
+            ordered, documents, profiles=profiles, uri=self.git.display_uri, names=names, present=present
+        )
 
     def _locations(self, query: Query, label: str | None, tree: Tree) -> list[str]:
         return resolve.search_locations(
