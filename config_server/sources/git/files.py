@@ -35,15 +35,25 @@ class _Pin:
 class GitConfigSource:
     """Configuration files found by ``search_paths`` in a started ``GitSource``.
 
-    ``cache_size`` bounds the parsed documents kept (``8 * cache_size`` files). Use from one
-    event loop; the ``GitSource`` is opened and closed by its owner.
+    ``cache_size`` bounds the parsed documents kept (``8 * cache_size`` files).
+    ``reverse_location_order`` makes plain-text resources look in the search paths last first and
+    the root last (Spring's ``reverse-location-order``; environments are not affected). Use from
+    one event loop; the ``GitSource`` is opened and closed by its owner.
     """
 
     name = "git"
     poll_interval = 0.0  # fetches call the listeners
 
-    def __init__(self, *, git: GitSource, search_paths: Sequence[str] = (), cache_size: int = 2048) -> None:
+    def __init__(
+        self,
+        *,
+        git: GitSource,
+        search_paths: Sequence[str] = (),
+        cache_size: int = 2048,
+        reverse_location_order: bool = False,
+    ) -> None:
         self.git = git
+        self.reverse_location_order = reverse_location_order
         self.search_paths = tuple(search_paths)
         self._label_paths = any("{label}" in path for path in self.search_paths)
         self._docs: LRU[tuple[str, str], list[Document] | InvalidConfiguration] = LRU(cache_size * 8)
@@ -76,9 +86,10 @@ class GitConfigSource:
         """The first candidate of ``path`` (profile variants first) in the search locations."""
         label = query.labels[0]
         tree = await self.git.tree(await self.git.resolve(label))
-        for candidate in resolve.resource_candidates(
-            path, query.profiles, self._locations(query, label, tree)
-        ):
+        locations = self._locations(query, label, tree)
+        if self.reverse_location_order:
+            locations.reverse()
+        for candidate in resolve.resource_candidates(path, query.profiles, locations):
             blob = tree.files.get(candidate)
             if blob is not None:
                 return await self.git.read_blob(blob), candidate
