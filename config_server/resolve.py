@@ -222,12 +222,14 @@ class MissingImport:
 class Plan:
     """Which documents make up an environment, highest precedence first.
 
-    ``placed`` holds ``(path, document index)`` pairs; ``needed`` the imported files that exist but
-    whose documents were not supplied (parse them and plan again); ``missing`` the non-optional
-    imports of absent files.
+    ``placed`` holds ``(path, document index)`` pairs; ``base`` those of them active before
+    profiles apply (the documents whose ``spring.profiles.include`` and groups count, for
+    :func:`expand_profiles`); ``needed`` the imported files that exist but whose documents were not
+    supplied (parse them and plan again); ``missing`` the non-optional imports of absent files.
     """
 
     placed: tuple[tuple[str, int], ...]
+    base: tuple[tuple[str, int], ...]
     needed: frozenset[str]
     missing: tuple[MissingImport, ...]
 
@@ -258,6 +260,7 @@ def plan(
     active = frozenset(profiles)
     loaded = {c.path for c in ordered}
     placed: list[tuple[str, int]] = []
+    base: list[tuple[str, int]] = []
     needed: set[str] = set()
     missing: list[MissingImport] = []
 
@@ -270,8 +273,11 @@ def plan(
                         continue
                 except MalformedProfileExpression as exc:
                     raise InvalidConfiguration(path, str(exc)) from exc
-            place_imports(path, doc, before and doc.on_profile is None)
+            doc_before = before and doc.on_profile is None
+            place_imports(path, doc, doc_before)
             placed.append((path, index))
+            if doc_before:
+                base.append((path, index))
 
     def place_imports(path: str, doc: Document, before: bool) -> None:
         locations = import_locations(path, doc)
@@ -307,7 +313,7 @@ def plan(
         docs = documents.get(cand.path)
         if docs:
             place_file(cand.path, docs, cand.profile is None)
-    return Plan(tuple(placed), frozenset(needed), tuple(missing))
+    return Plan(tuple(placed), tuple(base), frozenset(needed), tuple(missing))
 
 
 def assemble(

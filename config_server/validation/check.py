@@ -18,7 +18,7 @@ already reported, and a schema check of the rest would only add noise).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -156,14 +156,31 @@ def _environment(
     ordered = [c for c in resolve.candidates(names, [profile], locations) if c.path in present]
     if any(c.path in loader.broken for c in ordered):
         return None
-    base = [doc for c in ordered if c.profile is None for doc in reversed(documents[c.path])]
-    profiles = resolve.expand_profiles([profile], base)
-    if profiles != [profile]:  # spring.profiles.include / group widened them
+    planned = _imports(ordered, [profile], names, present, loader)
+    if planned is None:
+        return None
+    # spring.profiles.include / group in the documents active before profiles (imports too)
+    profiles = resolve.expand_profiles([profile], [documents[path][index] for path, index in planned.base])
+    if profiles != [profile]:
         ordered = [c for c in resolve.candidates(names, profiles, locations) if c.path in present]
         if any(c.path in loader.broken for c in ordered):
             return None
-    while True:  # spring.config.import: load what the documents import, one level per round
-        planned = resolve.plan(ordered, documents, profiles=profiles, names=names, present=present)
+        if _imports(ordered, profiles, names, present, loader) is None:
+            return None
+    return resolve.assemble(ordered, documents, profiles=profiles, uri=_URI, names=names, present=present)
+
+
+def _imports(
+    ordered: Sequence[resolve.Candidate],
+    profiles: Sequence[str],
+    names: Sequence[str],
+    present: Collection[str],
+    loader: _Loader,
+) -> resolve.Plan | None:
+    """Load what ``spring.config.import`` reaches, one level per round, as the git source does;
+    report missing non-optional imports. None when an imported file does not parse."""
+    while True:
+        planned = resolve.plan(ordered, loader.documents, profiles=profiles, names=names, present=present)
         for missing in planned.missing:
             loader.problems.append(
                 Problem(
@@ -174,11 +191,10 @@ def _environment(
                 )
             )
         if not planned.needed:
-            break
+            return planned
         for path in sorted(planned.needed):
             if not loader.load(path):
                 return None
-    return resolve.assemble(ordered, documents, profiles=profiles, uri=_URI, names=names, present=present)
 
 
 class _Loader:

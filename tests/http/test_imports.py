@@ -57,3 +57,23 @@ async def test_a_traversing_import_is_a_500_naming_file_and_line(git_remote: Git
     assert resp.status == 500
     text = await resp.text()
     assert "foo.yml:2" in text and "outside the repository" in text
+
+
+async def test_an_imported_file_can_include_profiles(git_remote: GitRemote, serve: Serve) -> None:
+    """Boot activates profiles after the first imports: spring.profiles.include in an imported file
+    counts like one in foo.yml (ConfigDataEnvironment: include read from every active contributor)."""
+    git_remote.write(
+        {
+            "foo.yml": "a: foo\nspring.config.import: common/base.yml\n",
+            "common/base.yml": "spring.profiles.include: extra\n",
+            "foo-extra.yml": "a: extra\n",
+        }
+    )
+    client = await serve(git_remote)
+    body = await (await client.get("/foo/dev")).json()
+    uri = git_remote.uri
+    assert [s["name"] for s in body["propertySources"]] == [
+        f"{uri}/foo-extra.yml",
+        f"{uri}/common/base.yml",
+        f"{uri}/foo.yml",
+    ]
