@@ -12,6 +12,7 @@ The package map (folder names are the architecture; each module holds one concep
     filewatch.py      FileWatch: re-read a file when it changes (users, policy, TLS material)
     service.py        EnvironmentService: an ordered list of Sources, overrides, decryption, caches
     names.py profiles.py resolve.py     the pure core: validation, profile rules, precedence
+    imports.py        spring.config.import in served files: which repository paths a document imports
     checks.py         is a configuration good? Problem, CheckContext, the Check seam, the 199 Warning
     formats/          parsing (YAML, .properties, JSON), flattening, placeholders, renderings,
                       representations (serialised forms with ETags); pure

@@ -276,6 +276,7 @@ def _git_groups(
                 wrap=wrap,
                 shallow=settings.git_shallow,
                 serve_unreachable=settings.serve_unreachable_commits,
+                reverse_location_order=settings.reverse_location_order,
             )
         )
     return groups
@@ -392,6 +393,9 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
             else None
         ),
         cache_size=settings.cache_size,
+        accept_empty=settings.accept_empty,
+        reverse_location_order=settings.reverse_location_order,
+        strip_document_from_yaml=settings.strip_document_from_yaml,
     )
     yield
 

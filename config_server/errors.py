@@ -11,7 +11,8 @@
     ├── Forbidden                      use other credentials: a token or a policy refused this request
     ├── NotFound                       ask for something that exists
     │   ├── LabelNotFound                  no branch, tag or commit by that name
-    │   └── ResourceNotFound               no such plain-text file
+    │   ├── ResourceNotFound               no such plain-text file
+    │   └── EnvironmentNotFound            no source at all for the application (accept-empty off)
     ├── InvalidConfiguration           fix the file named (and its line): it cannot be parsed
     ├── Unavailable                    retry later: a backend (git, Vault) cannot be reached now
     ├── TooManyRequests                slow down: retry after the seconds in .headers' Retry-After
@@ -39,6 +40,7 @@ __all__ = [
     "ConfigServerError",
     "CryptoError",
     "DecryptionFailed",
+    "EnvironmentNotFound",
     "Forbidden",
     "InvalidConfiguration",
     "InvalidRequest",
@@ -135,6 +137,14 @@ class LabelNotFound(NotFound):
 
 class ResourceNotFound(NotFound):
     """No plain-text resource matches the path."""
+
+
+class EnvironmentNotFound(NotFound):
+    """No property source at all for the request, and empty environments are not accepted
+    (Spring's ``EnvironmentNotFoundException``, reason "Application Not Found")."""
+
+    def __init__(self) -> None:
+        super().__init__("Application Not Found")
 
 
 class InvalidConfiguration(ConfigServerError):

@@ -19,6 +19,9 @@ Inside a multi-document file later documents come first, and a document whose
 ``spring.config.activate.on-profile`` does not match the active profiles is left out: it stays in its
 file's slot (an ``on-profile: dev`` document in ``application.yml`` never beats ``foo.yml``).
 
+A document's ``spring.config.import`` (``config_server.imports``) places the files it imports
+immediately above that document, the last import highest (see :func:`plan`).
+
 ``.json`` is not a Boot format; we accept it as a YAML dialect ranked below ``.yaml``.
 
 Everything here is plain data in, data out: the git source supplies the tree listing and the parsed
@@ -36,6 +39,7 @@ from config_client.wire import PropertySource
 
 from config_server.errors import InvalidConfiguration
 from config_server.formats.flatten import scalar_text
+from config_server.imports import ImportLocation, import_locations
 from config_server.profiles import MalformedProfileExpression, matches_any
 
 if TYPE_CHECKING:
@@ -44,11 +48,14 @@ if TYPE_CHECKING:
 __all__ = [
     "EXTENSIONS",
     "Candidate",
+    "MissingImport",
+    "Plan",
     "assemble",
     "candidates",
     "config_names",
     "expand_profiles",
     "glob_to_regex",
+    "plan",
     "resource_candidates",
     "search_locations",
 ]
@@ -200,23 +207,64 @@ def expand_profiles(requested: Sequence[str], base_documents: Sequence[Document]
     return list(expanded)
 
 
-def assemble(
+@dataclass(frozen=True, slots=True)
+class MissingImport:
+    """A non-optional ``spring.config.import`` of a file the tree does not hold (the server skips
+    it, as Spring's does; ``validate`` reports it)."""
+
+    importer: str
+    line: int | None
+    location: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Which documents make up an environment, highest precedence first.
+
+    ``placed`` holds ``(path, document index)`` pairs; ``base`` those of them active before
+    profiles apply (the documents whose ``spring.profiles.include`` and groups count, for
+    :func:`expand_profiles`); ``needed`` the imported files that exist but whose documents were not
+    supplied (parse them and plan again); ``missing`` the non-optional imports of absent files.
+    """
+
+    placed: tuple[tuple[str, int], ...]
+    base: tuple[tuple[str, int], ...]
+    needed: frozenset[str]
+    missing: tuple[MissingImport, ...]
+
+
+def plan(
     ordered: Sequence[Candidate],
     documents: Mapping[str, Sequence[Document]],
     *,
-    profiles: Collection[str],
-    uri: str,
-) -> list[PropertySource]:
-    """Turn the existing candidates (``documents`` holds the parsed files that exist) into property
-    sources, highest precedence first, named ``<uri>/<path>`` (`` (document #N)`` for files with more
-    than one document). Raises ``InvalidConfiguration`` for a malformed ``on-profile`` expression."""
-    out: list[PropertySource] = []
+    profiles: Sequence[str],
+    names: Sequence[str],
+    present: Collection[str] | None = None,
+) -> Plan:
+    """Place the documents of the existing candidates and of the files they import.
+
+    ``ordered`` are the candidates that exist, highest precedence first (``documents`` holds their
+    parsed files); ``present`` every path of the tree (default: the keys of ``documents``);
+    ``names`` the config names, lowest first (for directory imports); ``profiles`` the active ones,
+    lowest first.
+
+    Boot's order (``ConfigDataEnvironmentContributors``): a document's imports sit immediately
+    above it, the last import highest. A document active before profiles are applied (no
+    ``on-profile``, in a non-profile file, imported by such a document) gets its imports' profile
+    variants above all its plain imports; any other document gets each import followed by its
+    variants. A file is loaded once: the main candidates first, then imports in precedence order.
+    Raises ``InvalidConfiguration`` for a malformed ``on-profile`` expression or a refused import.
+    """
+    exists = frozenset(documents) if present is None else present
     active = frozenset(profiles)
-    for cand in ordered:
-        docs = documents.get(cand.path)
-        if not docs:
-            continue
-        multi = len(docs) > 1
+    loaded = {c.path for c in ordered}
+    placed: list[tuple[str, int]] = []
+    base: list[tuple[str, int]] = []
+    needed: set[str] = set()
+    missing: list[MissingImport] = []
+
+    def place_file(path: str, docs: Sequence[Document], before: bool) -> None:
         for index in range(len(docs) - 1, -1, -1):
             doc = docs[index]
             if doc.on_profile is not None:
@@ -224,9 +272,69 @@ def assemble(
                     if not matches_any(doc.on_profile, active):
                         continue
                 except MalformedProfileExpression as exc:
-                    raise InvalidConfiguration(cand.path, str(exc)) from exc
-            name = f"{uri}/{cand.path}" + (f" (document #{index})" if multi else "")
-            out.append(PropertySource(name, doc.properties))
+                    raise InvalidConfiguration(path, str(exc)) from exc
+            doc_before = before and doc.on_profile is None
+            place_imports(path, doc, doc_before)
+            placed.append((path, index))
+            if doc_before:
+                base.append((path, index))
+
+    def place_imports(path: str, doc: Document, before: bool) -> None:
+        locations = import_locations(path, doc)
+        children: list[tuple[str, bool, ImportLocation | None]] = []  # lowest precedence first
+        if before:
+            children = [(ref, True, loc) for loc in locations for ref in loc.references(names, None)]
+            children += [
+                (ref, False, None)
+                for loc in locations
+                for profile in profiles
+                for ref in loc.references(names, profile)
+            ]
+        else:
+            for loc in locations:
+                children += [(ref, False, loc) for ref in loc.references(names, None)]
+                children += [(ref, False, None) for p in profiles for ref in loc.references(names, p)]
+        for ref, child_before, plain in reversed(children):
+            if ref in loaded:
+                continue
+            if ref not in exists:
+                # Only a named file can be missing: directory and profile variants are optional.
+                if plain is not None and not plain.optional and ref in plain.parts:
+                    missing.append(MissingImport(path, plain.line, plain.text, ref))
+                continue
+            loaded.add(ref)
+            found = documents.get(ref)
+            if found is None:
+                needed.add(ref)
+            else:
+                place_file(ref, found, child_before)
+
+    for cand in ordered:
+        docs = documents.get(cand.path)
+        if docs:
+            place_file(cand.path, docs, cand.profile is None)
+    return Plan(tuple(placed), tuple(base), frozenset(needed), tuple(missing))
+
+
+def assemble(
+    ordered: Sequence[Candidate],
+    documents: Mapping[str, Sequence[Document]],
+    *,
+    profiles: Sequence[str],
+    uri: str,
+    names: Sequence[str] = ("application",),
+    present: Collection[str] | None = None,
+) -> list[PropertySource]:
+    """Turn the existing candidates (``documents`` holds the parsed files that exist, imported ones
+    included) into property sources, highest precedence first, named ``<uri>/<path>``
+    (`` (document #N)`` for files with more than one document); see :func:`plan`. An imported file
+    that exists but is not in ``documents`` is left out. Raises ``InvalidConfiguration`` for a
+    malformed ``on-profile`` expression or a refused import."""
+    out: list[PropertySource] = []
+    for path, index in plan(ordered, documents, profiles=profiles, names=names, present=present).placed:
+        docs = documents[path]
+        name = f"{uri}/{path}" + (f" (document #{index})" if len(docs) > 1 else "")
+        out.append(PropertySource(name, docs[index].properties))
     return out
 
 

@@ -27,7 +27,7 @@ from typing import Any
 from config_client.wire import Environment, PropertySource, PropertyValue
 
 from config_server.caching import LRU, SingleFlight
-from config_server.errors import ResourceNotFound
+from config_server.errors import EnvironmentNotFound, ResourceNotFound
 from config_server.formats.representations import Representations
 from config_server.names import EnvRequest
 from config_server.sources.base import Contribution, Query, Source
@@ -43,7 +43,12 @@ class EnvironmentService:
     ``sources`` in precedence order (the first one's property sources come first); ``overrides``
     goes before them all, after decryption; ``decrypt`` turns ``{cipher}`` values (None: left
     as they are); ``references`` resolves ``{vault}:`` values per request (None: left as they
-    are). ``cache_size`` bounds each cache's entries. Use from one event loop.
+    are). ``cache_size`` bounds each cache's entries. ``accept_empty=False`` makes an
+    environment without any property source (overrides count) a ``EnvironmentNotFound``, as
+    Spring's ``accept-empty=false``. ``reverse_location_order`` looks for plain-text resources in
+    the last source first (each git source reverses its own locations too).
+    ``strip_document_from_yaml=False`` keeps the ``document`` key of a non-map YAML in the ``.yml``
+    rendering (Spring's ``strip-document-from-yaml``). Use from one event loop.
     """
 
     def __init__(
@@ -54,6 +59,9 @@ class EnvironmentService:
         decrypt: Decryptor | None = None,
         references: Decryptor | None = None,
         cache_size: int = 2048,
+        accept_empty: bool = True,
+        reverse_location_order: bool = False,
+        strip_document_from_yaml: bool = True,
     ) -> None:
         if not sources:
             raise ValueError("an EnvironmentService needs at least one source")
@@ -64,6 +72,9 @@ class EnvironmentService:
         self._overrides = overrides if overrides is not None and overrides.source else None
         self._decrypt = decrypt
         self._references = references
+        self.accept_empty = accept_empty
+        self.reverse_location_order = reverse_location_order
+        self.strip_document_from_yaml = strip_document_from_yaml
         self._parts: LRU[tuple[Any, ...], Contribution] = LRU(cache_size)
         self._reps: LRU[tuple[Any, ...], Representations] = LRU(cache_size)
         self._env_flight: SingleFlight[tuple[Any, ...], Representations] = SingleFlight()
@@ -71,13 +82,23 @@ class EnvironmentService:
 
     # --- environments -------------------------------------------------------------------------
 
-    async def environment(self, req: EnvRequest, *, token: str | None = None) -> Representations:
+    async def environment(
+        self, req: EnvRequest, *, token: str | None = None, allow_empty: bool = False
+    ) -> Representations:
         """The environment for a validated request, with its representations.
 
         ``token`` is the caller's ``X-Config-Token``, given to the sources read per request.
-        Raises ``LabelNotFound`` (404), ``InvalidConfiguration`` (500), ``Unavailable`` (503) or
-        ``Forbidden`` (403, a Vault token refused).
+        ``allow_empty`` skips the ``accept_empty`` check (Spring applies it to the environment
+        endpoints only, not to a plain-text resource's placeholders). Raises ``LabelNotFound``
+        (404), ``EnvironmentNotFound`` (404), ``InvalidConfiguration`` (500), ``Unavailable`` (503)
+        or ``Forbidden`` (403, a Vault token refused).
         """
+        reps = await self._environment(req, token)
+        if not (allow_empty or self.accept_empty or reps.environment.property_sources):
+            raise EnvironmentNotFound()
+        return reps
+
+    async def _environment(self, req: EnvRequest, token: str | None) -> Representations:
         query = Query.of(req)
         pins = tuple([await source.pin(query) for source in self.sources])
         if all(pin is not None for pin in pins):
@@ -121,6 +142,7 @@ class EnvironmentService:
             env,
             stale=any(part.stale for part in done),
             warnings=tuple(warning for part in done for warning in part.warnings),
+            strip_document=self.strip_document_from_yaml,
         )
         if key is not None:
             self._reps.put(key, reps)
@@ -157,7 +179,7 @@ class EnvironmentService:
         """
         label = req.labels[0] if len(req.labels) == 1 else req.label
         query = Query(req.applications, req.profiles, (label,))
-        for source in self.sources:
+        for source in reversed(self.sources) if self.reverse_location_order else self.sources:
             found = await source.resource(query, path)
             if found is not None:
                 return found

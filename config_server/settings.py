@@ -444,6 +444,35 @@ class Settings:
         256,
         metavar="N",
     )
+    # --- Spring's server-wide switches (spring.cloud.config.server.*, spring.profiles.validate) ---
+    accept_empty: bool = _option(
+        "answer an application without any property source with 200 and no sources; "
+        "false: 404 'Application Not Found' (Spring's accept-empty)",
+        _bool,
+        True,
+        metavar="BOOL",
+    )
+    strip_document_from_yaml: bool = _option(
+        "render a YAML file whose top level is not a map (key 'document') as that value in "
+        ".yml renderings (Spring's strip-document-from-yaml)",
+        _bool,
+        True,
+        metavar="BOOL",
+    )
+    reverse_location_order: bool = _option(
+        "look for plain-text resources in the last search path (and last backend) first "
+        "(Spring's reverse-location-order)",
+        _bool,
+        False,
+        metavar="BOOL",
+    )
+    validate_profiles: bool = _option(
+        "Spring's spring.profiles.validate; only true is supported: profiles name files and "
+        "Vault paths, so they are always validated",
+        _bool,
+        True,
+        metavar="BOOL",
+    )
     # --- many repositories (only in the --config file: they are structured) ---
     repos: tuple[RepoSpec, ...] = field(default=(), metadata={"file_only": True})
     """Spring's pattern repositories (``repos:``), in declaration order; see ``sources.git.repos``."""
@@ -559,6 +588,11 @@ def load_settings(
         raise SettingsError(f"--repo is required (or {ENV_PREFIX}REPO, or 'repo' in --config)")
     if values.get("vault_kv_version", 2) not in (1, 2):
         raise SettingsError("--vault-kv-version must be 1 or 2")
+    if values.get("validate_profiles") is False:
+        raise SettingsError(
+            "--validate-profiles=false (Spring's spring.profiles.validate=false) is not supported: "
+            "profiles name files and Vault paths, so every request's profiles are validated"
+        )
     settings = Settings(**values)
     check_security(settings)
     return settings

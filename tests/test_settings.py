@@ -180,3 +180,26 @@ def test_history_flags_are_booleans_off_by_default() -> None:
         parse("--repo", "/r", "--git-shallow"), environ={"CONFIG_SERVER_SERVE_UNREACHABLE_COMMITS": "true"}
     )
     assert s.git_shallow and s.serve_unreachable_commits
+
+
+def test_spring_server_switches_have_springs_defaults() -> None:
+    """accept-empty and strip-document-from-yaml default true, reverse-location-order false
+    (ConfigServerProperties); each reads as a flag."""
+    s = load_settings(parse("--repo", "r"), environ={})
+    assert (s.accept_empty, s.strip_document_from_yaml, s.reverse_location_order) == (True, True, False)
+    s = load_settings(
+        parse(
+            "--repo", "r", "--accept-empty=false", "--strip-document-from-yaml=no", "--reverse-location-order"
+        ),
+        environ={},
+    )
+    assert (s.accept_empty, s.strip_document_from_yaml, s.reverse_location_order) == (False, False, True)
+
+
+def test_validate_profiles_false_is_refused_by_name(tmp_path: Path) -> None:
+    """spring.profiles.validate=false is not silently ignored: start-up fails naming the option."""
+    cfg = tmp_path / "server.yml"
+    cfg.write_text("repo: r\nvalidate-profiles: false\n")
+    with pytest.raises(SettingsError, match="validate-profiles=false"):
+        load_settings(parse("--config", str(cfg)), environ={})
+    assert load_settings(parse("--repo", "r", "--validate-profiles=true"), environ={}).validate_profiles

@@ -49,6 +49,7 @@ class Representations:
     environment: Environment
     stale: bool = False  # some part was served from a bounded stale cache (Vault outage)
     warnings: tuple[str, ...] = ()  # RFC 7234 warning values, e.g. a last good commit served
+    strip_document: bool = True  # Spring's strip-document-from-yaml, for the .yml rendering
     _memo: dict[str, Rendered] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -74,7 +75,7 @@ class Representations:
         base = kind.removesuffix("-raw")
         sources = env.property_sources
         if base == "yml":
-            text = render.render_yaml(sources, resolve=resolve)
+            text = render.render_yaml(sources, resolve=resolve, strip_document=self.strip_document)
         elif base == "properties":
             text = render.render_properties(sources, resolve=resolve)
         else:

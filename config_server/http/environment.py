@@ -115,7 +115,7 @@ async def resource(request: web.Request, endpoint: Endpoint) -> web.StreamRespon
     text = data.decode(charset, errors="replace")
     headers: dict[str, str] = {}
     if _truthy(request.query.get("resolvePlaceholders"), True):
-        reps = await service.environment(req, token=request.headers.get("X-Config-Token"))
+        reps = await service.environment(req, token=request.headers.get("X-Config-Token"), allow_empty=True)
         text = resolve_placeholders(text, lookup_from_sources(reps.environment.property_sources))
         _audit_details(request, reps)
         _warn(headers, reps)

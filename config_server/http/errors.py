@@ -13,7 +13,8 @@ with the exception's ``headers`` on the response::
     WebhookSignatureInvalid             401     exc.message
     Forbidden                           403     exc.message
     NotFound, LabelNotFound,
-      ResourceNotFound                  404     exc.message
+      ResourceNotFound,
+      EnvironmentNotFound               404     exc.message
     InvalidConfiguration                500     exc.message (logged)
     Unavailable                         503     exc.message (logged)
     TooManyRequests                     429     exc.message             Retry-After
@@ -67,6 +68,7 @@ from config_server.errors import (
     ConfigServerError,
     CryptoError,
     DecryptionFailed,
+    EnvironmentNotFound,
     Forbidden,
     InvalidConfiguration,
     InvalidRequest,
@@ -117,6 +119,7 @@ STATUSES: Mapping[type[ConfigServerError], int] = {
     NotFound: 404,
     LabelNotFound: 404,
     ResourceNotFound: 404,
+    EnvironmentNotFound: 404,
     InvalidConfiguration: 500,
     Unavailable: 503,
     TooManyRequests: 429,

@@ -18,7 +18,7 @@ already reported, and a schema check of the rest would only add noise).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -30,6 +30,7 @@ from config_server.crypto.keyring import KeyRing
 from config_server.errors import CryptoError, InvalidConfiguration
 from config_server.formats import parse_document_file
 from config_server.formats.documents import Document
+from config_server.imports import IMPORT_KEY
 from config_server.validation import discover
 from config_server.validation.problems import Problem, sorted_problems
 from config_server.validation.schema import Schema, load_schema, schema_problems
@@ -74,18 +75,12 @@ def check(
     errors (``Unavailable`` when Vault's transit engine cannot be reached)."""
     layout = discover.layout(files.keys(), dirs, options.search_paths)
     problems: list[Problem] = []
-    documents: dict[str, list[Document]] = {}
-    broken: set[str] = set()
-    for path in layout.config_files:
-        try:
-            documents[path] = parse_document_file(path, files[path])
-        except InvalidConfiguration as exc:
-            problems.append(Problem(exc.path, exc.line, exc.problem))
-            broken.add(path)
     decrypted = _Decryptor(ring)
     secret_keys: dict[str, set[str]] = {}
-    for path, docs in documents.items():
-        documents[path] = [decrypted.document(path, doc, problems, secret_keys) for doc in docs]
+    loader = _Loader(files, decrypted, problems, secret_keys)
+    for path in layout.config_files:
+        loader.load(path)
+    documents = loader.documents
 
     schemas: dict[str, Schema] = {}
     for app, path in layout.schemas.items():
@@ -111,25 +106,21 @@ def check(
         owner = names.owners.get(path)
         (shared if owner is None else apps.setdefault(owner, set())).update(words)
 
-    source_paths = {
-        f"{_URI}/{path}" + (f" (document #{index})" if len(docs) > 1 else ""): path
-        for path, docs in documents.items()
-        for index in range(len(docs))
-    }
-    present = set(documents) | broken
+    present = set(layout.config_files) | set(layout.importable)
     environments = 0
     found: dict[Problem, list[tuple[str, str]]] = {}
     for app in sorted(apps):
         for profile in sorted({"default", *apps[app], *shared, *options.profiles}):
             environments += 1
             try:
-                sources = _environment(app, profile, options, dirs, present, broken, documents)
+                sources = _environment(app, profile, options, dirs, present, loader)
             except InvalidConfiguration as exc:
                 problems.append(Problem(exc.path, exc.line, exc.problem))
                 continue
             schema = schemas.get(app)
             if sources is None or schema is None:
                 continue
+            source_paths = loader.source_paths
             secrets = {key for source in sources for key in secret_keys.get(source_paths[source.name], ())}
             for problem in schema_problems(schema, sources, paths=source_paths, secret_keys=secrets):
                 found.setdefault(problem, []).append((app, profile))
@@ -152,25 +143,97 @@ def _environment(
     options: Options,
     dirs: Collection[str],
     present: Collection[str],
-    broken: Collection[str],
-    documents: Mapping[str, list[Document]],
+    loader: _Loader,
 ) -> list[PropertySource] | None:
-    """The property sources of ``/{app}/{profile}``, as ``GitConfigSource._files`` builds them;
-    None when a file it includes does not parse."""
+    """The property sources of ``/{app}/{profile}``, as ``GitConfigSource._files`` builds them
+    (imports included, a missing non-optional import reported); None when a file it includes
+    does not parse."""
+    documents = loader.documents
     names = resolve.config_names([app])
     locations = resolve.search_locations(
         options.search_paths, applications=[app], profiles=[profile], label=options.label, dirs=dirs
     )
     ordered = [c for c in resolve.candidates(names, [profile], locations) if c.path in present]
-    if any(c.path in broken for c in ordered):
+    if any(c.path in loader.broken for c in ordered):
         return None
-    base = [doc for c in ordered if c.profile is None for doc in reversed(documents[c.path])]
-    profiles = resolve.expand_profiles([profile], base)
-    if profiles != [profile]:  # spring.profiles.include / group widened them
+    planned = _imports(ordered, [profile], names, present, loader)
+    if planned is None:
+        return None
+    # spring.profiles.include / group in the documents active before profiles (imports too)
+    profiles = resolve.expand_profiles([profile], [documents[path][index] for path, index in planned.base])
+    if profiles != [profile]:
         ordered = [c for c in resolve.candidates(names, profiles, locations) if c.path in present]
-        if any(c.path in broken for c in ordered):
+        if any(c.path in loader.broken for c in ordered):
             return None
-    return resolve.assemble(ordered, documents, profiles=profiles, uri=_URI)
+        if _imports(ordered, profiles, names, present, loader) is None:
+            return None
+    return resolve.assemble(ordered, documents, profiles=profiles, uri=_URI, names=names, present=present)
+
+
+def _imports(
+    ordered: Sequence[resolve.Candidate],
+    profiles: Sequence[str],
+    names: Sequence[str],
+    present: Collection[str],
+    loader: _Loader,
+) -> resolve.Plan | None:
+    """Load what ``spring.config.import`` reaches, one level per round, as the git source does;
+    report missing non-optional imports. None when an imported file does not parse."""
+    while True:
+        planned = resolve.plan(ordered, loader.documents, profiles=profiles, names=names, present=present)
+        for missing in planned.missing:
+            loader.problems.append(
+                Problem(
+                    missing.importer,
+                    missing.line,
+                    f"{IMPORT_KEY} '{missing.location}': there is no file {missing.path} "
+                    "(the server skips it; mark it 'optional:' if that is meant)",
+                )
+            )
+        if not planned.needed:
+            return planned
+        for path in sorted(planned.needed):
+            if not loader.load(path):
+                return None
+
+
+class _Loader:
+    """Parses (and decrypts) each file once, on first use; records parse failures as problems."""
+
+    def __init__(
+        self,
+        files: Mapping[str, bytes],
+        decryptor: _Decryptor,
+        problems: list[Problem],
+        secret_keys: dict[str, set[str]],
+    ) -> None:
+        self.files = files
+        self.decryptor = decryptor
+        self.problems = problems
+        self.secret_keys = secret_keys
+        self.documents: dict[str, list[Document]] = {}
+        self.broken: set[str] = set()
+        self.source_paths: dict[str, str] = {}
+        """Property-source name -> the path of its file."""
+
+    def load(self, path: str) -> bool:
+        """Parse ``path`` if not yet done; False when it does not parse."""
+        if path in self.broken:
+            return False
+        if path in self.documents:
+            return True
+        try:
+            docs = parse_document_file(path, self.files[path])
+        except InvalidConfiguration as exc:
+            self.problems.append(Problem(exc.path, exc.line, exc.problem))
+            self.broken.add(path)
+            return False
+        self.documents[path] = [
+            self.decryptor.document(path, doc, self.problems, self.secret_keys) for doc in docs
+        ]
+        for index in range(len(docs)):
+            self.source_paths[f"{_URI}/{path}" + (f" (document #{index})" if len(docs) > 1 else "")] = path
+        return True
 
 
 def _contexts(where: list[tuple[str, str]]) -> str:

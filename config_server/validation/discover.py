@@ -60,11 +60,14 @@ class Layout:
     """Application name -> path of its ``schemas/{application}.schema.json``."""
     directory_apps: frozenset[str]
     """Names that ``{application}`` in a search path matched as a directory (unchecked)."""
+    importable: tuple[str, ...] = ()
+    """Files with a config extension outside the search locations, sorted: only a
+    ``spring.config.import`` can reach them."""
 
     @property
     def wanted(self) -> tuple[str, ...]:
-        """Every file whose content validation reads."""
-        return (*self.config_files, *sorted(self.schemas.values()))
+        """Every file whose content validation may read."""
+        return (*self.config_files, *self.importable, *sorted(self.schemas.values()))
 
 
 def _location_pattern(raw: str) -> re.Pattern[str] | None:
@@ -103,6 +106,7 @@ def layout(paths: Collection[str], dirs: Collection[str], search_paths: Sequence
                 if match.groupdict().get("app"):
                     apps.add(match.group("app"))
     config: list[str] = []
+    importable: list[str] = []
     schemas: dict[str, str] = {}
     for path in paths:
         if path.startswith(SCHEMA_DIR) and path.endswith(SCHEMA_SUFFIX):
@@ -111,9 +115,9 @@ def layout(paths: Collection[str], dirs: Collection[str], search_paths: Sequence
                 schemas[name] = path
             continue
         directory, _, filename = path.rpartition("/")
-        if directory in locations and "." in filename and filename.rsplit(".", 1)[1] in EXTENSIONS:
-            config.append(path)
-    return Layout(tuple(sorted(config)), schemas, frozenset(apps))
+        if "." in filename and filename.rsplit(".", 1)[1] in EXTENSIONS:
+            (config if directory in locations else importable).append(path)
+    return Layout(tuple(sorted(config)), schemas, frozenset(apps), tuple(sorted(importable)))
 
 
 def stem(path: str) -> str:

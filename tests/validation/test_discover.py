@@ -25,10 +25,12 @@ def test_names_come_from_file_stems(
     assert (names.applications, names.shared_profiles, names.problems) == (applications, shared, [])
 
 
-def test_only_files_in_search_locations_and_schemas_are_wanted() -> None:
-    """Root files, {application} directories and schemas; not other folders nor other extensions."""
+def test_only_files_in_search_locations_are_config_files() -> None:
+    """Root files and {application} directories; other folders' config files are only importable."""
     paths = ["a.yml", "README.md", "teams/x/x.yml", "docs/y.yml", "schemas/x.schema.json"]
     dirs = ["", "teams", "teams/x", "docs", "schemas"]
     found = layout(paths, dirs, ["teams/{application}"])
-    assert found.wanted == ("a.yml", "teams/x/x.yml", "schemas/x.schema.json")
+    assert found.config_files == ("a.yml", "teams/x/x.yml")
+    assert found.importable == ("docs/y.yml",)
+    assert found.wanted == ("a.yml", "teams/x/x.yml", "docs/y.yml", "schemas/x.schema.json")
     assert found.directory_apps == {"x"}

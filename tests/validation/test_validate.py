@@ -264,3 +264,37 @@ def test_a_tree_without_configuration_files_is_not_a_pass(
     code, out, err = validate(capsys, str(tmp_path))
     assert code == 2 and out == []
     assert err.startswith(f"config-server: no configuration file found in {tmp_path}")
+
+
+def test_imported_files_are_checked_and_bad_imports_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """validate follows spring.config.import as the server does: a broken imported file outside
+    the search locations, a missing non-optional import and a traversing one, each at file:line."""
+    files = {
+        **GOOD,
+        "orders.yml": "server:\n  port: 8080\nspring.config.import:\n  - shared/db.yml\n  - gone.yml\n"
+        "  - optional:also-gone.yml\n",
+        "shared/db.yml": "a: 1\nb: 2\na: 3\n",
+        "payments.properties": "currency=EUR\nspring.config.import=../outside.yml\n",
+    }
+    code, out, _ = validate(capsys, str(tree(tmp_path, files)))
+    assert code == 1
+    assert out == [
+        "orders.yml:5: spring.config.import 'gone.yml': there is no file gone.yml "
+        "(the server skips it; mark it 'optional:' if that is meant)",
+        "payments.properties:2: spring.config.import '../outside.yml' is outside the repository; "
+        "only paths relative to the importing file are served",
+        "shared/db.yml:3: duplicate key 'a'",
+    ], out
+
+
+def test_an_imported_value_is_schema_checked_where_it_was_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An environment's imported files take part in its schema check, at the imported file's line."""
+    files = {**GOOD, "orders.yml": "server:\n  port: 8080\nspring.config.import: shared/pool.yml\n"}
+    files["shared/pool.yml"] = "pool-size: 0\n"
+    code, out, _ = validate(capsys, str(tree(tmp_path, files)))
+    assert code == 1
+    assert len(out) == 1 and out[0].startswith("shared/pool.yml:1: "), out

@@ -35,15 +35,25 @@ class _Pin:
 class GitConfigSource:
     """Configuration files found by ``search_paths`` in a started ``GitSource``.
 
-    ``cache_size`` bounds the parsed documents kept (``8 * cache_size`` files). Use from one
-    event loop; the ``GitSource`` is opened and closed by its owner.
+    ``cache_size`` bounds the parsed documents kept (``8 * cache_size`` files).
+    ``reverse_location_order`` makes plain-text resources look in the search paths last first and
+    the root last (Spring's ``reverse-location-order``; environments are not affected). Use from
+    one event loop; the ``GitSource`` is opened and closed by its owner.
     """
 
     name = "git"
     poll_interval = 0.0  # fetches call the listeners
 
-    def __init__(self, *, git: GitSource, search_paths: Sequence[str] = (), cache_size: int = 2048) -> None:
+    def __init__(
+        self,
+        *,
+        git: GitSource,
+        search_paths: Sequence[str] = (),
+        cache_size: int = 2048,
+        reverse_location_order: bool = False,
+    ) -> None:
         self.git = git
+        self.reverse_location_order = reverse_location_order
         self.search_paths = tuple(search_paths)
         self._label_paths = any("{label}" in path for path in self.search_paths)
         self._docs: LRU[tuple[str, str], list[Document] | InvalidConfiguration] = LRU(cache_size * 8)
@@ -76,9 +86,10 @@ class GitConfigSource:
         """The first candidate of ``path`` (profile variants first) in the search locations."""
         label = query.labels[0]
         tree = await self.git.tree(await self.git.resolve(label))
-        for candidate in resolve.resource_candidates(
-            path, query.profiles, self._locations(query, label, tree)
-        ):
+        locations = self._locations(query, label, tree)
+        if self.reverse_location_order:
+            locations.reverse()
+        for candidate in resolve.resource_candidates(path, query.profiles, locations):
             blob = tree.files.get(candidate)
             if blob is not None:
                 return await self.git.read_blob(blob), candidate
@@ -138,18 +149,43 @@ class GitConfigSource:
 
     async def _files(self, query: Query, label: str | None, commit: str) -> list[PropertySource]:
         tree = await self.git.tree(commit)
+        present = tree.files.keys()
         names = resolve.config_names(query.applications)
         locations = self._locations(query, label, tree)
-        ordered = [c for c in resolve.candidates(names, query.profiles, locations) if c.path in tree.files]
+        ordered = [c for c in resolve.candidates(names, query.profiles, locations) if c.path in present]
         documents = {c.path: await self._documents(tree, c.path) for c in ordered}
-        base = [doc for c in ordered if c.profile is None for doc in reversed(documents[c.path])]
+        planned = await self._imports(tree, ordered, documents, query.profiles, names)
+        # spring.profiles.include / group in the documents active before profiles (imports too)
+        base = [documents[path][index] for path, index in planned.base]
         profiles = resolve.expand_profiles(query.profiles, base)
-        if profiles != list(query.profiles):  # spring.profiles.include / group widened them
-            ordered = [c for c in resolve.candidates(names, profiles, locations) if c.path in tree.files]
+        if profiles != list(query.profiles):
+            ordered = [c for c in resolve.candidates(names, profiles, locations) if c.path in present]
             for c in ordered:
                 if c.path not in documents:
                     documents[c.path] = await self._documents(tree, c.path)
-        return resolve.assemble(ordered, documents, profiles=profiles, uri=self.git.display_uri)
+            await self._imports(tree, ordered, documents, profiles, names)
+        return resolve.assemble(
+            ordered, documents, profiles=profiles, uri=self.git.display_uri, names=names, present=present
+        )
+
+    async def _imports(
+        self,
+        tree: Tree,
+        ordered: Sequence[resolve.Candidate],
+        documents: dict[str, list[Document]],
+        profiles: Sequence[str],
+        names: Sequence[str],
+    ) -> resolve.Plan:
+        """Parse the files that ``spring.config.import`` reaches (into ``documents``), one level of
+        imports per round; the final plan."""
+        while True:
+            planned = resolve.plan(
+                ordered, documents, profiles=profiles, names=names, present=tree.files.keys()
+            )
+            if not planned.needed:
+                return planned
+            for path in sorted(planned.needed):
+                documents[path] = await self._documents(tree, path)
 
     def _locations(self, query: Query, label: str | None, tree: Tree) -> list[str]:
         return resolve.search_locations(

@@ -111,8 +111,10 @@ class GitRepositories:
         wrap: Callable[[GitConfigSource], Source] | None = None,
         shallow: bool = False,
         serve_unreachable: bool = False,
+        reverse_location_order: bool = False,
     ) -> None:
         self.name = name
+        self._reverse_locations = reverse_location_order  # every repository's resource lookup
         self._wrap = wrap
         self._shallow = shallow  # --git-shallow and --serve-unreachable-commits: every clone's
         self._serve_unreachable = serve_unreachable
@@ -368,7 +370,12 @@ class GitRepositories:
             shallow=self._shallow,
             serve_unreachable=self._serve_unreachable,
         )
-        plain = GitConfigSource(git=git, search_paths=spec.search_paths or (), cache_size=self._cache_size)
+        plain = GitConfigSource(
+            git=git,
+            search_paths=spec.search_paths or (),
+            cache_size=self._cache_size,
+            reverse_location_order=self._reverse_locations,
+        )
         files: Source = plain if self._wrap is None else self._wrap(plain)  # --serve-last-good's guard
         repo = Repository(name=name, spec=spec, uri=uri, git=git, files=files, index=index)
         for listener in self._listeners:
