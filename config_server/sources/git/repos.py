@@ -149,8 +149,9 @@ def placeholders(uri: str) -> tuple[str, ...]:
 
 def expand(uri: str, *, application: str, profile: str, label: str) -> str | None:
     """The URI with its placeholders filled (Spring's ``getRepository``), or None when a value
-    could change the URL's meaning (a ``?``, ``#``, ``:``, space...): such a request is served
-    as if the repository did not exist. ``(_)`` in names was already turned into ``/``."""
+    could change the URL's meaning (a ``?``, ``#``, ``:``, space, a ``.`` or ``..`` segment...):
+    such a request is served as if the repository did not exist. ``(_)`` in names was already
+    turned into ``/``."""
     for placeholder, value in (
         ("{application}", application),
         ("{profile}", profile),
@@ -159,6 +160,8 @@ def expand(uri: str, *, application: str, profile: str, label: str) -> str | Non
         if placeholder in uri:
             if not _SAFE_VALUE.fullmatch(value) or value.startswith(("-", "/")):
                 return None
+            if any(segment in (".", "..") for segment in value.split("/")):
+                return None  # git and curl resolve dot segments: no climbing out of the template
             uri = uri.replace(placeholder, value)
     return uri
 
