@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from config_server.errors import InvalidConfiguration
+from config_server.secret import Secret
+from config_server.sources.base import Contribution, Query
+from config_server.sources.git.patterns import GitRepositories
 from config_server.sources.git.remote import RemoteAccess
+from config_server.sources.git.repos import RepoSpec, expand, parse_repos
 from config_server.sources.git.repository import GitRepository
 from config_server.sources.git.transport import Transport
 from tests.support.gitrepo import GitRemote
@@ -57,3 +63,67 @@ def test_a_uri_with_a_dangerous_or_unknown_transport_is_refused_before_git_runs(
     finally:
         repo.close()
     assert not marker.exists()
+
+
+# --- template clones ----------------------------------------------------------------------------
+
+
+def test_a_template_value_with_dot_segments_expands_to_nothing() -> None:
+    """``..`` or ``.`` as a path segment of a value cannot climb out of the template's directory."""
+    for value in ("..", "../other", "a/../../b", "a/./b", ".", "a/.."):
+        assert expand("/srv/{application}/r.git", application=value, profile="p", label="l") is None
+    assert expand("/srv/{application}/r.git", application="a.b/c..d", profile="p", label="l") == (
+        "/srv/a.b/c..d/r.git"
+    )
+
+
+@pytest.fixture
+async def teams(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[GitRepositories]:
+    """A default repository and ``team-*`` -> ``<root>/{application}/remote.git``; a login; one clone."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    root = tmp_path / "remotes"
+    for name in ("default", "team-a", "team-b"):
+        GitRemote(root / name).write({"application.yml": f"who: {name}\n"})
+    (spec,) = parse_repos({"teams": {"pattern": "team-*", "uri": f"{root}/{{application}}/remote.git"}})
+    resolved = {
+        "access": RemoteAccess(username="svc", password=Secret("tok-123")),
+        "default_label": "main",
+        "refresh_rate": 0.0,
+        "search_paths": (),
+    }
+    group = GitRepositories(
+        default=RepoSpec(name="git", uri=str(root / "default" / "remote.git")).resolved(**resolved),
+        repos=[spec.resolved(**resolved)],
+        basedir=tmp_path / "clone",
+        repos_dir=tmp_path / "repos",
+        max_clones=1,
+    )
+    await group.start()
+    yield group
+    await group.close()
+
+
+def _who(contribution: Contribution) -> object:
+    return contribution.sources[0].source["who"].value
+
+
+async def test_an_evicted_template_clone_leaves_no_directory(teams: GitRepositories, tmp_path: Path) -> None:
+    """The least recently used clone is closed and its directory removed (disk stays bounded)."""
+    assert _who(await teams.read(Query(("team-a",), ("default",)), None)) == "team-a"
+    assert _who(await teams.read(Query(("team-b",), ("default",)), None)) == "team-b"
+    await teams.settle()
+    assert len(list((tmp_path / "repos" / "teams").iterdir())) == 1
+    assert _who(await teams.read(Query(("team-a",), ("default",)), None)) == "team-a"  # re-cloned
+
+
+async def test_a_template_clone_that_fails_leaves_no_directory_nor_askpass(
+    teams: GitRepositories, tmp_path: Path
+) -> None:
+    """A request for an application with no repository leaves nothing on disk (nor in the temp dir)."""
+    askpass = set((tmp_path / "tmp").iterdir())  # the default repository's
+    for n in range(3):
+        assert _who(await teams.read(Query((f"team-nothing{n}",), ("default",)), None)) == "default"
+    await teams.settle()
+    assert list((tmp_path / "repos" / "teams").iterdir()) == []
+    assert set((tmp_path / "tmp").iterdir()) == askpass
