@@ -127,3 +127,12 @@ async def test_a_template_clone_that_fails_leaves_no_directory_nor_askpass(
     await teams.settle()
     assert list((tmp_path / "repos" / "teams").iterdir()) == []
     assert set((tmp_path / "tmp").iterdir()) == askpass
+
+
+async def test_the_pattern_repositories_directories_are_private(
+    teams: GitRepositories, tmp_path: Path
+) -> None:
+    """``<basedir>-repos`` and each template repository's directory in it are 0700, like the clones."""
+    await teams.read(Query(("team-a",), ("default",)), None)
+    for path in (tmp_path / "repos", tmp_path / "repos" / "teams"):
+        assert path.stat().st_mode & 0o777 == 0o700, path

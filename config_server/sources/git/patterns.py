@@ -21,6 +21,7 @@ and not tried again for ``FAILED_CLONE_RETRY_S``; meanwhile its requests go on d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -36,7 +37,7 @@ from config_server.caching import SingleFlight
 from config_server.errors import ConfigServerError, LabelNotFound, Unavailable
 from config_server.sources.base import ChangeListener, Contribution, Query, Source, SourceHealth
 from config_server.sources.git.files import GitConfigSource
-from config_server.sources.git.layout import MARKER
+from config_server.sources.git.layout import MARKER, make_private
 from config_server.sources.git.refs import display_uri
 from config_server.sources.git.repos import RepoSpec, expand, repository_key
 from config_server.sources.git.source import GitSource
@@ -132,6 +133,9 @@ class GitRepositories:
         again when a request needs it."""
         await self.default.git.start()
         self.default.started = True
+        if self.specs:  # holds clones of private repositories, as basedir does
+            with contextlib.suppress(OSError):  # else each clone in it says why it cannot start
+                await asyncio.to_thread(make_private, self._repos_dir)
         await asyncio.gather(*(self._start(repo) for repo in self._fixed.values()))
 
     async def close(self) -> None:
@@ -293,6 +297,10 @@ class GitRepositories:
             await asyncio.gather(closing, return_exceptions=True)
         repo = self._repository(f"{self.name}:{spec.name}:{tag}", spec, uri, basedir)
         async with self._open_slots:
+            try:  # the clone makes its own basedir 0700, but its parents with the umask's mode
+                await asyncio.to_thread(make_private, basedir.parent)
+            except OSError as exc:
+                raise Unavailable(f"Cannot make {basedir.parent}: {exc.strerror or exc}") from None
             started = await self._start(repo)
         if not started:
             self._failed[uri] = (time.monotonic(), repo.error or "")
