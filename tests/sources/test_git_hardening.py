@@ -136,3 +136,16 @@ async def test_the_pattern_repositories_directories_are_private(
     await teams.read(Query(("team-a",), ("default",)), None)
     for path in (tmp_path / "repos", tmp_path / "repos" / "teams"):
         assert path.stat().st_mode & 0o777 == 0o700, path
+
+
+def test_proxy_credentials_reach_only_the_git_commands_that_talk_to_the_remote() -> None:
+    """The proxy URL (it may hold a password) is in credentials(), not in every git process's environment."""
+    t = Transport("https://h/r.git", RemoteAccess(proxy="http://pu:px-789@proxy:3128"))
+    try:
+        assert "px-789" not in " ".join(t.environment().values())
+        env = {**os.environ, **t.environment(), **t.credentials()}
+        argv = ["git", "config", "--get", "http.proxy"]
+        out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == "http://pu:px-789@proxy:3128"
+    finally:
+        t.close()

@@ -6,7 +6,8 @@ Everything reaches git through the environment of its own child process, never i
 * credentials through ``GIT_ASKPASS`` (and ``SSH_ASKPASS`` for a key's passphrase): a fixed shell
   script holding no secret, written 0700 into a private 0700 directory, that prints the answer
   from an environment variable set only for the git process (``credentials``);
-* TLS and proxy settings as ``GIT_CONFIG_COUNT``/``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n``;
+* TLS and proxy settings as ``GIT_CONFIG_COUNT``/``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n``
+  (the proxy, whose URL may hold a password, only with the credentials);
 * SSH options as ``GIT_SSH_COMMAND`` (paths shell-quoted);
 * the transports git may use as ``GIT_ALLOW_PROTOCOL`` (``allowed_protocols``): the configured
   URI's own only, so neither a hostile remote (redirects, alternates) nor a user's or the
@@ -190,23 +191,13 @@ class Transport:
     def environment(self) -> dict[str, str]:
         """Variables for every git process of this clone (no secret among them)."""
         access = self.access
-        config: list[tuple[str, str]] = [("credential.helper", "")]  # no helper may store the token
         # Nothing (not even "file") when the URI is refused: ``check`` says why before git runs.
         env: dict[str, str] = {"GIT_ALLOW_PROTOCOL": allowed_protocols(self.url) or "none"}
         if access.ca_file is not None:
-            config.append(("http.sslCAInfo", str(access.ca_file)))
             env["GIT_SSL_CAINFO"] = str(access.ca_file)  # the variable would beat the config key
         if access.skip_ssl_validation:
-            config.append(("http.sslVerify", "false"))
             env["GIT_SSL_NO_VERIFY"] = "1"
-        if access.proxy is not None:
-            config.append(("http.proxy", access.proxy))
-        # A remote that stops sending is dropped by curl itself, before the kill.
-        config += [("http.lowSpeedLimit", "1"), ("http.lowSpeedTime", str(max(1, math.ceil(access.timeout))))]
-        env["GIT_CONFIG_COUNT"] = str(len(config))
-        for n, (key, value) in enumerate(config):
-            env[f"GIT_CONFIG_KEY_{n}"] = key
-            env[f"GIT_CONFIG_VALUE_{n}"] = value
+        env.update(_config_env(self._config()))
         passphrase = access.ssh_passphrase is not None
         env["GIT_SSH_COMMAND"] = ssh_command(access, askpass=passphrase)
         env["GIT_SSH_VARIANT"] = "ssh"
@@ -224,6 +215,8 @@ class Transport:
         """
         access = self.access
         env: dict[str, str] = {}
+        if access.proxy is not None:  # environment()'s GIT_CONFIG_* entries and one more
+            env.update(_config_env([*self._config(), ("http.proxy", access.proxy)]))
         if access.username is not None:
             env[_USERNAME_VAR] = access.username
         password = self._password()
@@ -251,6 +244,18 @@ class Transport:
             shutil.rmtree(directory, ignore_errors=True)
 
     # -- helpers ---------------------------------------------------------------------------------
+
+    def _config(self) -> list[tuple[str, str]]:
+        """git config entries for every git process (no secret among them)."""
+        access = self.access
+        config: list[tuple[str, str]] = [("credential.helper", "")]  # no helper may store the token
+        if access.ca_file is not None:
+            config.append(("http.sslCAInfo", str(access.ca_file)))
+        if access.skip_ssl_validation:
+            config.append(("http.sslVerify", "false"))
+        # A remote that stops sending is dropped by curl itself, before the kill.
+        config += [("http.lowSpeedLimit", "1"), ("http.lowSpeedTime", str(max(1, math.ceil(access.timeout))))]
+        return config
 
     def _has_login(self) -> bool:
         a = self.access
@@ -287,6 +292,15 @@ class Transport:
             script.write_text(_ASKPASS, encoding="utf-8")
             script.chmod(0o700)
         return script
+
+
+def _config_env(config: list[tuple[str, str]]) -> dict[str, str]:
+    """``GIT_CONFIG_COUNT`` and ``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n`` for ``config``."""
+    env = {"GIT_CONFIG_COUNT": str(len(config))}
+    for n, (key, value) in enumerate(config):
+        env[f"GIT_CONFIG_KEY_{n}"] = key
+        env[f"GIT_CONFIG_VALUE_{n}"] = value
+    return env
 
 
 def _proxy_password(proxy: str | None) -> str | None:
