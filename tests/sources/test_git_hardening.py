@@ -149,3 +149,28 @@ def test_proxy_credentials_reach_only_the_git_commands_that_talk_to_the_remote()
         assert out.stdout.strip() == "http://pu:px-789@proxy:3128"
     finally:
         t.close()
+
+
+@pytest.mark.parametrize("token", ["a$b'c\"d\\e%f`g", "$(touch {marker})", "-n", "%s%s"])
+def test_the_askpass_script_prints_any_token_verbatim_and_runs_nothing(token: str, tmp_path: Path) -> None:
+    """Shell- and printf-special characters in a token are answered as they are, never interpreted."""
+    marker = tmp_path / "ran"
+    token = token.format(marker=marker)
+    t = Transport("https://h/r.git", RemoteAccess(username="u", password=Secret(token)))
+    try:
+        env = {"PATH": os.environ["PATH"], **t.environment(), **t.credentials()}
+        out = subprocess.run(
+            [env["GIT_ASKPASS"], "Password for 'https://u@h': "], env=env, capture_output=True, check=True
+        )
+    finally:
+        t.close()
+    assert out.stdout == token.encode() + b"\n" and not marker.exists()
+
+
+def test_a_password_file_loses_only_its_line_ending(tmp_path: Path) -> None:
+    """A token file written with a trailing newline (or CRLF) gives the token without it."""
+    token_file = tmp_path / "token"
+    for text in ("tok-1\n", "tok-1\r\n", "tok-1"):
+        token_file.write_text(text, encoding="utf-8", newline="")
+        t = Transport("https://h/r.git", RemoteAccess(password_file=token_file))
+        assert t.credentials()["CONFIG_SERVER_GIT_PASSWORD"] == "tok-1"
