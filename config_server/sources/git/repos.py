@@ -25,6 +25,7 @@ from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 from config_server.secret import Secret
+from config_server.sources.git.refs import redact
 from config_server.sources.git.remote import RemoteAccess
 
 __all__ = [
@@ -67,6 +68,11 @@ class RepoSpec:
     default_label: str | None = None
     refresh_rate: float | None = None
     access: RemoteAccess = dataclasses.field(default_factory=RemoteAccess)
+
+    def __repr__(self) -> str:
+        # Every field, but no URL user-info (a token in a URI or a proxy URL); Secrets hide themselves.
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self) if f.repr)
+        return redact(f"{type(self).__name__}({shown})")
 
     @property
     def is_template(self) -> bool:
