@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from config_server.secret import Secret
+from config_server.sources.git.refs import redact
 from config_server.sources.git.repos import CompositeEntry, RepoSpec
 
 __all__ = [
@@ -143,8 +144,14 @@ class Settings:
     """The server's settings, each declared once here with its help, converter and default.
 
     The ``argparse`` flags, the ``CONFIG_SERVER_*`` environment variables and the ``--config``
-    file keys are all derived from these fields. ``repr`` hides every secret (``Secret`` values).
+    file keys are all derived from these fields. ``repr`` hides every secret (``Secret`` values,
+    and the user-info of URLs: ``--repo https://user:token@host/...``, a proxy's password).
     """
+
+    def __repr__(self) -> str:
+        # Every field, but no URL user-info (a token in a URI or a proxy URL); Secrets hide themselves.
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
+        return redact(f"{type(self).__name__}({shown})")
 
     repo: str = _option(
         "git URL (file://, https://, ssh://) or local path of the configuration repository. Required.",

@@ -11,9 +11,11 @@ it is an error, never a reason to serve another repository's configuration.
 Concrete repositories each have their own clone (a ``GitSource`` under its own basedir), fetch
 loop, health entry and ``/monitor`` routing. A URI with ``{application}``, ``{profile}`` or
 ``{label}`` makes one clone per expanded URI, created on the first request that needs it and
-closed when it is the least recently used beyond ``max_clones``. A repository that cannot be
-cloned (at start-up, or an expansion at its first request) is shown DOWN in health and not tried
-again for ``FAILED_CLONE_RETRY_S``; meanwhile its requests go on down the list.
+closed, and its directory removed, when it is the least recently used beyond ``max_clones``; at
+most ``OPENING_AT_ONCE`` are being cloned at a time, and one that fails leaves nothing on disk
+(a flood of requests for made-up application names costs neither threads nor disk). A repository
+that cannot be cloned (at start-up, or an expansion at its first request) is shown DOWN in health
+and not tried again for ``FAILED_CLONE_RETRY_S``; meanwhile its requests go on down the list.
 
 Change signals are scoped (``ScopedChanges``): a fetch of one repository says which queries it
 can move, so with many repositories a push recomputes only the watchers of the one it went to.
@@ -26,9 +28,12 @@ pattern repository could serve, and those it serves right now.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import functools
 import hashlib
 import logging
+import shutil
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Hashable, Sequence
@@ -47,12 +52,13 @@ from config_server.sources.base import (
     SourceHealth,
 )
 from config_server.sources.git.files import GitConfigSource
+from config_server.sources.git.layout import MARKER, make_private
 from config_server.sources.git.refs import display_uri
 from config_server.sources.git.repos import RepoSpec, expand, repository_key
 from config_server.sources.git.source import GitSource
 from config_server.sources.git.transport import Transport
 
-__all__ = ["FAILED_CLONE_RETRY_S", "MAX_CLONES", "GitRepositories", "Repository"]
+__all__ = ["FAILED_CLONE_RETRY_S", "MAX_CLONES", "OPENING_AT_ONCE", "GitRepositories", "Repository"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +66,8 @@ MAX_CLONES = 100
 """Default bound on the clones made from URI templates (over all template repositories)."""
 FAILED_CLONE_RETRY_S = 30.0
 """How long an expanded URI that could not be cloned is passed over without trying again."""
+OPENING_AT_ONCE = 4
+"""How many template clones may be in the making at once (each holds two threads and a git)."""
 _FAILED_MEMORY = 1024  # expanded URIs whose failure is remembered
 
 
@@ -134,7 +142,8 @@ class GitRepositories:
         self._clones: OrderedDict[str, Repository] = OrderedDict()  # expanded URI -> clone, LRU first
         self._failed: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._opening: SingleFlight[str, Repository] = SingleFlight()
-        self._closing: set[asyncio.Task[None]] = set()
+        self._closing: dict[str, asyncio.Task[None]] = {}  # expanded URI -> its close and removal
+        self._open_slots = asyncio.Semaphore(OPENING_AT_ONCE)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -147,6 +156,9 @@ class GitRepositories:
         await asyncio.to_thread(self._check_files)
         await self.default.git.start()
         self.default.started = True
+        if self.specs:  # holds clones of private repositories, as basedir does
+            with contextlib.suppress(OSError):  # else each clone in it says why it cannot start
+                await asyncio.to_thread(make_private, self._repos_dir)
         await asyncio.gather(*(self._start(repo) for repo in self._fixed.values()))
 
     def _check_files(self) -> None:
@@ -164,8 +176,12 @@ class GitRepositories:
             if repo.started:
                 await repo.git.close()
                 repo.started = False
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Wait until the clones evicted so far are closed and their directories removed."""
         if self._closing:
-            await asyncio.gather(*self._closing, return_exceptions=True)
+            await asyncio.gather(*self._closing.values(), return_exceptions=True)
 
     def repositories(self) -> list[Repository]:
         """The concrete repositories open now: the default, fixed ones, template clones."""
@@ -332,21 +348,35 @@ class GitRepositories:
         spec = self.specs[index]
         digest = hashlib.sha256(uri.encode()).hexdigest()[:16]
         basedir = self._repos_dir / spec.name / digest
+        closing = self._closing.get(uri)
+        if closing is not None:  # its evicted clone is still being removed from the same directory
+            await asyncio.gather(closing, return_exceptions=True)
         repo = self._repository(f"{self.name}:{spec.name}:{tag}", index, spec, uri, basedir)
-        if not await self._start(repo):
+        async with self._open_slots:
+            try:  # the clone makes its own basedir 0700, but its parents with the umask's mode
+                await asyncio.to_thread(make_private, basedir.parent)
+            except OSError as exc:
+                raise Unavailable(f"Cannot make {basedir.parent}: {exc.strerror or exc}") from None
+            started = await self._start(repo)
+        if not started:
             self._failed[uri] = (time.monotonic(), repo.error or "")
             while len(self._failed) > _FAILED_MEMORY:
                 self._failed.popitem(last=False)
+            await _discard(repo, started=False)
             raise Unavailable(repo.error or f"Cannot clone {_display(uri)}")
         self._failed.pop(uri, None)
         self._clones[uri] = repo
         while len(self._clones) > self._max_clones:
-            _, old = self._clones.popitem(last=False)
+            old_uri, old = self._clones.popitem(last=False)
             log.info("closing the clone of %s (least used of %d)", old.git.display_uri, self._max_clones)
-            task = asyncio.create_task(old.git.close(), name=f"close {old.name}")
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
+            task = asyncio.create_task(_discard(old, started=True), name=f"close {old.name}")
+            self._closing[old_uri] = task
+            task.add_done_callback(functools.partial(self._forget_closing, old_uri))
         return repo
+
+    def _forget_closing(self, uri: str, task: asyncio.Task[None]) -> None:
+        if self._closing.get(uri) is task:
+            del self._closing[uri]
 
     async def _start(self, repo: Repository) -> bool:
         try:
@@ -409,6 +439,16 @@ def _expansions(spec: RepoSpec, query: Query, application: str) -> list[tuple[st
         values = {"{application}": application, "{profile}": profile, "{label}": labels}
         out.append((uri, ",".join(v for p, v in values.items() if p in spec.uri)))
     return out
+
+
+async def _discard(repo: Repository, *, started: bool) -> None:
+    """Close a template clone for good: its fetch loop, its askpass directory and its directory."""
+    if started:
+        await repo.git.close()  # (a failed start closed it already, askpass directory included)
+    basedir = repo.git.repository.basedir
+    if (basedir / MARKER).is_file():  # never a directory this server did not make (start refused it)
+        await asyncio.to_thread(shutil.rmtree, basedir, True)
+    repo.started = False
 
 
 def _recent(failed_at: float | None) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config_server.secret import Secret
+from config_server.sources.git.refs import redact
 
 __all__ = ["DEFAULT_TIMEOUT", "RemoteAccess"]
 
@@ -22,7 +23,8 @@ DEFAULT_TIMEOUT = 10.0
 
 @dataclass(frozen=True, slots=True)
 class RemoteAccess:
-    """Everything needed to reach one remote besides its URI. ``repr`` hides the secrets."""
+    """Everything needed to reach one remote besides its URI. ``repr`` hides the secrets (the
+    proxy URL's user-info too)."""
 
     username: str | None = None
     password: Secret | None = None
@@ -45,6 +47,11 @@ class RemoteAccess:
     """Read the user's ``~/.ssh/config`` (off: ssh runs with ``-F /dev/null``)."""
     timeout: float = DEFAULT_TIMEOUT
     """Seconds after which a clone or fetch is killed."""
+
+    def __repr__(self) -> str:
+        # Every field, but no URL user-info (a token in a URI or a proxy URL); Secrets hide themselves.
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self) if f.repr)
+        return redact(f"{type(self).__name__}({shown})")
 
     def inherit(self, defaults: RemoteAccess) -> RemoteAccess:
         """This access with every field still at its class default taken from ``defaults``.

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 from config_server.secret import Secret
+from config_server.sources.git.refs import redact
 from config_server.sources.git.remote import RemoteAccess
 
 __all__ = [
@@ -67,6 +68,11 @@ class RepoSpec:
     default_label: str | None = None
     refresh_rate: float | None = None
     access: RemoteAccess = dataclasses.field(default_factory=RemoteAccess)
+
+    def __repr__(self) -> str:
+        # Every field, but no URL user-info (a token in a URI or a proxy URL); Secrets hide themselves.
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self) if f.repr)
+        return redact(f"{type(self).__name__}({shown})")
 
     @property
     def is_template(self) -> bool:
@@ -149,8 +155,9 @@ def placeholders(uri: str) -> tuple[str, ...]:
 
 def expand(uri: str, *, application: str, profile: str, label: str) -> str | None:
     """The URI with its placeholders filled (Spring's ``getRepository``), or None when a value
-    could change the URL's meaning (a ``?``, ``#``, ``:``, space...): such a request is served
-    as if the repository did not exist. ``(_)`` in names was already turned into ``/``."""
+    could change the URL's meaning (a ``?``, ``#``, ``:``, space, a ``.`` or ``..`` segment...):
+    such a request is served as if the repository did not exist. ``(_)`` in names was already
+    turned into ``/``."""
     for placeholder, value in (
         ("{application}", application),
         ("{profile}", profile),
@@ -159,6 +166,8 @@ def expand(uri: str, *, application: str, profile: str, label: str) -> str | Non
         if placeholder in uri:
             if not _SAFE_VALUE.fullmatch(value) or value.startswith(("-", "/")):
                 return None
+            if any(segment in (".", "..") for segment in value.split("/")):
+                return None  # git and curl resolve dot segments: no climbing out of the template
             uri = uri.replace(placeholder, value)
     return uri
 

@@ -6,8 +6,13 @@ Everything reaches git through the environment of its own child process, never i
 * credentials through ``GIT_ASKPASS`` (and ``SSH_ASKPASS`` for a key's passphrase): a fixed shell
   script holding no secret, written 0700 into a private 0700 directory, that prints the answer
   from an environment variable set only for the git process (``credentials``);
-* TLS and proxy settings as ``GIT_CONFIG_COUNT``/``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n``;
-* SSH options as ``GIT_SSH_COMMAND`` (paths shell-quoted).
+* TLS and proxy settings as ``GIT_CONFIG_COUNT``/``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n``
+  (the proxy, whose URL may hold a password, only with the credentials);
+* SSH options as ``GIT_SSH_COMMAND`` (paths shell-quoted);
+* the transports git may use as ``GIT_ALLOW_PROTOCOL`` (``allowed_protocols``): the configured
+  URI's own only, so neither a hostile remote (redirects, alternates) nor a user's or the
+  system's ``protocol.*.allow`` can make git run a command (``ext::``), talk over the server's
+  file descriptors (``fd::``) or read local repositories (``file``) for a remote repository.
 
 ``explain`` turns git's, curl's and OpenSSH's stderr into the words a user can act on
 ("authentication failed", "host key unknown", "certificate not trusted", "timed out after 10s",
@@ -27,10 +32,10 @@ from urllib.parse import unquote
 
 from config_server.errors import InvalidConfiguration, Unavailable
 from config_server.secret import Secret
-from config_server.sources.git.refs import one_line, redact
+from config_server.sources.git.refs import local_path, one_line, redact
 from config_server.sources.git.remote import RemoteAccess
 
-__all__ = ["Transport", "explain", "split_userinfo", "ssh_command"]
+__all__ = ["Transport", "allowed_protocols", "explain", "split_userinfo", "ssh_command"]
 
 _USERNAME_VAR = "CONFIG_SERVER_GIT_USERNAME"
 _PASSWORD_VAR = "CONFIG_SERVER_GIT_PASSWORD"
@@ -50,6 +55,31 @@ esac
 
 _URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?#]*)(?P<rest>.*)", re.S)
 _MIN_SCRUBBED = 3  # shorter "secrets" would blank out ordinary words of a message
+# A URL's scheme -> what GIT_ALLOW_PROTOCOL allows for it (http may be redirected to https).
+_PROTOCOLS = {
+    "https": "https",
+    "http": "http:https",
+    "ssh": "ssh",
+    "git+ssh": "ssh",
+    "ssh+git": "ssh",
+    "git": "git",
+}
+
+
+def allowed_protocols(url: str) -> str | None:
+    """The ``GIT_ALLOW_PROTOCOL`` value for a remote at ``url``: its own transport only.
+
+    ``file`` for a local path or ``file:`` URL, ``ssh`` for scp-like ``host:path``; None for a
+    transport the server never uses (``ext::``, ``fd::``, any ``helper::address``, ``ftp``...).
+    """
+    if local_path(url) is not None:
+        return "file"
+    if "://" in url:
+        return _PROTOCOLS.get(url.partition("://")[0].lower())
+    head = url.split("/", 1)[0]
+    if ":" in head and "::" not in head:
+        return "ssh"
+    return None
 
 
 def split_userinfo(uri: str) -> tuple[str, str | None, str | None]:
@@ -130,6 +160,12 @@ class Transport:
     def check(self) -> None:
         """Raise ``InvalidConfiguration`` naming the first file of the access that is not readable
         (key, known_hosts, CA bundle, password file): a start-up fails on it, not a fetch."""
+        if allowed_protocols(self.url) is None:
+            raise InvalidConfiguration(
+                self.url,
+                "git transport not allowed: use an https, http, ssh or git URL, user@host:path, "
+                "or a local path (never ext::, fd:: or another remote helper)",
+            )
         a = self.access
         for path, what in (
             (a.ssh_key, "git SSH key"),
@@ -155,22 +191,13 @@ class Transport:
     def environment(self) -> dict[str, str]:
         """Variables for every git process of this clone (no secret among them)."""
         access = self.access
-        config: list[tuple[str, str]] = [("credential.helper", "")]  # no helper may store the token
-        env: dict[str, str] = {}
+        # Nothing (not even "file") when the URI is refused: ``check`` says why before git runs.
+        env: dict[str, str] = {"GIT_ALLOW_PROTOCOL": allowed_protocols(self.url) or "none"}
         if access.ca_file is not None:
-            config.append(("http.sslCAInfo", str(access.ca_file)))
             env["GIT_SSL_CAINFO"] = str(access.ca_file)  # the variable would beat the config key
         if access.skip_ssl_validation:
-            config.append(("http.sslVerify", "false"))
             env["GIT_SSL_NO_VERIFY"] = "1"
-        if access.proxy is not None:
-            config.append(("http.proxy", access.proxy))
-        # A remote that stops sending is dropped by curl itself, before the kill.
-        config += [("http.lowSpeedLimit", "1"), ("http.lowSpeedTime", str(max(1, math.ceil(access.timeout))))]
-        env["GIT_CONFIG_COUNT"] = str(len(config))
-        for n, (key, value) in enumerate(config):
-            env[f"GIT_CONFIG_KEY_{n}"] = key
-            env[f"GIT_CONFIG_VALUE_{n}"] = value
+        env.update(_config_env(self._config()))
         passphrase = access.ssh_passphrase is not None
         env["GIT_SSH_COMMAND"] = ssh_command(access, askpass=passphrase)
         env["GIT_SSH_VARIANT"] = "ssh"
@@ -188,6 +215,8 @@ class Transport:
         """
         access = self.access
         env: dict[str, str] = {}
+        if access.proxy is not None:  # environment()'s GIT_CONFIG_* entries and one more
+            env.update(_config_env([*self._config(), ("http.proxy", access.proxy)]))
         if access.username is not None:
             env[_USERNAME_VAR] = access.username
         password = self._password()
@@ -215,6 +244,18 @@ class Transport:
             shutil.rmtree(directory, ignore_errors=True)
 
     # -- helpers ---------------------------------------------------------------------------------
+
+    def _config(self) -> list[tuple[str, str]]:
+        """git config entries for every git process (no secret among them)."""
+        access = self.access
+        config: list[tuple[str, str]] = [("credential.helper", "")]  # no helper may store the token
+        if access.ca_file is not None:
+            config.append(("http.sslCAInfo", str(access.ca_file)))
+        if access.skip_ssl_validation:
+            config.append(("http.sslVerify", "false"))
+        # A remote that stops sending is dropped by curl itself, before the kill.
+        config += [("http.lowSpeedLimit", "1"), ("http.lowSpeedTime", str(max(1, math.ceil(access.timeout))))]
+        return config
 
     def _has_login(self) -> bool:
         a = self.access
@@ -251,6 +292,15 @@ class Transport:
             script.write_text(_ASKPASS, encoding="utf-8")
             script.chmod(0o700)
         return script
+
+
+def _config_env(config: list[tuple[str, str]]) -> dict[str, str]:
+    """``GIT_CONFIG_COUNT`` and ``GIT_CONFIG_KEY_n``/``GIT_CONFIG_VALUE_n`` for ``config``."""
+    env = {"GIT_CONFIG_COUNT": str(len(config))}
+    for n, (key, value) in enumerate(config):
+        env[f"GIT_CONFIG_KEY_{n}"] = key
+        env[f"GIT_CONFIG_VALUE_{n}"] = value
+    return env
 
 
 def _proxy_password(proxy: str | None) -> str | None:

@@ -91,3 +91,23 @@ def test_a_timeout_must_be_a_positive_number(value: str) -> None:
     """--git-timeout 0, negative or not a number is refused, naming the flag."""
     with pytest.raises(SettingsError, match="--git-timeout"):
         load_settings(parse("--repo", "r", "--git-timeout", value), environ={})
+
+
+def test_tokens_in_uris_are_hidden_in_the_settings_repr(tmp_path: Path) -> None:
+    """A token in --repo, a proxy password and a pattern repository's URI token are not in repr()."""
+    cfg = tmp_path / "s.yml"
+    cfg.write_text(
+        "repos:\n  team:\n    uri: https://u:repos-tok-1@h/t.git\n    proxy: http://pu:repos-px-2@p:1\n"
+    )
+    s = load_settings(
+        parse(
+            "--repo", "https://u:repo-tok-3@h/r.git",
+            "--git-proxy", "http://pu:px-pass-4@proxy:3128",
+            "--config", str(cfg),
+        ),
+        environ={},
+    )  # fmt: skip
+    text = repr(s) + str(s) + repr(git_access(s)) + repr(s.repos)
+    for secret in ("repos-tok-1", "repos-px-2", "repo-tok-3", "px-pass-4"):
+        assert secret not in text
+    assert "https://h/r.git" in repr(s)  # the URI itself is still shown
