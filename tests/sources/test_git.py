@@ -294,3 +294,30 @@ async def test_close_right_after_start_always_returns(git_remote: GitRemote, tmp
                 await source.close()
         except TimeoutError:
             pytest.fail(f"close() hung when called {steps} loop steps after start()")
+
+
+async def test_a_burst_of_refreshes_costs_one_running_fetch_and_one_waiting(
+    git_remote: GitRemote, make_source: MakeSource
+) -> None:
+    """50 webhooks at once share fetches: the one running and one queued after it, not 50; and the
+    queued one still sees a push made while the first was running."""
+    git_remote.write({"a.yml": "a: 1\n"})
+    source = await make_source(git_remote.uri, refresh_rate=0)
+    fetches = 0
+    real_fetch = source.repository.fetch
+
+    def counting_fetch() -> Moved:
+        nonlocal fetches
+        fetches += 1
+        time.sleep(0.2)  # on the fetcher thread: long enough for the burst to pile up
+        return real_fetch()
+
+    source.repository.fetch = counting_fetch  # type: ignore[method-assign]
+    first = asyncio.ensure_future(source.refresh())
+    await asyncio.sleep(0.05)  # the first fetch is running
+    sha = git_remote.write({"a.yml": "a: 2\n"})
+    burst = await asyncio.gather(*(source.refresh() for _ in range(50)))
+    await first
+    assert 2 <= fetches <= 3  # 3 if the remote's watcher woke the refresh loop after the queued one began
+    assert all(moved == burst[0] for moved in burst)
+    assert source.repository.lookup(None) == sha

@@ -22,7 +22,7 @@ import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from watchfiles import Change, awatch
 
@@ -100,6 +100,9 @@ class GitSource:
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
         self._stop = threading.Event()  # read by watchfiles' thread, so a thread-safe event
+        self._fetching = asyncio.Lock()  # one fetch at a time
+        self._queued: asyncio.Task[Moved] | None = None  # the fetch waiting to start, shared
+        self._refreshes: set[asyncio.Task[Moved]] = set()  # running and waiting: close() ends them
 
     @property
     def status(self) -> GitStatus:
@@ -142,7 +145,8 @@ class GitSource:
     async def close(self) -> None:
         """Stop fetching and watching, wait for a running fetch, stop git's helper processes."""
         self._stop.set()
-        tasks, self._tasks = self._tasks, []
+        tasks: list[asyncio.Task[Any]] = [*self._tasks, *self._refreshes]
+        self._tasks, self._queued = [], None
         for task in tasks:
             task.cancel()
         if tasks:
@@ -163,9 +167,31 @@ class GitSource:
         await self._shutdown_executors()
 
     async def refresh(self) -> Moved:
-        """Fetch now and return the refs that moved; never raises (``status`` records failures)."""
+        """Fetch now and return the refs that moved; never raises (``status`` records failures).
+
+        The fetch starts after any running one (which may have begun before the push this call
+        is about). Calls that arrive while such a fetch waits to start share it, so a burst of
+        webhooks costs one running fetch and one waiting, never one fetch per call.
+        """
         if self._fetcher is None:
             raise RuntimeError("GitSource.start() has not been called")
+        queued = self._queued
+        if queued is None or queued.done():
+            queued = self._queued = asyncio.create_task(self._refresh_after_running(), name="git-fetch")
+            self._refreshes.add(queued)
+            queued.add_done_callback(self._refreshes.discard)
+        # Shielded: one caller giving up must not cancel the fetch the others wait for.
+        return await asyncio.shield(queued)
+
+    async def _refresh_after_running(self) -> Moved:
+        async with self._fetching:
+            self._queued = None  # started: a later call queues the next fetch
+            if self._fetcher is None:  # closed meanwhile
+                return {}
+            return await self._fetch_now()
+
+    async def _fetch_now(self) -> Moved:
+        assert self._fetcher is not None
         failing = self.status.last_error
         try:
             moved = await asyncio.get_running_loop().run_in_executor(self._fetcher, self.repository.fetch)
