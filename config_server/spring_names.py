@@ -109,6 +109,17 @@ def _lower(value: Any) -> str:
 def _proxy(value: Any) -> str:
     from config_server.sources.git.repos import RepoSpecError, _proxy
 
+    if isinstance(value, Mapping):  # nothing of Spring's map may be dropped silently
+        for scheme, entry in value.items():
+            if kebab(str(scheme)) not in ("http", "https") or not isinstance(entry, Mapping):
+                raise ValueError("expected https: and http: maps of host, port, username, password")
+            extra = sorted(
+                str(k) for k in entry if kebab(str(k)) not in ("host", "port", "username", "password")
+            )
+            if extra:
+                raise ValueError(
+                    f"'{extra[0][:40]}' is not supported (non-proxy-hosts: the proxy is used for every host)"
+                )
     try:
         return _proxy(value, "proxy")
     except RepoSpecError as exc:
