@@ -277,6 +277,9 @@ def _git_groups(
                 shallow=settings.git_shallow,
                 serve_unreachable=settings.serve_unreachable_commits,
                 reverse_location_order=settings.reverse_location_order,
+                try_master=settings.git_try_master_branch,
+                prune=settings.git_delete_untracked_branches,
+                continue_on_label_failure=settings.git_continue_on_multiple_label_failure,
             )
         )
     return groups

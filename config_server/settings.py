@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from config_server import spring_names
+from config_server.healthchecks import HealthEnvironment
 from config_server.secret import Secret
 from config_server.sources.git.refs import redact
 from config_server.sources.git.repos import CompositeEntry, RepoSpec
@@ -191,6 +193,27 @@ class Settings:
         "every branch and tag (default: 404, and the objects are pruned)",
         _bool,
         False,
+        metavar="BOOL",
+    )
+    git_try_master_branch: bool = _option(
+        "when the default label is main and the remote has no main, serve master"
+        " (Spring's git.try-master-branch)",
+        _bool,
+        True,
+        metavar="BOOL",
+    )
+    git_continue_on_multiple_label_failure: bool = _option(
+        "with comma labels, leave out a label that cannot be read instead of failing the request"
+        " (Spring's git.continue-on-multiple-label-failure)",
+        _bool,
+        False,
+        metavar="BOOL",
+    )
+    git_delete_untracked_branches: bool = _option(
+        "forget branches and tags deleted at the remote at the next fetch; false keeps serving the"
+        " last fetched copy (Spring's git.delete-untracked-branches, whose default is false)",
+        _bool,
+        True,
         metavar="BOOL",
     )
     overrides_file: Path | None = _option(
@@ -485,6 +508,8 @@ class Settings:
     """Spring's pattern repositories (``repos:``), in declaration order; see ``sources.git.repos``."""
     composite: tuple[CompositeEntry, ...] = field(default=(), metadata={"file_only": True})
     """Spring's composite backends (``composite:``), list order = precedence; empty: git (+ Vault)."""
+    health_repositories: tuple[HealthEnvironment, ...] = field(default=(), metadata={"file_only": True})
+    """Environments whose failure makes health DOWN (``health-repositories:``); see ``healthchecks``."""
 
     @property
     def clone_dir(self) -> Path:
@@ -574,9 +599,10 @@ def load_settings(
     env = os.environ if environ is None else environ
     given = vars(args) if isinstance(args, argparse.Namespace) else dict(args)
     file_values: dict[str, Any] = {}
+    file_origins: dict[str, str] = {}
     config_path = given.get("config") or env.get(ENV_PREFIX + "CONFIG")
     if config_path:
-        file_values = _read_file(Path(config_path))
+        file_values, file_origins = _read_file(Path(config_path))
     values: dict[str, Any] = {}
     for opt in OPTIONS:
         raw: Any = given.get(opt.name)
@@ -584,7 +610,8 @@ def load_settings(
         if raw is None and opt.env in env:
             raw, origin = env[opt.env], opt.env
         if raw is None and opt.name in file_values:
-            raw, origin = file_values[opt.name], f"{config_path}: {opt.name.replace('_', '-')}"
+            raw = file_values[opt.name]
+            origin = file_origins.get(opt.name, f"{config_path}: {opt.name.replace('_', '-')}")
         if raw is None and opt.secret and opt.file_form:
             raw, origin = _secret_from_file(opt, given, env, file_values)
         if raw is None:
@@ -606,7 +633,8 @@ def load_settings(
 
 
 def _repositories(file_values: Mapping[str, Any], values: Mapping[str, Any], path: Any) -> dict[str, Any]:
-    """``repos`` and ``composite`` from the ``--config`` file, parsed (``sources.git.repos``)."""
+    """``repos``, ``composite`` and ``health-repositories`` from the ``--config`` file, parsed."""
+    from config_server.healthchecks import parse_health_repositories
     from config_server.sources.git.repos import RepoSpecError, parse_composite, parse_repos
 
     out: dict[str, Any] = {}
@@ -627,7 +655,9 @@ def _repositories(file_values: Mapping[str, Any], values: Mapping[str, Any], pat
                 )
             first = next(e.git for e in entries if e.git is not None)
             out["repo"] = first.uri  # the default repository (its clone directory, app[GIT])
-    except RepoSpecError as exc:
+        if file_values.get("health_repositories") is not None:
+            out["health_repositories"] = parse_health_repositories(file_values["health_repositories"])
+    except (RepoSpecError, ValueError) as exc:
         raise SettingsError(f"--config {path}: {exc}") from None
     return out
 
@@ -716,24 +746,12 @@ def _convert(opt: Option, raw: Any, origin: str) -> Any:
         raise SettingsError(f"invalid value for {origin}{detail}") from None
 
 
-# Keys of Spring's spring.cloud.config.server.git section, copied to the top level of --config,
-# and the setting that means the same here (inside repos: entries Spring's names are the keys).
-_SPRING_GIT_KEYS = {
-    "uri": "repo",
-    "username": "git-username",
-    "password": "git-password",
-    "passphrase": "git-ssh-passphrase",
-    "timeout": "git-timeout",
-    "proxy": "git-proxy",
-    "skip-ssl-validation": "git-skip-ssl-validation",
-    "private-key-file": "git-ssh-key",
-    "known-hosts-file": "git-known-hosts",
-    "strict-host-key-checking": "git-strict-host-key-checking",
-    "ignore-local-ssh-settings": "git-use-ssh-config (its opposite)",
-}
+def _read_file(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """The ``--config`` file's values by field name, and where each Spring-named one came from.
 
-
-def _read_file(path: Path) -> dict[str, Any]:
+    Our own keys (as the flags, without ``--``) and Spring's names (``spring_names``) are both
+    read; the same setting given both ways is refused, naming both.
+    """
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -746,18 +764,38 @@ def _read_file(path: Path) -> dict[str, Any]:
         problem = getattr(exc, "problem", None) or "syntax error"
         raise SettingsError(f"--config {path} is not valid YAML{where}: {problem}") from None
     if data is None:
-        return {}
+        return {}, {}
     if not isinstance(data, dict):
         raise SettingsError(f"--config {path} must be a mapping of setting names to values")
     out: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    spring: dict[str, Any] = {}
     for key, value in data.items():
         name = str(key).replace("-", "_")
+        if str(key).split(".", 1)[0] in spring_names.ROOTS:
+            spring[str(key)] = value  # Spring's names, nested or dotted: translated below
+            continue
         if name.endswith("_file") and name.removesuffix("_file") in _SECRET_NAMES:
             out[name] = value
             continue
         if name not in _BY_NAME and name not in _FILE_ONLY:
-            ours = _SPRING_GIT_KEYS.get(str(key))
-            hint = f" (Spring's git.{key} is '{ours}' here)" if ours else ""
+            row = spring_names.lookup(spring_names.S + "git." + str(key))
+            ours = None if row is None else spring_names.target(row)
+            hint = f" (Spring's git.{key} is '{ours.replace('_', '-')}' here)" if ours else ""
             raise SettingsError(f"--config {path}: unknown setting '{key}'{hint}")
         out[name] = value
-    return out
+    try:
+        translated = spring_names.translate(spring)
+    except spring_names.SpringNameError as exc:
+        raise SettingsError(f"--config {path}: {exc}") from None
+    for name, (value, spring_name) in translated.items():
+        ours = name.replace("_", "-")
+        if name in out or (name + "_file") in out:
+            if spring_name.endswith("(Spring's default, 1)"):
+                continue  # our own key given: Spring's default does not apply
+            raise SettingsError(
+                f"--config {path}: '{ours}' and Spring's '{spring_name}' are the same setting: give one"
+            )
+        out[name] = value
+        origins[name] = f"{path}: {spring_name}"
+    return out, origins

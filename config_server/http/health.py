@@ -10,8 +10,10 @@ DOWN``) makes the overall status ``DEGRADED`` with HTTP 200: git-only requests s
 load balancers should keep the instance, while monitoring sees the problem. With
 ``--serve-last-good``, ``lastGood`` is ``DEGRADED`` (and so the overall status) while an
 application is served from an older commit than its label's head; its details name the
-applications, the files and the problems. Nothing here ever
-contains a token or secret.
+applications, the files and the problems. Each environment named in ``health-repositories``
+(``config_server.healthchecks``) is built on every call and has an essential entry
+``environment:<key>``: one that cannot be built makes the server DOWN, as in Spring. Nothing here
+ever contains a token or secret.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from typing import Any
 
 from aiohttp import web
 
-from config_server.components import AUDITOR, GATE, KEYRING, LAST_GOOD, SERVICE
+from config_server.components import AUDITOR, GATE, KEYRING, LAST_GOOD, SERVICE, SETTINGS
+from config_server.healthchecks import check_environments
 from config_server.http.routes import Action, Endpoint
 from config_server.http.security import PRINCIPAL
 from config_server.sources.base import Detail, SourceHealth, source_healths
@@ -68,6 +71,8 @@ async def health(request: web.Request, endpoint: Endpoint) -> web.Response:
     service, keyring, auditor = request.app[SERVICE], request.app[KEYRING], request.app[AUDITOR]
     found = await asyncio.gather(*(source_healths(source) for source in service.sources))
     entries = [entry for group in found for entry in group]
+    # Environments the operator named (health-repositories): each one that cannot be built is DOWN.
+    entries.extend(await check_environments(service, request.app[SETTINGS].health_repositories))
     last_good = request.app.get(LAST_GOOD)
     if last_good is not None:
         # DEGRADED (not essential) while an application is served from an older commit.

@@ -3,13 +3,16 @@
 Spring's file rules (reference §3.1, §6.5) over a ``GitSource``: config names and profiles give
 candidate files in each search location, the files found are parsed (cached by blob id) and
 assembled by ``config_server.resolve``. Comma labels read each label's files, the last label's
-first. A query is pinned to the commit ids of its labels (and the label names, when a search path
-uses ``{label}``), so the service caches its answer per commit.
+first; with ``continue_on_label_failure`` (Spring's ``continue-on-multiple-label-failure``) a
+label of several that cannot be read is left out instead of failing the request. A query is
+pinned to the commit ids of its labels (and the label names, when a search path uses
+``{label}``), so the service caches its answer per commit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Collection, Hashable, Sequence
 from dataclasses import dataclass
 
@@ -17,7 +20,7 @@ from config_client.wire import PropertySource
 
 from config_server import resolve
 from config_server.caching import LRU
-from config_server.errors import InvalidConfiguration
+from config_server.errors import ConfigServerError, InvalidConfiguration
 from config_server.formats import parse_document_file
 from config_server.formats.documents import Document
 from config_server.sources.base import ChangeListener, Contribution, Query, SourceHealth
@@ -25,10 +28,12 @@ from config_server.sources.git.source import GitSource, Moved, Tree
 
 __all__ = ["GitConfigSource"]
 
+_log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True, slots=True)
 class _Pin:
-    commits: tuple[str, ...]
+    commits: tuple[str | None, ...]  # None: a label left out (continue_on_label_failure)
     labels: tuple[str, ...] | None  # only when a search path names {label}
 
 
@@ -51,20 +56,40 @@ class GitConfigSource:
         search_paths: Sequence[str] = (),
         cache_size: int = 2048,
         reverse_location_order: bool = False,
+        continue_on_label_failure: bool = False,
     ) -> None:
+        """``continue_on_label_failure``: with comma labels, one that cannot be resolved or read
+        is left out (logged) instead of failing the request, as Spring's
+        ``continue-on-multiple-label-failure``; a single label still fails."""
         self.git = git
         self.reverse_location_order = reverse_location_order
+        self.continue_on_label_failure = continue_on_label_failure
         self.search_paths = tuple(search_paths)
         self._label_paths = any("{label}" in path for path in self.search_paths)
         self._docs: LRU[tuple[str, str], list[Document] | InvalidConfiguration] = LRU(cache_size * 8)
 
     async def pin(self, query: Query) -> Hashable:
         """The commits of the query's labels, from the last fetch. Raises ``LabelNotFound``."""
-        return self.pin_at(query, [await self.git.resolve(label) for label in query.labels])
+        return self.pin_at(query, [await self.resolve_label(query, label) for label in query.labels])
 
-    def pin_at(self, query: Query, commits: Sequence[str]) -> Hashable:
-        """The pin of ``query`` with its labels at ``commits`` (one full id per label, in order),
-        e.g. an older commit of a label's history. No I/O."""
+    async def resolve_label(self, query: Query, label: str | None) -> str | None:
+        """The commit of one of the query's labels; None when it fails and may be left out
+        (``continue_on_label_failure`` with several labels). Raises as ``GitSource.resolve``."""
+        try:
+            return await self.git.resolve(label)
+        except ConfigServerError as exc:
+            if not self.skips_failures(query):
+                raise
+            _log.warning("leaving out label %s of %s: %s", label, ",".join(query.applications), exc.message)
+            return None
+
+    def skips_failures(self, query: Query) -> bool:
+        """Whether a failing label of ``query`` is left out rather than failing the request."""
+        return self.continue_on_label_failure and len(query.labels) > 1
+
+    def pin_at(self, query: Query, commits: Sequence[str | None]) -> Hashable:
+        """The pin of ``query`` with its labels at ``commits`` (one full id per label, in order,
+        None for a label left out), e.g. an older commit of a label's history. No I/O."""
         if len(commits) != len(query.labels):
             raise ValueError("pin_at needs one commit per label")
         # Two labels at one commit share their sources, unless a search path names {label}.
@@ -78,9 +103,21 @@ class GitConfigSource:
             assert isinstance(pin, _Pin)
         sources: list[PropertySource] = []
         # Comma labels: each label's sources appended, last label first (reference §6.5).
+        read: list[str] = []  # the commits read, last label first (a failing one is left out)
         for label, commit in reversed(list(zip(query.labels, pin.commits, strict=True))):
-            sources.extend(await self._files(query, label, commit))
-        return Contribution(tuple(sources), version=",".join(pin.commits))
+            if commit is None:
+                continue
+            try:
+                sources.extend(await self._files(query, label, commit))
+            except ConfigServerError as exc:
+                if not self.skips_failures(query):
+                    raise
+                _log.warning(
+                    "leaving out label %s of %s: %s", label, ",".join(query.applications), exc.message
+                )
+                continue
+            read.append(commit)
+        return Contribution(tuple(sources), version=",".join(reversed(read)))
 
     async def resource(self, query: Query, path: str) -> tuple[bytes, str] | None:
         """The first candidate of ``path`` (profile variants first) in the search locations."""

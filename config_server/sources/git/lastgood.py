@@ -113,10 +113,14 @@ class LastGoodSource:
         Raises ``LabelNotFound``, ``InvalidRequest``, and ``Unavailable`` when git cannot be read.
         """
         git = self.inner.git
-        commits: list[str] = []
+        commits: list[str | None] = []
         warnings: list[str] = []
         for label in query.labels:
-            head = await git.resolve(label)
+            found = await self.inner.resolve_label(query, label)
+            if found is None:  # left out (continue-on-multiple-label-failure)
+                commits.append(None)
+                continue
+            head = found
             if not git.is_ref(label):  # a commit id: served as asked
                 commits.append(head)
                 continue

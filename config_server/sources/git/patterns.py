@@ -120,12 +120,19 @@ class GitRepositories:
         shallow: bool = False,
         serve_unreachable: bool = False,
         reverse_location_order: bool = False,
+        try_master: bool = True,
+        prune: bool = True,
+        continue_on_label_failure: bool = False,
     ) -> None:
+        """``shallow``, ``serve_unreachable``, ``try_master`` and ``prune`` (``GitRepository``)
+        and ``continue_on_label_failure`` (``GitConfigSource``) apply to every clone."""
         self.name = name
         self._reverse_locations = reverse_location_order  # every repository's resource lookup
         self._wrap = wrap
         self._shallow = shallow  # --git-shallow and --serve-unreachable-commits: every clone's
         self._serve_unreachable = serve_unreachable
+        self._git_flags = {"try_master": try_master, "prune": prune}
+        self._continue = continue_on_label_failure
         self.specs = tuple(repos)
         self._repos_dir = repos_dir
         self._cache_size = cache_size
@@ -399,12 +406,14 @@ class GitRepositories:
             access=spec.access,
             shallow=self._shallow,
             serve_unreachable=self._serve_unreachable,
+            **self._git_flags,
         )
         plain = GitConfigSource(
             git=git,
             search_paths=spec.search_paths or (),
             cache_size=self._cache_size,
             reverse_location_order=self._reverse_locations,
+            continue_on_label_failure=self._continue,
         )
         files: Source = plain if self._wrap is None else self._wrap(plain)  # --serve-last-good's guard
         repo = Repository(name=name, spec=spec, uri=uri, git=git, files=files, index=index)

@@ -209,7 +209,7 @@ def repository_key(url: str) -> str:
 # --- parsing the --config file ----------------------------------------------------------------
 
 # Spring keys accepted for what this server always does: clones are made at start (or at first
-# request for templates), fetches are forced and prune deleted branches.
+# request for templates), fetches are forced.
 # Spring's other git keys (JGitEnvironmentProperties), so a copied section says what to do instead.
 _SPRING_UNSUPPORTED = {
     "host-key": ": put the host key in a known_hosts file, known-hosts-file",
@@ -217,10 +217,16 @@ _SPRING_UNSUPPORTED = {
     "preferred-authentications": "",
     "basedir": ": every clone lives under the server's --basedir",
     "clone-submodules": "",
-    "try-master-branch": ": main falls back to master always",
+    "try-master-branch": ": it applies to every repository here, set git-try-master-branch at the top level",
+    "continue-on-multiple-label-failure": (
+        ": it applies to every repository here, set git-continue-on-multiple-label-failure at the top level"
+    ),
+    "delete-untracked-branches": (
+        ": it applies to every repository here, set git-delete-untracked-branches at the top level"
+    ),
     "order": ": in composite:, list order is precedence",
 }
-_NO_OP_KEYS = frozenset({"clone-on-start", "force-pull", "delete-untracked-branches", "name"})
+_NO_OP_KEYS = frozenset({"clone-on-start", "force-pull", "name"})
 _REPO_KEYS = frozenset(
     {
         "uri",

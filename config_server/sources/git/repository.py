@@ -125,10 +125,16 @@ class GitRepository:
         access: RemoteAccess | None = None,
         shallow: bool = False,
         serve_unreachable: bool = False,
+        try_master: bool = True,
+        prune: bool = True,
     ) -> None:
         """``shallow``: fetch branches and tags with depth 1 (other commits on demand, see
         ``fetch_commit``). ``serve_unreachable``: keep serving commits a rewritten history left
-        behind (and keep their objects) instead of answering ``LabelNotFound``."""
+        behind (and keep their objects) instead of answering ``LabelNotFound``. ``try_master``:
+        a default label ``main`` that the remote lacks means ``master`` (Spring's
+        ``try-master-branch``). ``prune``: a branch or tag deleted at the remote is forgotten at
+        the next fetch; False keeps serving the last fetched copy (Spring's
+        ``delete-untracked-branches: false``) until the clone is made afresh."""
         try:
             check_label(default_label)
         except InvalidRequest as exc:
@@ -141,6 +147,8 @@ class GitRepository:
         self._transport = Transport(uri, self.access)
         self.shallow = shallow
         self.serve_unreachable = serve_unreachable
+        self.try_master = try_master
+        self.prune = prune
         self.display_uri = display_uri(uri)
         """The URI without credentials or trailing ``/``, for property-source names and logs."""
         path = local_path(uri)
@@ -278,7 +286,8 @@ class GitRepository:
 
     def _fetch_args(self) -> list[str]:
         depth = ["--depth=1"] if self.shallow else []
-        return ["--prune", "--quiet", "--no-write-fetch-head", *depth, "origin", *_REFSPECS]
+        prune = ["--prune"] if self.prune else []
+        return [*prune, "--quiet", "--no-write-fetch-head", *depth, "origin", *_REFSPECS]
 
     def _fetch_into(self, admin: git.Git) -> RefSnapshot:
         """Fetch into the current generation; a failure that the clone's damage explains rebuilds it."""
@@ -549,7 +558,7 @@ class GitRepository:
     # -- helpers ---------------------------------------------------------------------------------
 
     def _falls_back(self, name: str) -> bool:
-        return name == "main" and self.default_label == "main"
+        return self.try_master and name == "main" and self.default_label == "main"
 
     def _reader(self) -> git.Repo:
         if self._repo is None:

@@ -70,11 +70,14 @@ class GitSource:
         access: RemoteAccess | None = None,
         shallow: bool = False,
         serve_unreachable: bool = False,
+        try_master: bool = True,
+        prune: bool = True,
     ) -> None:
         """``refresh_rate``: seconds between background fetches (0 or less: none; a local remote is
         still watched). ``access``: credentials, TLS, SSH and the timeout after which a git
         command is killed. ``shallow``: fetch branches and tags with depth 1 and other commits on
-        demand. ``serve_unreachable``: keep serving commits a force-push left behind."""
+        demand. ``serve_unreachable``: keep serving commits a force-push left behind.
+        ``try_master`` and ``prune``: see ``GitRepository``."""
         self.repository = GitRepository(
             uri=uri,
             basedir=basedir,
@@ -82,6 +85,8 @@ class GitSource:
             access=access,
             shallow=shallow,
             serve_unreachable=serve_unreachable,
+            try_master=try_master,
+            prune=prune,
         )
         self.display_uri = self.repository.display_uri
         self.refresh_rate = refresh_rate

@@ -1,0 +1,109 @@
+"""health-repositories (Spring's health.repositories): named environments whose failure is DOWN."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from config_server.healthchecks import HealthEnvironment, parse_health_repositories
+from config_server.settings import SettingsError, load_settings
+from tests.http.conftest import Serve
+from tests.support.gitrepo import GitRemote
+
+
+async def test_without_named_environments_a_broken_file_leaves_health_up(
+    git_remote: GitRemote, serve: Serve
+) -> None:
+    """By default health is UP while data can be served, even if an application's file is broken."""
+    git_remote.write({"orders.yml": "a: [1\n"})
+    client = await serve(git_remote)
+    resp = await client.get("/actuator/health")
+    assert resp.status == 200 and (await resp.json())["status"] == "UP"
+
+
+async def test_a_named_environment_that_builds_is_up_with_details(
+    git_remote: GitRemote, serve: Serve
+) -> None:
+    """name, profiles and label are used as given (ConfigServerHealthIndicatorTests#customLabelWorks)."""
+    git_remote.write({"myname-myprofile.yml": "a: 1\n"})
+    git_remote.checkout("mylabel", create=True)
+    git_remote.push()
+    env = HealthEnvironment(key="mine", name="myname", profiles="myprofile", label="mylabel")
+    client = await serve(git_remote, health_repositories=(env,))
+    resp = await client.get("/actuator/health")
+    body = await resp.json()
+    assert resp.status == 200 and body["status"] == "UP"
+    entry = body["components"]["environment:mine"]
+    assert entry["status"] == "UP"
+    assert entry["details"]["name"] == "myname" and entry["details"]["label"] == "mylabel"
+    assert entry["details"]["sources"].endswith("myname-myprofile.yml")
+
+
+async def test_a_named_environment_that_fails_makes_health_down(git_remote: GitRemote, serve: Serve) -> None:
+    """A failing one is DOWN, 503 (ConfigServerHealthIndicatorTests#exceptionStatusIsDownByDefault)."""
+    git_remote.write({"orders.yml": "a: [1\n", "shop.yml": "b: 2\n"})
+    envs = (HealthEnvironment(key="shop", name="shop"), HealthEnvironment(key="orders", name="orders"))
+    client = await serve(git_remote, health_repositories=envs)
+    resp = await client.get("/actuator/health")
+    body = await resp.json()
+    assert resp.status == 503 and body["status"] == "DOWN"
+    assert body["components"]["environment:shop"]["status"] == "UP"
+    down = body["components"]["environment:orders"]
+    assert down["status"] == "DOWN"
+    assert down["details"]["application"] == "orders" and down["details"]["profiles"] == "default"
+    assert "orders.yml" in down["details"]["error"]
+
+
+async def test_a_named_environment_with_a_missing_label_is_down(git_remote: GitRemote, serve: Serve) -> None:
+    """A label that does not exist is a failure too: DOWN, 503."""
+    git_remote.write({"shop.yml": "b: 2\n"})
+    env = HealthEnvironment(key="shop", name="shop", label="release")
+    client = await serve(git_remote, health_repositories=(env,))
+    assert (await client.get("/actuator/health")).status == 503
+
+
+def test_entries_default_name_to_the_key_and_profiles_to_default() -> None:
+    """Spring's Repository defaults: name is the map key, profiles default, label the default label."""
+    (env,) = parse_health_repositories({"orders": None})
+    assert env == HealthEnvironment(key="orders", name="orders", profiles="default", label=None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"a": {"nmae": "x"}}, "unknown key 'nmae'"),
+        ({"a": "orders"}, "must be a mapping"),
+        ({"a": {"label": "../x"}}, "Invalid label"),
+    ],
+)
+def test_malformed_entries_are_refused(raw: object, message: str) -> None:
+    """A misspelt key, a scalar entry or a name no request could carry stops the start."""
+    with pytest.raises(ValueError, match=message):
+        parse_health_repositories(raw)
+
+
+def test_springs_health_repositories_read_from_config(tmp_path: Path) -> None:
+    """spring.cloud.config.server.health.repositories in --config sets the same setting."""
+    cfg = tmp_path / "s.yml"
+    cfg.write_text(
+        "repo: r\nspring.cloud.config.server.health.repositories:\n  shop: {profiles: prod, label: v1}\n"
+    )
+    settings = load_settings({"config": str(cfg)}, environ={})
+    assert settings.health_repositories == (HealthEnvironment("shop", "shop", "prod", "v1"),)
+
+
+def test_health_repositories_given_both_ways_is_refused(tmp_path: Path) -> None:
+    """Our health-repositories and Spring's key together stop the start naming both."""
+    cfg = tmp_path / "s.yml"
+    cfg.write_text(
+        "repo: r\nhealth-repositories: {a: {}}\nspring.cloud.config.server.health.repositories: {a: {}}\n"
+    )
+    with pytest.raises(
+        SettingsError,
+        match=re.escape(
+            "'health-repositories' and Spring's 'spring.cloud.config.server.health.repositories'"
+        ),
+    ):
+        load_settings({"config": str(cfg)}, environ={})

@@ -1,0 +1,189 @@
+"""Spring's property names in --config: every row maps to a real setting, and nothing is ignored."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config_server.settings import Settings, SettingsError, load_settings
+from config_server.spring_names import SPRING_NAMES, Fixed, Setting, Unsupported, kebab, target
+
+S = "spring.cloud.config.server."
+FIELDS = {f.name for f in fields(Settings)}
+
+
+def _load(tmp_path: Path, text: str, **flags: Any) -> Settings:
+    cfg = tmp_path / "s.yml"
+    cfg.write_text(text)
+    return load_settings({"config": str(cfg), **flags}, environ={})
+
+
+def _refused(tmp_path: Path, text: str) -> str:
+    with pytest.raises(SettingsError) as info:
+        _load(tmp_path, text)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("name", sorted(SPRING_NAMES))
+def test_every_mapped_row_names_a_settings_field(name: str) -> None:
+    """A row's target is a field of Settings (a renamed or missing field fails here)."""
+    row = SPRING_NAMES[name]
+    assert isinstance(row, str | Setting | Fixed | Unsupported)
+    field = target(row)
+    assert field is None or field in FIELDS, f"{name} -> {field}"
+
+
+def test_the_nested_form_is_read(tmp_path: Path) -> None:
+    """A copied application.yml section (spring: cloud: config: server: git: ...) sets our settings."""
+    s = _load(
+        tmp_path,
+        "spring:\n  cloud:\n    config:\n      server:\n        git:\n          uri: file:///r\n"
+        "          search-paths: [a, '{application}']\n          timeout: 7\n"
+        "          try-master-branch: false\n",
+    )
+    assert (s.repo, s.search_paths, s.git_timeout, s.git_try_master_branch) == (
+        "file:///r",
+        ("a", "{application}"),
+        7.0,
+        False,
+    )
+
+
+def test_dotted_and_relaxed_names_are_read(tmp_path: Path) -> None:
+    """Dotted keys and Spring's relaxed names (camelCase, underscores) are the same option."""
+    s = _load(
+        tmp_path,
+        f"{S}git.uri: file:///r\n{S}git.continueOnMultipleLabelFailure: true\n"
+        f"spring.cloud.config.server.git:\n  delete_untracked_branches: false\n",
+    )
+    assert s.git_continue_on_multiple_label_failure is True
+    assert s.git_delete_untracked_branches is False
+    assert kebab("tryMasterBranch") == kebab("try_master_branch") == "try-master-branch"
+
+
+def test_springs_root_encrypt_keys_are_read(tmp_path: Path) -> None:
+    """Spring Cloud Commons' encrypt.key-store.* and rsa.* map to our keystore settings."""
+    s = _load(
+        tmp_path,
+        "repo: r\nencrypt:\n  keyStore:\n    location: file:/k/server.jks\n    alias: mykey\n"
+        "    type: JKS\n  rsa:\n    algorithm: oaep\n    strong: true\n",
+    )
+    assert (str(s.encrypt_keystore), s.encrypt_key_alias, s.encrypt_keystore_type) == (
+        "/k/server.jks",
+        "mykey",
+        "jks",
+    )
+    assert (s.encrypt_rsa_algorithm, s.encrypt_rsa_strong) == ("OAEP", True)
+
+
+def test_springs_vault_host_port_scheme_make_the_url_and_kv_version_defaults_to_1(tmp_path: Path) -> None:
+    """vault.host/port/scheme become vault-url; Spring's kv-version default (1) applies to its section."""
+    s = _load(tmp_path, f"repo: r\n{S}vault:\n  host: 127.0.0.1\n  port: 8201\n  backend: kv\n")
+    assert (s.vault_url, s.vault_kv_mount, s.vault_kv_version) == ("http://127.0.0.1:8201", "kv", 1)
+    s = _load(tmp_path, f"repo: r\nvault-kv-version: 2\n{S}vault.host: 127.0.0.1\n")
+    assert s.vault_kv_version == 2
+
+
+def test_spring_proxy_map_becomes_a_url(tmp_path: Path) -> None:
+    """git.proxy's https: {host, port} map is the same as --git-proxy http://host:port."""
+    s = _load(tmp_path, f"repo: r\n{S}git.proxy:\n  https: {{host: proxy.local, port: 3128}}\n")
+    assert s.git_proxy == "http://proxy.local:3128"
+
+
+def test_ignore_local_ssh_settings_is_the_opposite_of_use_ssh_config(tmp_path: Path) -> None:
+    """Spring's ignore-local-ssh-settings: false reads ~/.ssh/config, which is our git-use-ssh-config."""
+    assert _load(tmp_path, f"repo: r\n{S}git.ignore-local-ssh-settings: false\n").git_use_ssh_config is True
+
+
+def test_a_flag_beats_a_spring_key_in_the_file(tmp_path: Path) -> None:
+    """Precedence stays flags > environment > --config, whatever the file's names."""
+    assert (
+        _load(tmp_path, f"repo: r\n{S}git.default-label: dev\n", default_label="prod").default_label == "prod"
+    )
+
+
+def test_an_unknown_spring_option_is_refused_naming_it(tmp_path: Path) -> None:
+    """A misspelt Spring option stops the start, with the option it probably meant."""
+    message = _refused(tmp_path, f"repo: r\n{S}uri: file:///r\n")
+    assert f"unknown Spring option '{S}uri'" in message and f"'{S}git.uri', which is repo" in message
+
+
+def test_an_unsupported_spring_option_is_refused_with_what_to_use(tmp_path: Path) -> None:
+    """An option we do not offer is refused with the reason and our equivalent."""
+    message = _refused(tmp_path, f"repo: r\n{S}git.host-key: AAAA\n")
+    assert f"'{S}git.host-key' is not supported here" in message and "use git-known-hosts" in message
+
+
+def test_another_backend_is_refused(tmp_path: Path) -> None:
+    """A whole other backend's section (native, jdbc...) is refused, not ignored."""
+    assert "not supported here" in _refused(tmp_path, f"repo: r\n{S}native:\n  search-locations: x\n")
+
+
+@pytest.mark.parametrize(
+    ("line", "accepted"),
+    [
+        (f"{S}git.clone-submodules: false", True),
+        (f"{S}git.clone-submodules: true", False),
+        (f"{S}git.clone-on-start: true", True),
+        (f"{S}vault.authentication: APPROLE", True),
+        (f"{S}vault.authentication: KUBERNETES", False),
+    ],
+)
+def test_fixed_behaviours_accept_only_what_we_do(tmp_path: Path, line: str, accepted: bool) -> None:
+    """A Spring option naming what this server always does is accepted; asking otherwise is refused."""
+    text = f"repo: r\n{line}\n"
+    if accepted:
+        _load(tmp_path, text)
+    else:
+        assert "is not supported here" in _refused(tmp_path, text)
+
+
+def test_our_key_and_springs_for_one_setting_are_refused_naming_both(tmp_path: Path) -> None:
+    """repo and spring...git.uri together: refused, naming both."""
+    message = _refused(tmp_path, f"repo: file:///a\n{S}git.uri: file:///b\n")
+    assert f"'repo' and Spring's '{S}git.uri'" in message
+
+
+def test_two_spring_keys_for_one_setting_are_refused(tmp_path: Path) -> None:
+    """Spring's server default-label and git.default-label both set ours: refused, naming both."""
+    message = _refused(tmp_path, f"repo: r\n{S}default-label: a\n{S}git.default-label: b\n")
+    assert f"'{S}default-label' and '{S}git.default-label'" in message
+
+
+def test_springs_refresh_rate_0_is_refused(tmp_path: Path) -> None:
+    """Spring's refresh-rate 0 (fetch per request) would mean never here: refused, saying so."""
+    assert "fetches on every request" in _refused(tmp_path, f"repo: r\n{S}git.refresh-rate: 0\n")
+
+
+def test_a_secret_value_never_appears_in_an_error(tmp_path: Path) -> None:
+    """An invalid Spring option next to a password does not echo the password."""
+    message = _refused(tmp_path, f"repo: r\n{S}git.password: hunter2-secret\n{S}git.private-key: x\n")
+    assert "hunter2" not in message
+
+
+def test_springs_repos_entries_take_relaxed_names(tmp_path: Path) -> None:
+    """git.repos entries copied with camelCase keys (searchPaths) are read as Spring binds them."""
+    s = _load(
+        tmp_path,
+        f"{S}git:\n  uri: file:///r\n  repos:\n    team:\n      pattern: team-*\n"
+        "      uri: file:///t\n      searchPaths: conf\n",
+    )
+    assert s.repos[0].search_paths == ("conf",)
+
+
+def test_spring_proxy_non_proxy_hosts_is_refused(tmp_path: Path) -> None:
+    """git.proxy.https.non-proxy-hosts has no equivalent: refused rather than dropped."""
+    text = f"repo: r\n{S}git.proxy:\n  https: {{host: p, port: 1, non-proxy-hosts: a}}\n"
+    assert "non-proxy-hosts" in _refused(tmp_path, text)
+
+
+def test_the_readme_example_loads(tmp_path: Path) -> None:
+    """The README's Spring-named --config example is read as it says."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("**Spring's names in the file.**", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    s = _load(tmp_path, block)
+    assert s.repo == "https://git.example.com/org/config.git" and s.git_try_master_branch is False
+    assert s.health_repositories[0].profiles == "prod" and s.encrypt_key_alias == "config"
