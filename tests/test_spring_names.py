@@ -187,3 +187,15 @@ def test_the_readme_example_loads(tmp_path: Path) -> None:
     s = _load(tmp_path, block)
     assert s.repo == "https://git.example.com/org/config.git" and s.git_try_master_branch is False
     assert s.health_repositories[0].profiles == "prod" and s.encrypt_key_alias == "config"
+
+
+def test_the_compatibility_sections_example_loads(tmp_path: Path) -> None:
+    """The example atop the README's compatibility table (Spring's nested names, a Spring
+    keystore) is read as it says."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Spring Cloud Config compatibility", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    s = _load(tmp_path, block)
+    assert s.repo == "https://git.example.com/platform/config.git" and s.search_paths == ("{application}",)
+    assert s.git_username == "svc-config" and s.git_try_master_branch is False and s.encrypt_enabled
+    assert str(s.encrypt_keystore) == "/run/secrets/server.jks" and s.encrypt_key_alias == "mytestkey"
