@@ -4,7 +4,9 @@ What is checked, in the order a request meets it:
 
 1. every configuration file parses (``formats.parse_document_file``: YAML, ``.properties``, JSON);
 2. every ``{cipher}`` value decrypts with the key ring (the only impure step: a Vault transit key
-   calls Vault); without a ring the values are counted as unchecked, not reported;
+   calls Vault); without a ring the values are counted as unchecked, not reported; with
+   ``Options.decrypt`` false (``--encrypt-enabled false``) they are left as the server serves
+   them, neither checked nor counted;
 3. every application found (``discover``) is resolved with each of its profiles, ``default``,
    the shared ones and ``--profile``, by the server's own rules (``config_server.resolve``: the
    same steps as ``GitConfigSource``), each file parsed once for all of them;
@@ -44,12 +46,15 @@ _MAX_CONTEXTS = 3
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    """What to check besides what the files name; ``label`` fills ``{label}`` in search paths."""
+    """What to check besides what the files name; ``label`` fills ``{label}`` in search paths.
+    ``decrypt`` is the server's ``encrypt_enabled``: false serves ``{cipher}`` values as they are
+    (clients decrypt them), so they are not checked."""
 
     search_paths: tuple[str, ...] = ()
     applications: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ()
     label: str = "main"
+    decrypt: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +80,7 @@ def check(
     errors (``Unavailable`` when Vault's transit engine cannot be reached)."""
     layout = discover.layout(files.keys(), dirs, options.search_paths)
     problems: list[Problem] = []
-    decrypted = _Decryptor(ring)
+    decrypted = _Decryptor(ring, enabled=options.decrypt)
     secret_keys: dict[str, set[str]] = {}
     loader = _Loader(files, decrypted, problems, secret_keys)
     for path in layout.config_files:
@@ -248,8 +253,9 @@ def _contexts(where: list[tuple[str, str]]) -> str:
 class _Decryptor:
     """Decrypts each distinct ``{cipher}`` text once; counts what it could not check."""
 
-    def __init__(self, ring: KeyRing | None) -> None:
+    def __init__(self, ring: KeyRing | None, *, enabled: bool = True) -> None:
         self.ring = ring
+        self.enabled = enabled
         self.unchecked = 0
         self._cache: dict[str, str | CryptoError] = {}
 
@@ -258,6 +264,8 @@ class _Decryptor:
     ) -> Document:
         """``doc`` with its ``{cipher}`` values decrypted (those that fail are left out, as the
         server leaves them out); each failure becomes a problem at its line."""
+        if not self.enabled:  # served as they are, as the server's last-good check sees them
+            return doc
         ciphered = [k for k, v in doc.properties.items() if str(v.value).startswith(CIPHER)]
         if not ciphered:
             return doc

@@ -118,7 +118,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _options(args: argparse.Namespace, settings: Settings, label: str) -> Options:
     apps = tuple(app for name in args.application for app in parse_names(name)[1])
     profiles = tuple(p for name in args.profile for p in parse_profiles(name))
-    return Options(settings.search_paths, apps, profiles, label)
+    return Options(settings.search_paths, apps, profiles, label, decrypt=settings.encrypt_enabled)
 
 
 def _with_ring(settings: Settings, work: Callable[[KeyRing | None], _T]) -> _T:

@@ -66,6 +66,25 @@ def test_a_bad_push_is_refused_with_file_and_line(hooked: GitRemote) -> None:
     assert git(hooked.bare, "rev-parse", "main") == before
 
 
+def test_with_encryption_disabled_a_foreign_cipher_is_pushed(
+    git_remote: GitRemote, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The hook reads encrypt.enabled from --config (Spring's name): false lets a {cipher} made
+    with another key land, as the server would serve it as it is."""
+    git_remote.write(GOOD)
+    config = tmp_path / "server.yml"
+    config.write_text(
+        f"encrypt-key: {KEY}\nspring.cloud.config.server.encrypt.enabled: false\n", encoding="utf-8"
+    )
+    assert main(["hook", "install", git_remote.path, "--config", str(config)]) == 0
+    capsys.readouterr()
+    other = SymmetricEncryptor("not-the-key").encrypt("pw")
+    git_remote.write({"payments.properties": f"password={{cipher}}{other}\n"}, push=False)
+    done = push(git_remote)
+    assert done.returncode == 0, done.stderr
+    assert git(git_remote.bare, "rev-parse", "main") == git_remote.head()
+
+
 def test_deleting_a_branch_is_not_validated(hooked: GitRemote) -> None:
     """A deletion has no commit to check: it goes through even when the branch was broken."""
     hooked.write({"orders.yml": "a: [\n"}, push=False)

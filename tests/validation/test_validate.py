@@ -119,6 +119,19 @@ def test_without_a_key_cipher_values_are_counted_not_failed(
     assert "1 {cipher} value(s) not checked: no key configured" in err
 
 
+def test_with_encryption_disabled_cipher_values_are_not_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--encrypt-enabled false (Spring's encrypt.enabled=false): the server serves {cipher} values as
+    they are for clients to decrypt, so one made with another key is no problem and not counted."""
+    other = SymmetricEncryptor("another-key").encrypt("x")
+    files = {**GOOD, "orders-dev.yml": f"pool-size: 2\ntoken: '{{cipher}}{other}'\n"}
+    monkeypatch.setenv("CONFIG_SERVER_ENCRYPT_KEY", KEY)
+    code, out, err = validate(capsys, str(tree(tmp_path, files)), "--encrypt-enabled", "false")
+    assert (code, out) == (0, []), err
+    assert "not checked" not in err
+
+
 def test_a_schema_violation_is_reported_where_the_value_was_set(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
