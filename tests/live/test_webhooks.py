@@ -222,6 +222,7 @@ def test_other_forges_payload_with_bitbucket_headers_names_nothing(body: str) ->
         ({"X-Event-Key": "issue:created", "X-Hook-UUID": "u"}, "bitbucket"),
         ({"X-Event-Key": "repo:comment:added", "X-Request-Id": "r"}, "bitbucketserver"),
         ({"X-Event-Key": "repo:refs_changed"}, "bitbucketserver"),
+        ({"X-Event-Key": "repo:push"}, "bitbucket"),
         ({"X-Github-Event": "issues"}, "github"),
         ({"X-Gitlab-Event": "Issue Hook"}, "gitlab"),
         ({"X-Gitea-Event": "issues"}, "gitea"),
@@ -235,9 +236,15 @@ def test_spring_not_detected_samples_name_nothing(headers: dict[str, str], body:
     Spring's *PropertyPathNotificationExtractorTests#notAPushNotDetected (GitHub, Gitea, Gitee,
     Gogs), GitlabPropertyPathNotificationExtractorTests#nonPushEventNotDetected and
     BitbucketPropertyPathNotificationExtractorTests#notAPushOrPullRequestNotDetected,
-    #notAPushOrPullRequestServer, #missingUuidHeaderServer.
+    #notAPushOrPullRequestServer, #missingUuidHeaderServer, #missingUuidHeader.
     """
     assert parse_push(headers, vector(body), JSON).paths == ()
+
+
+def test_a_github_body_with_gitlab_push_headers_is_read_as_gitlab_reads_it() -> None:
+    """GitLab's extractor goes by X-Gitlab-Event alone and reads any commits list (Spring's
+    GitlabPropertyPathNotificationExtractor, no test of its own): GitHub's sample names README.md."""
+    assert parse_push(FORGE_HEADERS["gitlab"], vector("github"), JSON).paths == ("README.md",)
 
 
 def test_gitea_push_listing_no_files_wakes_everyone() -> None:
