@@ -94,11 +94,12 @@ async def _delete_branch(git_remote: GitRemote, serve: Serve, **settings: object
 
 
 async def test_a_branch_deleted_at_the_remote_is_pruned(git_remote: GitRemote, serve: Serve) -> None:
-    """By default a deleted branch is 404 at the next fetch (Spring with delete-untracked-branches: true)."""
+    """By default a deleted branch is 404 at the next fetch (Spring with delete-untracked-branches:
+    true, JGitEnvironmentRepositoryIntegrationTests#testShouldFailIfRemoteBranchWasDeleted)."""
     assert await _delete_branch(git_remote, serve) == 404
 
 
 async def test_delete_untracked_branches_false_keeps_serving_it(git_remote: GitRemote, serve: Serve) -> None:
     """git-delete-untracked-branches=false keeps serving the last fetched copy (Spring's default,
-    JGitEnvironmentRepository's fetch with setRemoveDeletedRefs(false))."""
+    JGitEnvironmentRepositoryIntegrationTests#testShouldReturnEnvironmentFromLocalBranchInCaseRemoteDeleted)."""
     assert await _delete_branch(git_remote, serve, git_delete_untracked_branches=False) == 200
