@@ -91,21 +91,36 @@ def parse_health_repositories(
 
 
 async def check_environments(
-    service: EnvironmentService, environments: Sequence[HealthEnvironment], *, timeout: float = TIMEOUT_S
+    service: EnvironmentService,
+    environments: Sequence[HealthEnvironment],
+    *,
+    accept_empty: bool = True,
+    timeout: float = TIMEOUT_S,
 ) -> list[SourceHealth]:
     """One essential entry per named environment: UP when it builds within ``timeout`` seconds.
 
-    Never raises (a failure is the entry's DOWN). Sources needing a caller's token are read
-    without one, as a request without ``X-Config-Token``.
+    With ``accept_empty`` false (Spring's ``health.accept-empty``, which follows ``accept-empty``)
+    and no named environment having a property source, those entries are DOWN too; one
+    environment with sources is enough, as Spring's indicator decides over all of them. Never
+    raises (a failure is the entry's DOWN). Sources needing a caller's token are read without
+    one, as a request without ``X-Config-Token``.
     """
-    return list(await asyncio.gather(*(_check(service, env, timeout) for env in environments)))
+    found = list(await asyncio.gather(*(_check(service, env, timeout) for env in environments)))
+    if accept_empty or any(e.details.get("sources") for e in found if e.status == "UP"):
+        return found
+    by_key = {f"environment:{env.key}": env for env in environments}
+    return [
+        _down(e.name, by_key[e.name], "no property source (accept-empty is false)") if e.status == "UP" else e
+        for e in found
+    ]
 
 
 async def _check(service: EnvironmentService, env: HealthEnvironment, timeout: float) -> SourceHealth:
     name = f"environment:{env.key}"
     try:
+        # Spring's indicator builds it whatever accept-empty says; emptiness is judged over all.
         reps = await asyncio.wait_for(
-            service.environment(env_request(env.name, env.profiles, env.label)), timeout
+            service.environment(env_request(env.name, env.profiles, env.label), allow_empty=True), timeout
         )
     except ConfigServerError as exc:
         return _down(name, env, exc.message)

@@ -482,6 +482,13 @@ class Settings:
         True,
         metavar="BOOL",
     )
+    health_accept_empty: bool | None = _option(
+        "health with --health-repositories: false makes health DOWN when none of the named "
+        "environments has a property source (Spring's health.accept-empty; default: as --accept-empty)",
+        _bool,
+        None,
+        metavar="BOOL",
+    )
     strip_document_from_yaml: bool = _option(
         "render a YAML file whose top level is not a map (key 'document') as that value in "
         ".yml renderings (Spring's strip-document-from-yaml)",

@@ -210,8 +210,7 @@ SPRING_NAMES: dict[str, Row] = {
     S + "health.repositories": "health_repositories",
     S + "health.enabled": Fixed("the sources' health is always reported", ("true",)),
     S + "health.down-health-status": Fixed("a failing environment is DOWN (HTTP 503)", ("DOWN",)),
-    # TODO(p10-import): health.accept-empty -> "accept_empty" (Spring's indicator reads accept-empty)
-    S + "health.accept-empty": Fixed("an environment without sources is healthy", ("true",)),
+    S + "health.accept-empty": "health_accept_empty",
     # --- spring.cloud.config.server.vault (VaultEnvironmentProperties)
     S + "vault.host": Setting("vault_url"),  # with scheme and port: see _vault_url
     S + "vault.port": Setting("vault_url"),

@@ -72,7 +72,11 @@ async def health(request: web.Request, endpoint: Endpoint) -> web.Response:
     found = await asyncio.gather(*(source_healths(source) for source in service.sources))
     entries = [entry for group in found for entry in group]
     # Environments the operator named (health-repositories): each one that cannot be built is DOWN.
-    entries.extend(await check_environments(service, request.app[SETTINGS].health_repositories))
+    settings = request.app[SETTINGS]
+    accept_empty = settings.health_accept_empty
+    if accept_empty is None:  # Spring's health.accept-empty follows accept-empty unless given
+        accept_empty = settings.accept_empty
+    entries.extend(await check_environments(service, settings.health_repositories, accept_empty=accept_empty))
     last_good = request.app.get(LAST_GOOD)
     if last_good is not None:
         # DEGRADED (not essential) while an application is served from an older commit.

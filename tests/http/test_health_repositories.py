@@ -64,6 +64,55 @@ async def test_a_named_environment_with_a_missing_label_is_down(git_remote: GitR
     assert (await client.get("/actuator/health")).status == 503
 
 
+async def test_accept_empty_false_and_no_sources_is_down(git_remote: GitRemote, serve: Serve) -> None:
+    """accept-empty=false and no named environment has a source: DOWN, 503
+    (ConfigServerHealthIndicatorTests#acceptEmptyFalseNoPropertySources)."""
+    git_remote.write({"shop.yml": "b: 2\n"})
+    env = HealthEnvironment(key="myname", name="myname", profiles="myprofile")
+    client = await serve(git_remote, accept_empty=False, health_repositories=(env,))
+    resp = await client.get("/actuator/health")
+    assert resp.status == 503
+    assert (await resp.json())["components"]["environment:myname"]["status"] == "DOWN"
+
+
+async def test_accept_empty_true_and_no_sources_is_up(git_remote: GitRemote, serve: Serve) -> None:
+    """accept-empty=true: a named environment without sources is UP
+    (ConfigServerHealthIndicatorTests#acceptEmptyTrueNoPropertySources)."""
+    git_remote.write({"shop.yml": "b: 2\n"})
+    env = HealthEnvironment(key="myname", name="myname", profiles="myprofile")
+    client = await serve(git_remote, accept_empty=True, health_repositories=(env,))
+    assert (await client.get("/actuator/health")).status == 200
+
+
+async def test_accept_empty_false_is_up_while_one_environment_has_sources(
+    git_remote: GitRemote, serve: Serve
+) -> None:
+    """Spring's indicator is DOWN for accept-empty only when none of the named environments has a
+    source (ConfigServerHealthIndicator: details.stream().noneMatch(sources))."""
+    git_remote.write({"shop.yml": "b: 2\n"})
+    envs = (HealthEnvironment(key="shop", name="shop"), HealthEnvironment(key="myname", name="myname"))
+    client = await serve(git_remote, accept_empty=False, health_repositories=envs)
+    assert (await client.get("/actuator/health")).status == 200
+
+
+async def test_health_accept_empty_overrides_accept_empty(git_remote: GitRemote, serve: Serve) -> None:
+    """health.accept-empty=true keeps health UP for an environment without sources while
+    accept-empty=false (Spring's health-indicator.adoc note)."""
+    git_remote.write({"shop.yml": "b: 2\n"})
+    env = HealthEnvironment(key="myname", name="myname")
+    client = await serve(git_remote, accept_empty=False, health_accept_empty=True, health_repositories=(env,))
+    assert (await client.get("/actuator/health")).status == 200
+    assert (await client.get("/myname/default")).status == 404
+
+
+def test_spring_health_accept_empty_is_read(tmp_path: Path) -> None:
+    """spring.cloud.config.server.health.accept-empty in --config sets health-accept-empty."""
+    config = tmp_path / "s.yml"
+    config.write_text("spring.cloud.config.server:\n  accept-empty: false\n  health.accept-empty: true\n")
+    s = load_settings({"config": str(config), "repo": "-"}, environ={})
+    assert (s.accept_empty, s.health_accept_empty) == (False, True)
+
+
 def test_entries_default_name_to_the_key_and_profiles_to_default() -> None:
     """Spring's Repository defaults: name is the map key, profiles default, label the default label."""
     (env,) = parse_health_repositories({"orders": None})
