@@ -105,11 +105,21 @@ async def test_versions_follow_path_to_key(
         ("mydefaultkey", ["myapp"], [("vault:myapp", {"foo": "bar"}), ("vault:mydefaultkey", {"def": "1"})]),
         ("", ["myapp"], [("vault:myapp", {"foo": "bar"})]),
         ("myapp", ["myapp"], [("vault:myapp", {"foo": "bar"})]),
+        (
+            "mydefaultkey",
+            ["myapp", "yourapp"],
+            [
+                ("vault:yourapp", {"your": "1"}),
+                ("vault:myapp", {"foo": "bar"}),
+                ("vault:mydefaultkey", {"def": "1"}),
+            ],
+        ),
     ],
     ids=[
         "findOneWithDefaultKeySet",
         "findOneWithEmptyDefaultKey",
         "findOneWithDefaultKeySetToApplicationName",
+        "findOneWithDefaultKeyAndMultipleApplicationNames",
     ],
 )
 async def test_default_key(
@@ -122,13 +132,19 @@ async def test_default_key(
     """default-key names the shared secret; empty disables it; equal to the app it is read once.
 
     Spring's SpringVaultEnvironmentRepositoryTests#findOneWithDefaultKeySet,
-    #findOneWithEmptyDefaultKey and #findOneWithDefaultKeySetToApplicationName.
+    #findOneWithEmptyDefaultKey, #findOneWithDefaultKeySetToApplicationName and
+    #findOneWithDefaultKeyAndMultipleApplicationNames (the last application first).
     """
     settings, manager = mounted
     await write(
         openbao,
         settings,
-        {"myapp": {"foo": "bar"}, "application": {"app": "x"}, "mydefaultkey": {"def": "1"}},
+        {
+            "myapp": {"foo": "bar"},
+            "yourapp": {"your": "1"},
+            "application": {"app": "x"},
+            "mydefaultkey": {"def": "1"},
+        },
     )
     assert await found(manager, replace(settings, default_key=default_key), apps, []) == expected
 
