@@ -277,10 +277,10 @@ SPRING_NAMES: dict[str, Row] = {
     "server.address": "host",
     "spring.application.name": Fixed("names the Spring application itself; it changes nothing here"),
     "spring.profiles.validate": "validate_profiles",  # read by Spring's ConfigServerMvcConfiguration
-    "spring.profiles.active": Fixed(
-        "the backends follow the settings: repo (git), vault-url (Vault), composite:", ("git",)
-    ),
+    # Checked against the sections given (_check_profiles): git is always served here.
+    "spring.profiles.active": Fixed("the backends follow the settings: repo (git), vault-url, composite:"),
 }
+_PROFILES = "spring.profiles.active"
 _WILD = tuple(k.removesuffix("*") for k in SPRING_NAMES if k.endswith(".*"))
 _NODES = frozenset(
     ".".join(k.split(".")[:i]) for k in SPRING_NAMES for i in range(1, len(k.removesuffix(".*").split(".")))
@@ -320,6 +320,8 @@ def translate(tree: Mapping[str, Any]) -> dict[str, tuple[Any, str]]:
     given: dict[str, Any] = {}
     for key, value in tree.items():
         _walk([kebab(part) for part in str(key).split(".")], value, given)
+    if _PROFILES in given:
+        _check_profiles(given[_PROFILES], given)
     out: dict[str, tuple[Any, str]] = {}
     vault_url: dict[str, Any] = {}
     for name, value in given.items():
@@ -352,6 +354,33 @@ def translate(tree: Mapping[str, Any]) -> dict[str, tuple[Any, str]]:
     if any(n.startswith(S + "vault.") for n in given) and "vault_kv_version" not in out:
         out["vault_kv_version"] = (1, S + "vault.kv-version (Spring's default, 1)")
     return out
+
+
+def _check_profiles(value: Any, given: Mapping[str, Any]) -> None:
+    """Spring's backend profiles must name what the sections configure: ``git``, ``vault`` (with
+    a vault section) and ``composite`` (with a composite list); git is always served here."""
+    items = value if isinstance(value, list) else str(value).split(",")
+    profiles = [_text(p).lower() for p in items if _text(p)]
+    where = f"Spring option '{_PROFILES}: {_text(value)[:60]}'"
+    other = next((p for p in profiles if p not in ("git", "vault", "composite")), None)
+    if other is not None:
+        raise SpringNameError(
+            f"{where}: '{other[:40]}' is not a backend served here (git, vault and composite are)"
+        )
+    if "composite" in profiles and S + "composite" not in given:
+        raise SpringNameError(
+            f"{where} names composite, but no spring.cloud.config.server.composite list is given"
+        )
+    if "composite" not in profiles:
+        if "git" not in profiles:
+            raise SpringNameError(
+                f"{where}: git is always served here; name git (or composite with a git entry)"
+            )
+        if "vault" in profiles and not any(n.startswith(S + "vault.") for n in given):
+            raise SpringNameError(
+                f"{where} names vault, but no spring.cloud.config.server.vault section is given "
+                "(Spring's default is 127.0.0.1:8200: give vault.host and vault.port)"
+            )
 
 
 def _walk(path: list[str], value: Any, given: dict[str, Any]) -> None:

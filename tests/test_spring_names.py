@@ -199,3 +199,47 @@ def test_the_compatibility_sections_example_loads(tmp_path: Path) -> None:
     assert s.repo == "https://git.example.com/platform/config.git" and s.search_paths == ("{application}",)
     assert s.git_username == "svc-config" and s.git_try_master_branch is False and s.encrypt_enabled
     assert str(s.encrypt_keystore) == "/run/secrets/server.jks" and s.encrypt_key_alias == "mytestkey"
+
+
+def test_composite_profile_with_a_composite_list_loads(tmp_path: Path) -> None:
+    """Spring's composite example (composite-repositories.adoc: spring.profiles.active: composite and
+    a composite list of git entries) loads as our composite."""
+    s = _load(
+        tmp_path,
+        "spring:\n  profiles:\n    active: composite\n  cloud:\n    config:\n      server:\n"
+        "        composite:\n        - type: git\n          uri: file:///rex\n"
+        "        - type: git\n          uri: file:///walter\n",
+    )
+    assert [e.git.uri for e in s.composite if e.git is not None] == ["file:///rex", "file:///walter"]
+
+
+def test_git_and_vault_profiles_load(tmp_path: Path) -> None:
+    """spring.profiles.active: git, vault with both sections (composite-repositories.adoc, order
+    left out) is git plus Vault."""
+    s = _load(
+        tmp_path,
+        "spring:\n  profiles:\n    active: git, vault\n  cloud.config.server:\n"
+        "    git.uri: file:///r\n    vault: {host: 127.0.0.1, port: 8200}\n",
+    )
+    assert (s.repo, s.vault_url) == ("file:///r", "http://127.0.0.1:8200")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            f"spring.profiles.active: composite\n{S}git.uri: file:///r\n",
+            "no spring.cloud.config.server.composite",
+        ),
+        (
+            f"spring.profiles.active: git,vault\n{S}git.uri: file:///r\n",
+            "no spring.cloud.config.server.vault",
+        ),
+        (f"spring.profiles.active: vault\n{S}vault.host: h\n", "git is always served"),
+        (f"spring.profiles.active: native\n{S}git.uri: file:///r\n", "'native'"),
+    ],
+    ids=["composite-without-list", "vault-without-section", "vault-only", "native"],
+)
+def test_profiles_that_do_not_match_the_settings_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    """A backend profile whose section is missing, or a backend not served here, stops the start."""
+    assert message in _refused(tmp_path, text)
