@@ -260,7 +260,11 @@ SPRING_NAMES: dict[str, Row] = {
     "encrypt.rsa.strong": "encrypt_rsa_strong",
     "encrypt.rsa.salt": "encrypt_rsa_salt",
     # --- other backends and features of spring.cloud.config.server
-    S + "monitor.*": Unsupported("every /monitor payload format is always accepted"),
+    **{
+        S + f"monitor.{forge}.enabled": Fixed("every /monitor payload format is always accepted", ("true",))
+        for forge in ("github", "gitlab", "bitbucket", "gitea", "gitee", "gogs")
+    },
+    S + "monitor.*": Unsupported("/monitor takes webhooks only (no file watching)"),
     S + "native.*": Unsupported(_BACKEND, "repo"),
     S + "svn.*": Unsupported(_BACKEND, "repo"),
     S + "jdbc.*": Unsupported(_BACKEND, "repo"),
@@ -319,7 +323,7 @@ def translate(tree: Mapping[str, Any]) -> dict[str, tuple[Any, str]]:
     """
     given: dict[str, Any] = {}
     for key, value in tree.items():
-        _walk([kebab(part) for part in str(key).split(".")], value, given)
+        _walk(str(key).split("."), value, given)
     if _PROFILES in given:
         _check_profiles(given[_PROFILES], given)
     out: dict[str, tuple[Any, str]] = {}
@@ -383,14 +387,18 @@ def _check_profiles(value: Any, given: Mapping[str, Any]) -> None:
             )
 
 
-def _walk(path: list[str], value: Any, given: dict[str, Any]) -> None:
+_MAPS = frozenset({S + "git.repos", S + "git.proxy", S + "health.repositories"})
+"""Options whose value is a map: a dotted key below one (``git.repos.team.uri``) is one entry of it."""
+
+
+def _walk(raw: list[str], value: Any, given: dict[str, Any]) -> None:
+    # ``raw`` keeps the file's spelling: the names of map entries (a repository's) keep their case.
+    path = [kebab(part) for part in raw]
     name = ".".join(path)
     if lookup(name) is not None:
         if value is None:  # an empty YAML key: not given, as Spring binds it
             return
-        if name in given:
-            raise SpringNameError(f"Spring option '{name}' is given twice")
-        given[name] = value
+        _merge(given, name, value)
         return
     if name in _NODES or any(w.startswith(name + ".") for w in _WILD):
         if value is None:
@@ -398,9 +406,37 @@ def _walk(path: list[str], value: Any, given: dict[str, Any]) -> None:
         if not isinstance(value, Mapping):
             raise SpringNameError(f"Spring option '{name}' is a section: expected a mapping, not one value")
         for key, item in value.items():
-            _walk(path + [kebab(part) for part in str(key).split(".")], item, given)
+            _walk(raw + str(key).split("."), item, given)
         return
+    for i in range(len(path) - 1, 0, -1):
+        if ".".join(path[:i]) in _MAPS and value is not None:
+            for part in reversed(raw[i:]):
+                value = {part: value}
+            _merge(given, ".".join(path[:i]), value)
+            return
     raise SpringNameError(f"unknown Spring option '{name}'{_hint(path)}")
+
+
+def _merge(given: dict[str, Any], name: str, value: Any, label: str = "") -> None:
+    """Put ``value`` at ``name``; two mappings for one map option merge (nested and dotted forms).
+    ``label`` is the full option name for the message (default: ``name``)."""
+    label = label or name
+    if name not in given:
+        given[name] = value
+        return
+    before = given[name]
+    if not (isinstance(before, Mapping) and isinstance(value, Mapping)):
+        raise SpringNameError(f"Spring option '{label}' is given twice")
+    merged = dict(before)
+    for key, item in value.items():
+        inner: dict[str, Any] = {}
+        if key in merged:
+            inner[str(key)] = merged[key]
+            _merge(inner, str(key), item, f"{label}.{key}")
+            merged[key] = inner[str(key)]
+        else:
+            merged[key] = item
+    given[name] = merged
 
 
 def _hint(path: list[str]) -> str:

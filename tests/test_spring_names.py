@@ -243,3 +243,41 @@ def test_git_and_vault_profiles_load(tmp_path: Path) -> None:
 def test_profiles_that_do_not_match_the_settings_are_refused(tmp_path: Path, text: str, message: str) -> None:
     """A backend profile whose section is missing, or a backend not served here, stops the start."""
     assert message in _refused(tmp_path, text)
+
+
+def test_dotted_names_below_map_options_are_read(tmp_path: Path) -> None:
+    """Dotted keys inside Spring's maps (git.repos.<name>.*, health.repositories.<key>.*,
+    git.proxy.https.*), as application.properties writes them, bind like the nested form; the
+    names of entries keep their case."""
+    s = _load(
+        tmp_path,
+        f"{S}git.uri: file:///r\n{S}git.repos.myTeam.pattern: 'team-*'\n{S}git.repos.myTeam.uri: file:///t\n"
+        f"{S}git.repos.myTeam.searchPaths: conf\n{S}health.repositories.myService.profiles: prod\n"
+        f"{S}git.proxy.https.host: proxy.example\n{S}git.proxy.https.port: 3128\n",
+    )
+    (repo,) = s.repos
+    assert (repo.name, repo.uri, repo.patterns[-1], repo.search_paths) == (
+        "myTeam",
+        "file:///t",
+        "team-*",
+        ("conf",),
+    )
+    (health,) = s.health_repositories
+    assert (health.key, health.name, health.profiles) == ("myService", "myService", "prod")
+    assert s.git_proxy is not None and "proxy.example:3128" in s.git_proxy
+
+
+def test_dotted_and_nested_forms_of_one_map_merge(tmp_path: Path) -> None:
+    """One repos map written partly nested and partly dotted is one map; a leaf given twice is refused."""
+    nested = f"{S}git:\n  uri: file:///r\n  repos:\n    team:\n      pattern: 'team-*'\n"
+    s = _load(tmp_path, nested + f"{S}git.repos.team.uri: file:///t\n")
+    assert [r.uri for r in s.repos] == ["file:///t"]
+    assert f"'{S}git.repos.team.pattern' is given twice" in _refused(
+        tmp_path, nested + f"{S}git.repos.team.pattern: 'x-*'\n{S}git.repos.team.uri: u\n"
+    )
+
+
+def test_monitor_extractors_may_be_named_enabled_but_not_disabled(tmp_path: Path) -> None:
+    """monitor.<forge>.enabled: true is what we do (Spring's default); false stops the start."""
+    assert _load(tmp_path, f"{S}git.uri: file:///r\n{S}monitor.github.enabled: true\n").repo == "file:///r"
+    assert "only 'true'" in _refused(tmp_path, f"{S}git.uri: file:///r\n{S}monitor.gitlab.enabled: false\n")
