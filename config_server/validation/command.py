@@ -158,6 +158,7 @@ def _snapshot(args: argparse.Namespace, settings: Settings) -> Snapshot:
             settings.search_paths,
             default_label=settings.default_label,
             access=git_access(settings),  # --git-* credentials and timeout, as the server's
+            try_master=settings.git_try_master_branch,
         )
     path = args.path or Path()
     if args.ref is not None:

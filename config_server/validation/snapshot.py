@@ -153,14 +153,18 @@ def read_remote(
     *,
     default_label: str = "main",
     access: RemoteAccess | None = None,
+    try_master: bool = True,
 ) -> Snapshot:
     """The files of ``revision`` (None: the default label) of a remote, cloned into a temporary
-    directory as the server clones it (``GitRepository``), then removed. Raises ``Unavailable``
-    when the remote cannot be read, ``LabelNotFound`` for an unknown revision."""
+    directory as the server clones it (``GitRepository``, ``try_master`` as the server's
+    ``git_try_master_branch``), then removed. Raises ``Unavailable`` when the remote cannot be
+    read, ``LabelNotFound`` for an unknown revision."""
     from config_server.sources.git.repository import GitRepository
 
     with tempfile.TemporaryDirectory(prefix="config-server-validate-") as tmp:
-        repo = GitRepository(uri=uri, basedir=Path(tmp), default_label=default_label, access=access)
+        repo = GitRepository(
+            uri=uri, basedir=Path(tmp), default_label=default_label, access=access, try_master=try_master
+        )
         try:
             repo.open()
             commit = repo.resolve(revision)

@@ -239,6 +239,18 @@ def test_repo_uri_clones_the_remote(git_remote: GitRemote, capsys: pytest.Captur
     ]
 
 
+def test_repo_follows_the_try_master_branch_setting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A remote with only master validates master as the server would serve it, and with
+    --git-try-master-branch false it has no default label, as for the server (exit 2)."""
+    remote = GitRemote(tmp_path / "remote", branch="master")
+    remote.write(GOOD)
+    assert validate(capsys, "--repo", remote.uri)[0] == 0
+    code, _, err = validate(capsys, "--repo", remote.uri, "--git-try-master-branch", "false")
+    assert code == 2 and "main" in err
+
+
 def test_hostile_file_names_are_problems_and_cannot_forge_lines(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
