@@ -46,9 +46,9 @@ from config_server.errors import ConfigServerError, InvalidConfiguration, KeyFor
 from config_server.filewatch import FileWatch
 from config_server.live.quota import WatchQuota
 from config_server.live.updates import LiveUpdates
-from config_server.service import Decryptor, EnvironmentService, overrides_source
+from config_server.service import Decryptor, EnvironmentService, ReferenceResolver, overrides_source
 from config_server.settings import Settings
-from config_server.sources.base import Source, SourceHealth
+from config_server.sources.base import Query, Source, SourceHealth
 from config_server.sources.git.files import GitConfigSource
 from config_server.sources.git.lastgood import LastGoodSources
 from config_server.sources.git.patterns import GitRepositories
@@ -391,7 +391,11 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
         overrides=load_overrides(settings),
         decrypt=decrypt if settings.encrypt_enabled else None,
         references=(
-            _vault_references(manager, prefix_invalid=settings.encrypt_prefix_invalid_properties)
+            _vault_references(
+                manager,
+                patterns=settings.vault_reference_paths,
+                prefix_invalid=settings.encrypt_prefix_invalid_properties,
+            )
             if manager is not None
             else None
         ),
@@ -421,19 +425,26 @@ def _default_checks() -> tuple[Check, ...]:
     return (schema_check,)
 
 
-def _vault_references(manager: VaultClientManager, *, prefix_invalid: bool = True) -> Decryptor:
-    """Resolves ``{vault}:path#key`` values with the server's own Vault login (per request)."""
+def _vault_references(
+    manager: VaultClientManager, *, patterns: Sequence[str] = (), prefix_invalid: bool = True
+) -> ReferenceResolver:
+    """Resolves ``{vault}:path#key`` values with the server's own Vault login (per request), only
+    for paths the request's own Vault keys or ``patterns`` (``--vault-reference-paths``) cover."""
     from config_server.vault.kv import VaultSource
-    from config_server.vault.references import resolve_references
+    from config_server.vault.references import ReferenceScope, resolve_references
 
     kv = VaultSource(manager, manager.settings)
 
     def on_failure(source: str, key: str) -> None:
-        log.warning("cannot resolve the {vault} reference of %s in %s", key, source)
+        log.warning(
+            "cannot resolve the {vault} reference of %s in %s (missing, refused or out of scope)", key, source
+        )
 
-    async def resolve(sources: Sequence[PropertySource]) -> tuple[PropertySource, ...]:
+    async def resolve(sources: Sequence[PropertySource], query: Query) -> tuple[PropertySource, ...]:
+        own = kv.own_paths(query.applications, query.profiles, query.labels)
+        scope = ReferenceScope(own=own, patterns=tuple(patterns))
         return await resolve_references(
-            sources, kv.secret, prefix_invalid=prefix_invalid, on_failure=on_failure
+            sources, kv.secret, scope=scope, prefix_invalid=prefix_invalid, on_failure=on_failure
         )
 
     return resolve

@@ -18,6 +18,15 @@ Unlike Spring, Vault being unavailable (or no longer accepting the server's logi
 turned into ``<n/a>``: it propagates as ``Unavailable`` (503), as a transit ``{cipher}`` outage
 does, so clients keep their last good configuration instead of losing secrets.
 
+Scope (not in Spring): the server's login may read far more than one application may see, and
+whoever can push to the configuration repository chooses the path. So a reference is read only
+when its path is in the request's ``ReferenceScope``: the Vault keys the request's own
+applications would read (``application``, ``orders``, ``orders,prod`` ... as the Vault source
+computes them, ``path-to-key`` included), or a path matching one of ``--vault-reference-paths``
+(``*`` within a segment, ``**`` across segments; ``**`` alone is Spring's "anything"). A path out
+of scope is never read and becomes ``invalid.<key>``, exactly like a missing secret, so a pusher
+learns nothing about which secrets exist.
+
 Values read: strings as they are, booleans ``true``/``false``, numbers as text, objects and
 arrays as JSON text. Each secret is read once per call, concurrently, as the server.
 """
@@ -25,7 +34,9 @@ arrays as JSON text. Each secret is read once per call, concurrently, as the ser
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +45,14 @@ from config_client.wire import PropertySource, PropertyValue
 
 from config_server.errors import ConfigServerError, Unavailable
 
-__all__ = ["VAULT_PREFIX", "VaultReference", "has_references", "parse_reference", "resolve_references"]
+__all__ = [
+    "VAULT_PREFIX",
+    "ReferenceScope",
+    "VaultReference",
+    "has_references",
+    "parse_reference",
+    "resolve_references",
+]
 
 VAULT_PREFIX = "{vault}"
 INVALID_VALUE = "<n/a>"
@@ -49,6 +67,35 @@ class VaultReference:
 
     path: str
     key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceScope:
+    """The Vault paths (relative to the mount) the references of one request may read.
+
+    ``own``: exact paths (the request's own Vault keys); ``patterns``: globs where ``*`` matches
+    within one ``/`` segment and ``**`` across segments.
+    """
+
+    own: frozenset[str] = frozenset()
+    patterns: tuple[str, ...] = ()
+
+    def allows(self, path: str) -> bool:
+        """Whether a reference may read ``path`` (never one with an empty, ``.`` or ``..`` segment)."""
+        if any(segment in ("", ".", "..") for segment in path.split("/")):
+            return False
+        return path in self.own or any(_glob(p).fullmatch(path) for p in self.patterns)
+
+
+@functools.lru_cache(maxsize=256)
+def _glob(pattern: str) -> re.Pattern[str]:
+    return re.compile(
+        "".join(
+            ".*" if part == "**" else "[^/]*" if part == "*" else re.escape(part)
+            for part in re.split(r"(\*\*|\*)", pattern)
+        ),
+        re.DOTALL,
+    )
 
 
 def parse_reference(value: str) -> VaultReference | None:
@@ -80,12 +127,14 @@ async def resolve_references(
     sources: Sequence[PropertySource],
     read: SecretReader,
     *,
+    scope: ReferenceScope,
     prefix_invalid: bool = True,
     on_failure: Callable[[str, str], None] | None = None,
 ) -> tuple[PropertySource, ...]:
     """``sources`` with every ``{vault}`` value resolved (see the module docstring).
 
-    ``read`` is called once per distinct path, all concurrently. ``on_failure(source name,
+    ``read`` is called once per distinct path that ``scope`` allows, all concurrently; a
+    reference out of scope is invalid without a read. ``on_failure(source name,
     property key)`` is called for each reference that becomes invalid; it never sees a value.
     Raises ``Unavailable`` when a read does; other ``ConfigServerError``s make the references
     to that path invalid.
@@ -97,6 +146,7 @@ async def resolve_references(
         if isinstance(v.value, str)
         and v.value.startswith(VAULT_PREFIX)
         and (ref := parse_reference(v.value)) is not None
+        and scope.allows(ref.path)
     }
     paths = sorted(wanted)
     results = await asyncio.gather(*(read(path) for path in paths), return_exceptions=True)
