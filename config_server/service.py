@@ -45,8 +45,9 @@ class EnvironmentService:
     ``sources`` in precedence order (the first one's property sources come first); ``overrides``
     goes before them all, after decryption; ``decrypt`` turns ``{cipher}`` values (None: left
     as they are); ``references`` resolves ``{vault}:`` values per request, given the request's
-    query (None: left as they are). ``cache_size`` bounds each cache's entries. ``accept_empty=False`` makes an
-    environment without any property source (overrides count) a ``EnvironmentNotFound``, as
+    query (None: left as they are). ``cache_size`` bounds each cache's entries.
+    ``accept_empty=False`` makes an environment without any property source (overrides count)
+    a ``EnvironmentNotFound``, as
     Spring's ``accept-empty=false``. ``reverse_location_order`` looks for plain-text resources in
     the last source first (each git source reverses its own locations too).
     ``strip_document_from_yaml=False`` keeps the ``document`` key of a non-map YAML in the ``.yml``
