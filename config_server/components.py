@@ -44,6 +44,7 @@ from config_server.checks import Check
 from config_server.crypto.keyring import KeyRing
 from config_server.errors import ConfigServerError, InvalidConfiguration, KeyFormatError
 from config_server.filewatch import FileWatch
+from config_server.healthchecks import EnvironmentChecks
 from config_server.live.quota import WatchQuota
 from config_server.live.updates import LiveUpdates
 from config_server.service import Decryptor, EnvironmentService, ReferenceResolver, overrides_source
@@ -100,6 +101,7 @@ QUOTA = web.AppKey("quota", WatchQuota)
 TLS: web.AppKey[ServerTLS | None] = web.AppKey("tls")
 GATE = web.AppKey("gate", Gate)
 AUDITOR: web.AppKey[Auditor | None] = web.AppKey("auditor")
+HEALTH_ENVIRONMENTS = web.AppKey("health_environments", EnvironmentChecks)
 
 
 class Auditor(Protocol):
@@ -404,6 +406,7 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
         reverse_location_order=settings.reverse_location_order,
         strip_document_from_yaml=settings.strip_document_from_yaml,
     )
+    app[HEALTH_ENVIRONMENTS] = EnvironmentChecks(app[SERVICE], settings.health_repositories)
     yield
 
 
