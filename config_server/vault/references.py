@@ -25,7 +25,8 @@ applications would read (``application``, ``orders``, ``orders,prod`` ... as the
 computes them, ``path-to-key`` included), or a path matching one of ``--vault-reference-paths``
 (``*`` within a segment, ``**`` across segments; ``**`` alone is Spring's "anything"). A path out
 of scope is never read and becomes ``invalid.<key>``, exactly like a missing secret, so a pusher
-learns nothing about which secrets exist.
+learns nothing about which secrets exist. At most ``MAX_REFERENCE_PATHS`` distinct paths are read
+per environment (the first by path); references to the others are invalid too.
 
 Values read: strings as they are, booleans ``true``/``false``, numbers as text, objects and
 arrays as JSON text. Each secret is read once per call, concurrently, as the server.
@@ -36,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,6 +48,7 @@ from config_client.wire import PropertySource, PropertyValue
 from config_server.errors import ConfigServerError, Unavailable
 
 __all__ = [
+    "MAX_REFERENCE_PATHS",
     "VAULT_PREFIX",
     "ReferenceScope",
     "VaultReference",
@@ -54,7 +57,12 @@ __all__ = [
     "resolve_references",
 ]
 
+log = logging.getLogger(__name__)
+
 VAULT_PREFIX = "{vault}"
+MAX_REFERENCE_PATHS = 64
+"""Distinct secret paths one environment's references may read; the rest (by path) are invalid:
+a pushed file of thousands of references must not occupy the Vault workers every request."""
 INVALID_VALUE = "<n/a>"
 
 SecretReader = Callable[[str], Awaitable[Mapping[str, Any] | None]]
@@ -149,6 +157,13 @@ async def resolve_references(
         and scope.allows(ref.path)
     }
     paths = sorted(wanted)
+    if len(paths) > MAX_REFERENCE_PATHS:
+        log.warning(
+            "%d {vault} reference paths in one environment; only the first %d are read",
+            len(paths),
+            MAX_REFERENCE_PATHS,
+        )
+        paths = paths[:MAX_REFERENCE_PATHS]
     results = await asyncio.gather(*(read(path) for path in paths), return_exceptions=True)
     secrets: dict[str, Mapping[str, Any] | ConfigServerError | None] = {}
     for path, result in zip(paths, results, strict=True):

@@ -14,6 +14,7 @@ from config_server.errors import Unavailable
 from config_server.secret import Secret
 from config_server.vault import VaultClientManager, VaultSettings, VaultSource
 from config_server.vault.references import (
+    MAX_REFERENCE_PATHS,
     ReferenceScope,
     VaultReference,
     parse_reference,
@@ -255,3 +256,19 @@ def test_own_paths_are_the_requests_vault_keys_with_path_to_key(kv: KV) -> None:
         prefix + p for p in ("orders,prod", "application,prod", "orders", "application")
     }
     assert source.own_paths(["../x"], ["prod"]) == frozenset()
+
+
+async def test_one_environment_reads_at_most_max_reference_paths() -> None:
+    """A pushed file with 5,000 distinct reference paths reads MAX_REFERENCE_PATHS of them (in path
+    order); the rest are invalid without a read: one request cannot occupy the Vault workers."""
+    reads: list[str] = []
+
+    async def counting(path: str) -> Mapping[str, Any] | None:
+        reads.append(path)
+        return {"k": path}
+
+    values = {f"v{i:04d}": f"{{vault}}:p{i:04d}#k" for i in range(5000)}
+    (out,) = await resolve_references([PropertySource.of("a", values)], counting, scope=ANYWHERE)
+    assert sorted(reads) == [f"p{i:04d}" for i in range(MAX_REFERENCE_PATHS)]
+    resolved = out.values()
+    assert resolved["v0000"] == "p0000" and resolved["invalid.v4999"] == "<n/a>"
