@@ -44,11 +44,12 @@ from config_server.checks import Check
 from config_server.crypto.keyring import KeyRing
 from config_server.errors import ConfigServerError, InvalidConfiguration, KeyFormatError
 from config_server.filewatch import FileWatch
+from config_server.healthchecks import EnvironmentChecks
 from config_server.live.quota import WatchQuota
 from config_server.live.updates import LiveUpdates
-from config_server.service import Decryptor, EnvironmentService, overrides_source
+from config_server.service import Decryptor, EnvironmentService, ReferenceResolver, overrides_source
 from config_server.settings import Settings
-from config_server.sources.base import Source, SourceHealth
+from config_server.sources.base import Query, Source, SourceHealth
 from config_server.sources.git.files import GitConfigSource
 from config_server.sources.git.lastgood import LastGoodSources
 from config_server.sources.git.patterns import GitRepositories
@@ -100,6 +101,7 @@ QUOTA = web.AppKey("quota", WatchQuota)
 TLS: web.AppKey[ServerTLS | None] = web.AppKey("tls")
 GATE = web.AppKey("gate", Gate)
 AUDITOR: web.AppKey[Auditor | None] = web.AppKey("auditor")
+HEALTH_ENVIRONMENTS = web.AppKey("health_environments", EnvironmentChecks)
 
 
 class Auditor(Protocol):
@@ -391,7 +393,11 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
         overrides=load_overrides(settings),
         decrypt=decrypt if settings.encrypt_enabled else None,
         references=(
-            _vault_references(manager, prefix_invalid=settings.encrypt_prefix_invalid_properties)
+            _vault_references(
+                manager,
+                patterns=settings.vault_reference_paths,
+                prefix_invalid=settings.encrypt_prefix_invalid_properties,
+            )
             if manager is not None
             else None
         ),
@@ -399,6 +405,12 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
         accept_empty=settings.accept_empty,
         reverse_location_order=settings.reverse_location_order,
         strip_document_from_yaml=settings.strip_document_from_yaml,
+    )
+    health_accept_empty = settings.health_accept_empty
+    if health_accept_empty is None:  # Spring's health.accept-empty follows accept-empty unless given
+        health_accept_empty = settings.accept_empty
+    app[HEALTH_ENVIRONMENTS] = EnvironmentChecks(
+        app[SERVICE], settings.health_repositories, accept_empty=health_accept_empty
     )
     yield
 
@@ -421,19 +433,26 @@ def _default_checks() -> tuple[Check, ...]:
     return (schema_check,)
 
 
-def _vault_references(manager: VaultClientManager, *, prefix_invalid: bool = True) -> Decryptor:
-    """Resolves ``{vault}:path#key`` values with the server's own Vault login (per request)."""
+def _vault_references(
+    manager: VaultClientManager, *, patterns: Sequence[str] = (), prefix_invalid: bool = True
+) -> ReferenceResolver:
+    """Resolves ``{vault}:path#key`` values with the server's own Vault login (per request), only
+    for paths the request's own Vault keys or ``patterns`` (``--vault-reference-paths``) cover."""
     from config_server.vault.kv import VaultSource
-    from config_server.vault.references import resolve_references
+    from config_server.vault.references import ReferenceScope, resolve_references
 
     kv = VaultSource(manager, manager.settings)
 
     def on_failure(source: str, key: str) -> None:
-        log.warning("cannot resolve the {vault} reference of %s in %s", key, source)
+        log.warning(
+            "cannot resolve the {vault} reference of %s in %s (missing, refused or out of scope)", key, source
+        )
 
-    async def resolve(sources: Sequence[PropertySource]) -> tuple[PropertySource, ...]:
+    async def resolve(sources: Sequence[PropertySource], query: Query) -> tuple[PropertySource, ...]:
+        own = kv.own_paths(query.applications, query.profiles, query.labels)
+        scope = ReferenceScope(own=own, patterns=tuple(patterns))
         return await resolve_references(
-            sources, kv.secret, prefix_invalid=prefix_invalid, on_failure=on_failure
+            sources, kv.secret, scope=scope, prefix_invalid=prefix_invalid, on_failure=on_failure
         )
 
     return resolve

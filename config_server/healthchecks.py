@@ -8,8 +8,11 @@ cannot be built names it in the ``--config`` file::
       orders: {profiles: prod}      # name defaults to the key, profiles to default
       shop: {name: shop, profiles: "eu,prod", label: release}
 
-Each health call resolves every named environment through the service (cached like any request,
-so cheap while nothing changed), concurrently, each bounded by ``TIMEOUT_S``. Each gets its own
+Health calls resolve every named environment through the service (cached like any request,
+so cheap while nothing changed), concurrently, each bounded by ``TIMEOUT_S``. ``/actuator/health``
+answers anyone, so ``EnvironmentChecks`` lets concurrent calls share one run and reuses its
+answer for ``MIN_INTERVAL_S``: a flood of anonymous probes cannot turn into a flood of builds (a
+Vault source is read on every build). Each gets its own
 essential health entry ``environment:<key>``: UP with Spring's details (name, profiles, label,
 the property sources' names), or DOWN with the application, the profiles and why, which makes
 the server DOWN (HTTP 503), as Spring's ``ConfigServerHealthIndicator``.
@@ -18,10 +21,12 @@ the server DOWN (HTTP 503), as Spring's ``ConfigServerHealthIndicator``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from config_server.caching import SingleFlight
 from config_server.errors import ConfigServerError
 from config_server.names import env_request
 from config_server.sources.base import SourceHealth
@@ -29,10 +34,19 @@ from config_server.sources.base import SourceHealth
 if TYPE_CHECKING:  # the settings import this module; the service is only needed by the checks
     from config_server.service import EnvironmentService
 
-__all__ = ["TIMEOUT_S", "HealthEnvironment", "check_environments", "parse_health_repositories"]
+__all__ = [
+    "MIN_INTERVAL_S",
+    "TIMEOUT_S",
+    "EnvironmentChecks",
+    "HealthEnvironment",
+    "check_environments",
+    "parse_health_repositories",
+]
 
 TIMEOUT_S = 3.0
 """Seconds one named environment may take to build before its entry is DOWN."""
+MIN_INTERVAL_S = 1.0
+"""Seconds an ``EnvironmentChecks`` answer is reused by later health calls."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,3 +156,43 @@ async def _check(service: EnvironmentService, env: HealthEnvironment, timeout: f
 def _down(name: str, env: HealthEnvironment, why: str) -> SourceHealth:
     details = {"application": env.name, "profiles": env.profiles, "label": env.label, "error": why}
     return SourceHealth(name=name, status="DOWN", details=details)
+
+
+class EnvironmentChecks:
+    """``check_environments`` for health calls (``accept_empty`` as there): concurrent calls share
+    one run, and its answer is reused for ``min_interval`` seconds (``clock`` in seconds,
+    monotonic). Use from one event loop."""
+
+    def __init__(
+        self,
+        service: EnvironmentService,
+        environments: Sequence[HealthEnvironment],
+        *,
+        accept_empty: bool = True,
+        timeout: float = TIMEOUT_S,
+        min_interval: float = MIN_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._service = service
+        self._environments = tuple(environments)
+        self._accept_empty = accept_empty
+        self._timeout = timeout
+        self._min_interval = min_interval
+        self._clock = clock
+        self._flight: SingleFlight[None, list[SourceHealth]] = SingleFlight()
+        self._last: tuple[float, list[SourceHealth]] | None = None
+
+    async def run(self) -> list[SourceHealth]:
+        """The entries (never raises: a failure is an entry's DOWN)."""
+        if not self._environments:
+            return []
+        if self._last is not None and self._clock() - self._last[0] < self._min_interval:
+            return list(self._last[1])
+        return list(await self._flight.do(None, self._check))
+
+    async def _check(self) -> list[SourceHealth]:
+        entries = await check_environments(
+            self._service, self._environments, accept_empty=self._accept_empty, timeout=self._timeout
+        )
+        self._last = (self._clock(), entries)
+        return entries

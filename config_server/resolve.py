@@ -20,7 +20,10 @@ Inside a multi-document file later documents come first, and a document whose
 file's slot (an ``on-profile: dev`` document in ``application.yml`` never beats ``foo.yml``).
 
 A document's ``spring.config.import`` (``config_server.imports``) places the files it imports
-immediately above that document, the last import highest (see :func:`plan`).
+immediately above that document, the last import highest (see :func:`plan`). Imports nest at most
+``MAX_IMPORT_DEPTH`` files deep and one document names at most ``MAX_IMPORT_LOCATIONS`` locations:
+whoever can push must not be able to make one request plan thousands of files (Spring has no such
+bound; its stack would overflow first).
 
 ``.json`` is not a Boot format; we accept it as a YAML dialect ranked below ``.yaml``.
 
@@ -39,7 +42,7 @@ from config_client.wire import PropertySource
 
 from config_server.errors import InvalidConfiguration
 from config_server.formats.flatten import scalar_text
-from config_server.imports import ImportLocation, import_locations
+from config_server.imports import IMPORT_KEY, ImportLocation, import_locations
 from config_server.profiles import MalformedProfileExpression, matches_any
 
 if TYPE_CHECKING:
@@ -163,6 +166,11 @@ def candidates(names: Sequence[str], profiles: Sequence[str], locations: Sequenc
     return unique
 
 
+MAX_IMPORT_DEPTH = 16
+"""How many files deep ``spring.config.import`` may nest (a file its own level 0)."""
+MAX_IMPORT_LOCATIONS = 64
+"""How many locations (``;`` parts counted) one document's ``spring.config.import`` may name."""
+
 INCLUDE_KEY = "spring.profiles.include"
 GROUP_PREFIX = "spring.profiles.group."
 _INDEXED = re.compile(r"^(?P<key>.+?)(?:\[\d+\])?$")
@@ -254,7 +262,8 @@ def plan(
     ``on-profile``, in a non-profile file, imported by such a document) gets its imports' profile
     variants above all its plain imports; any other document gets each import followed by its
     variants. A file is loaded once: the main candidates first, then imports in precedence order.
-    Raises ``InvalidConfiguration`` for a malformed ``on-profile`` expression or a refused import.
+    Raises ``InvalidConfiguration`` for a malformed ``on-profile`` expression, a refused import,
+    or imports beyond ``MAX_IMPORT_DEPTH`` or ``MAX_IMPORT_LOCATIONS``.
     """
     exists = frozenset(documents) if present is None else present
     active = frozenset(profiles)
@@ -264,7 +273,11 @@ def plan(
     needed: set[str] = set()
     missing: list[MissingImport] = []
 
-    def place_file(path: str, docs: Sequence[Document], before: bool) -> None:
+    def place_file(path: str, docs: Sequence[Document], before: bool, depth: int = 0) -> None:
+        if depth > MAX_IMPORT_DEPTH:
+            raise InvalidConfiguration(
+                path, f"{IMPORT_KEY} nests more than {MAX_IMPORT_DEPTH} files deep here"
+            )
         for index in range(len(docs) - 1, -1, -1):
             doc = docs[index]
             if doc.on_profile is not None:
@@ -274,13 +287,17 @@ def plan(
                 except MalformedProfileExpression as exc:
                     raise InvalidConfiguration(path, str(exc)) from exc
             doc_before = before and doc.on_profile is None
-            place_imports(path, doc, doc_before)
+            place_imports(path, doc, doc_before, depth)
             placed.append((path, index))
             if doc_before:
                 base.append((path, index))
 
-    def place_imports(path: str, doc: Document, before: bool) -> None:
+    def place_imports(path: str, doc: Document, before: bool, depth: int) -> None:
         locations = import_locations(path, doc)
+        if sum(len(loc.parts) for loc in locations) > MAX_IMPORT_LOCATIONS:
+            raise InvalidConfiguration(
+                path, f"{IMPORT_KEY} names more than {MAX_IMPORT_LOCATIONS} locations in one document"
+            )
         children: list[tuple[str, bool, ImportLocation | None]] = []  # lowest precedence first
         if before:
             children = [(ref, True, loc) for loc in locations for ref in loc.references(names, None)]
@@ -307,7 +324,7 @@ def plan(
             if found is None:
                 needed.add(ref)
             else:
-                place_file(ref, found, child_before)
+                place_file(ref, found, child_before, depth + 1)
 
     for cand in ordered:
         docs = documents.get(cand.path)

@@ -32,9 +32,11 @@ from config_server.formats.representations import Representations
 from config_server.names import EnvRequest
 from config_server.sources.base import Contribution, Query, Source
 
-__all__ = ["Decryptor", "EnvironmentService", "overrides_source"]
+__all__ = ["Decryptor", "EnvironmentService", "ReferenceResolver", "overrides_source"]
 
 Decryptor = Callable[[Sequence[PropertySource]], Awaitable[tuple[PropertySource, ...]]]
+ReferenceResolver = Callable[[Sequence[PropertySource], Query], Awaitable[tuple[PropertySource, ...]]]
+"""Resolves ``{vault}:`` values for one request (the query decides which secrets it may read)."""
 
 
 class EnvironmentService:
@@ -42,9 +44,10 @@ class EnvironmentService:
 
     ``sources`` in precedence order (the first one's property sources come first); ``overrides``
     goes before them all, after decryption; ``decrypt`` turns ``{cipher}`` values (None: left
-    as they are); ``references`` resolves ``{vault}:`` values per request (None: left as they
-    are). ``cache_size`` bounds each cache's entries. ``accept_empty=False`` makes an
-    environment without any property source (overrides count) a ``EnvironmentNotFound``, as
+    as they are); ``references`` resolves ``{vault}:`` values per request, given the request's
+    query (None: left as they are). ``cache_size`` bounds each cache's entries.
+    ``accept_empty=False`` makes an environment without any property source (overrides count)
+    a ``EnvironmentNotFound``, as
     Spring's ``accept-empty=false``. ``reverse_location_order`` looks for plain-text resources in
     the last source first (each git source reverses its own locations too).
     ``strip_document_from_yaml=False`` keeps the ``document`` key of a non-map YAML in the ``.yml``
@@ -57,7 +60,7 @@ class EnvironmentService:
         sources: Sequence[Source],
         overrides: PropertySource | None = None,
         decrypt: Decryptor | None = None,
-        references: Decryptor | None = None,
+        references: ReferenceResolver | None = None,
         cache_size: int = 2048,
         accept_empty: bool = True,
         reverse_location_order: bool = False,
@@ -127,7 +130,7 @@ class EnvironmentService:
             sources.insert(0, self._overrides)
         if self._references is not None and _has_prefix(sources, VAULT_REFERENCE):
             # Secrets change without a commit: resolved per request, never cached whole.
-            sources = list(await self._references(sources))
+            sources = list(await self._references(sources, query))
             key = None
         versions = [part.version for part in done if part.version is not None]
         env = Environment(

@@ -331,6 +331,14 @@ class Settings:
         10.0,
         metavar="SECONDS",
     )
+    vault_reference_paths: tuple[str, ...] = _option(
+        "comma list of Vault paths (under the mount; * within a segment, ** across) that {vault}:"
+        " references in git files may read besides the request's own Vault keys; ** alone is"
+        " Spring's behaviour (any path the server's login can read)",
+        _list,
+        (),
+        metavar="LIST",
+    )
     # --- {cipher} ---
     encrypt_key: Secret | None = _option(
         "symmetric key for {cipher} values (Spring's encrypt.key)", Secret, secret=True, metavar="KEY"

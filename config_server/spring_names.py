@@ -337,8 +337,9 @@ def translate(tree: Mapping[str, Any]) -> dict[str, tuple[Any, str]]:
         if isinstance(row, Fixed):
             if row.accepts is not None and _text(value).lower() not in {a.lower() for a in row.accepts}:
                 allowed = " or ".join(repr(a) for a in row.accepts)
+                # The value is not echoed: it may be a credential pasted into the wrong option.
                 raise SpringNameError(
-                    f"Spring option '{name}: {_text(value)[:40]}' is not supported here: {row.reason}"
+                    f"Spring option '{name}' is not supported here with the value given: {row.reason}"
                     f" (only {allowed} is accepted)"
                 )
             continue

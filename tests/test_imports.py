@@ -7,7 +7,14 @@ import pytest
 from config_server.errors import InvalidConfiguration
 from config_server.formats import parse_document_file
 from config_server.formats.documents import Document
-from config_server.resolve import assemble, candidates, config_names, plan
+from config_server.resolve import (
+    MAX_IMPORT_DEPTH,
+    MAX_IMPORT_LOCATIONS,
+    assemble,
+    candidates,
+    config_names,
+    plan,
+)
 
 URI = "u"
 
@@ -180,3 +187,41 @@ def test_a_file_location_without_a_config_extension_is_an_error_unless_optional(
     with pytest.raises(InvalidConfiguration) as caught:
         order({"foo.yml": "spring.config.import: conf\n"})
     assert caught.value.line == 1 and "directory must end in '/'" in caught.value.problem
+
+
+def test_a_deep_import_chain_is_refused_not_a_crash() -> None:
+    """1,000 files each importing the next: an error naming the file too deep, not a RecursionError
+    (a 500) nor seconds of planning on the event loop."""
+    files = {"foo.yml": "spring.config.import: c0.yml\n"}
+    files |= {f"c{i}.yml": f"spring.config.import: c{i + 1}.yml\nk{i}: v\n" for i in range(1000)}
+    with pytest.raises(InvalidConfiguration) as caught:
+        order(files)
+    assert caught.value.path == f"c{MAX_IMPORT_DEPTH}.yml"
+    assert "nests more than" in caught.value.problem
+
+
+def test_an_import_chain_at_the_depth_limit_is_served() -> None:
+    """MAX_IMPORT_DEPTH files below the importing one are still loaded, deepest highest."""
+    files = {"foo.yml": "spring.config.import: c0.yml\n"}
+    files |= {f"c{i}.yml": f"spring.config.import: c{i + 1}.yml\n" for i in range(MAX_IMPORT_DEPTH - 1)}
+    files[f"c{MAX_IMPORT_DEPTH - 1}.yml"] = "last: v\n"
+    assert order(files)[0] == f"c{MAX_IMPORT_DEPTH - 1}.yml"
+
+
+def test_a_huge_import_list_is_refused() -> None:
+    """10,000 directory imports in one document: refused at once, naming the file."""
+    imports = ",".join(f"optional:d{i}/" for i in range(10_000))
+    with pytest.raises(InvalidConfiguration) as caught:
+        order({"foo.yml": f"spring.config.import: {imports}\n"})
+    assert caught.value.path == "foo.yml"
+    assert f"more than {MAX_IMPORT_LOCATIONS} locations" in caught.value.problem
+
+
+def test_import_loops_load_each_file_once() -> None:
+    """a imports b imports a (and foo itself): each file is placed once, no endless loop."""
+    files = {
+        "foo.yml": "spring.config.import: a.yml\n",
+        "a.yml": "spring.config.import: b.yml,foo.yml\n",
+        "b.yml": "spring.config.import: a.yml\n",
+    }
+    assert order(files) == ["b.yml", "a.yml", "foo.yml"]

@@ -164,6 +164,16 @@ def test_a_secret_value_never_appears_in_an_error(tmp_path: Path) -> None:
     assert "hunter2" not in message
 
 
+@pytest.mark.parametrize(
+    "line",
+    [f"{S}vault.app-role.role: s3cr3t-role-id", f"{S}vault.authentication: s3cr3t-token"],
+)
+def test_a_refused_fixed_option_never_echoes_its_value(tmp_path: Path, line: str) -> None:
+    """A value pasted into the wrong Spring option (a role id, a token) is refused without echoing it."""
+    message = _refused(tmp_path, f"repo: r\n{line}\n")
+    assert "is not supported here" in message and "s3cr3t" not in message
+
+
 def test_springs_repos_entries_take_relaxed_names(tmp_path: Path) -> None:
     """git.repos entries copied with camelCase keys (searchPaths) are read as Spring binds them."""
     s = _load(

@@ -154,29 +154,39 @@ class Gate:
         Resources are found from the repository's search paths, not only the requested
         application's, so ``/orders/default/main/payments.yml`` would hand ``orders`` the file
         of ``payments``. A ``.yml``/``.yaml``/``.properties``/``.json`` file named
-        ``{application}[-{profile}]`` is served only to a principal that may read that
-        application (any split at a ``-``), or when it is a shared ``application`` file.
+        ``{application}[-{profile}]`` (any split at a ``-``; ``application`` is every requested
+        application) is served only to a principal that may read that application with that
+        profile, as the environment endpoint would require: ``orders-api.yml`` is orders' profile
+        ``api`` (or an ``orders-api`` application), and with ``--encrypt-plain-text`` it is
+        served decrypted.
         """
         name = path.replace("(_)", "/").rsplit("/", 1)[-1]
         stem, dot, ext = name.rpartition(".")
         if not dot or ext.lower() not in _CONFIG_EXTENSIONS or not stem:
             return
         parts = stem.split("-")
-        owners = ["-".join(parts[:i]) for i in range(len(parts), 0, -1)]
-        if "application" in owners:
-            return
         labels = self.labels_of(endpoint)
-        for owner in owners:
-            if owner in endpoint.applications:
-                return
+        for i in range(len(parts), 0, -1):
+            owner, profile = "-".join(parts[:i]), "-".join(parts[i:])
+            if i < len(parts) and not profile:
+                continue  # "orders-.yml": no profile is empty
+            applications = endpoint.applications if owner == "application" else (owner,)
+            if set(applications) <= set(endpoint.applications) and (
+                not profile or profile in endpoint.profiles
+            ):
+                return  # what the request itself names, which authorize() has allowed
             if (
                 self.policy is not None
                 and self.policy.policy.decide(
-                    principal, Action.READ, applications=(owner,), profiles=endpoint.profiles, labels=labels
+                    principal,
+                    Action.READ,
+                    applications=applications,
+                    profiles=(profile,) if profile else endpoint.profiles,
+                    labels=labels,
                 ).allowed
             ):
                 return
-        raise Forbidden(f"Access denied: {principal.id} may not read {owners[-1]} (resource {name})")
+        raise Forbidden(f"Access denied: {principal.id} may not read {parts[0]} (resource {name})")
 
     def may(self, principal: Principal, action: Action) -> bool:
         """Whether ``principal`` may do an ``action`` that names nothing (``health-details``)."""

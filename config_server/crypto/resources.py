@@ -43,7 +43,8 @@ def decrypt_resource(path: str, text: str, decrypt: Callable[[str], str]) -> str
     ``{key:...}`` kept) and returns the plaintext, raising a CryptoError when it cannot. A file
     whose extension is not in :data:`RESOURCE_EXTENSIONS` is returned unchanged. Raises
     InvalidConfiguration when the file does not parse or a value does not decrypt (naming the
-    file and line, never the value), as Spring answers such a resource with an error.
+    file and line, never the value nor the parser's message, which may quote a resolved
+    placeholder), as Spring answers such a resource with an error.
     """
     name = path.rsplit("/", 1)[-1]
     extension = name.rpartition(".")[2].lower() if "." in name else ""
@@ -52,7 +53,17 @@ def decrypt_resource(path: str, text: str, decrypt: Callable[[str], str]) -> str
         return text
     trim = extension != "properties"
     found: dict[str, str | None] = {}  # the value's text in the file -> its origin, first seen
-    for document in load(path, text):
+    try:
+        documents = load(path, text)
+    except InvalidConfiguration as exc:
+        # The text has its placeholders resolved: the parser's message could quote a secret.
+        raise InvalidConfiguration(
+            path,
+            f"does not parse as .{extension} once its placeholders are resolved",
+            line=exc.line,
+            column=exc.column,
+        ) from None
+    for document in documents:
         for value in document.values():
             if not isinstance(value.value, str) or not value.value.startswith(CIPHER):
                 continue

@@ -25,8 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
-from config_server.components import AUDITOR, GATE, KEYRING, LAST_GOOD, SERVICE, SETTINGS
-from config_server.healthchecks import check_environments
+from config_server.components import AUDITOR, GATE, HEALTH_ENVIRONMENTS, KEYRING, LAST_GOOD, SERVICE
 from config_server.http.routes import Action, Endpoint
 from config_server.http.security import PRINCIPAL
 from config_server.sources.base import Detail, SourceHealth, source_healths
@@ -72,11 +71,7 @@ async def health(request: web.Request, endpoint: Endpoint) -> web.Response:
     found = await asyncio.gather(*(source_healths(source) for source in service.sources))
     entries = [entry for group in found for entry in group]
     # Environments the operator named (health-repositories): each one that cannot be built is DOWN.
-    settings = request.app[SETTINGS]
-    accept_empty = settings.health_accept_empty
-    if accept_empty is None:  # Spring's health.accept-empty follows accept-empty unless given
-        accept_empty = settings.accept_empty
-    entries.extend(await check_environments(service, settings.health_repositories, accept_empty=accept_empty))
+    entries.extend(await request.app[HEALTH_ENVIRONMENTS].run())
     last_good = request.app.get(LAST_GOOD)
     if last_good is not None:
         # DEGRADED (not essential) while an application is served from an older commit.

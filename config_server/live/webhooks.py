@@ -25,9 +25,11 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from config_server.errors import InvalidRequest, WebhookSignatureInvalid
+from config_server.names import MAX_LENGTH
 
 __all__ = [
     "MAX_BODY_BYTES",
+    "MAX_SERVICE_NAMES",
     "PushEvent",
     "parse_push",
     "repository_urls",
@@ -43,6 +45,8 @@ BROADCAST_PATH = "application.yml"
 
 # Gitee's signed tokens carry a millisecond timestamp that may drift this far from our clock.
 GITEE_MAX_SKEW_SECONDS = 3600.0
+MAX_SERVICE_NAMES = 1024
+"""Above this many names a push wakes every watcher (``["*"]``) instead of listing them."""
 
 _FORM = "application/x-www-form-urlencoded"
 _HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -455,12 +459,23 @@ def service_names(paths: Iterable[str]) -> list[str]:
     strip ``-suffix`` parts one at a time; ``application`` becomes ``*`` (every application).
     ``foo-local-dev.yml`` gives ``foo-local-dev``, ``foo-local``, ``foo``. Names are
     de-duplicated across paths in first-seen order; paths with an empty stem give nothing.
+
+    Bounded for any payload: stems longer than an application name may be (``names.MAX_LENGTH``)
+    are skipped without being built, and more than :data:`MAX_SERVICE_NAMES` names give ``["*"]``
+    (every watcher woken: the same effect, a bounded answer).
     """
     names: dict[str, None] = {}
     for path in paths:
         filename = path.replace("\\", "/").rpartition("/")[2]
         stem = filename.rpartition(".")[0] if "." in filename else filename
+        if len(stem) > MAX_LENGTH:
+            # Jump straight to the longest stem that can be a name: building each longer prefix of
+            # a 1 MB name of dashes would take gigabytes.
+            cut = stem.rfind("-", 0, MAX_LENGTH + 1)
+            stem = stem[:cut] if cut > 0 else ""
         while stem:
             names.setdefault("*" if stem == "application" else stem)
+            if len(names) > MAX_SERVICE_NAMES:
+                return ["*"]
             stem = stem.rpartition("-")[0]
     return list(names)

@@ -178,6 +178,18 @@ class VaultSource:
             label=label,
         )
 
+    def own_paths(
+        self, applications: Sequence[str], profiles: Sequence[str], labels: Sequence[str | None] = ()
+    ) -> frozenset[str]:
+        """The paths under the mount that ``read()`` reads for this request (``path_to_key``
+        included): the secrets the request's applications own, for ``{vault}:`` references'
+        scope. Empty when a name is not a safe Vault path."""
+        try:
+            keys = self.keys(applications, profiles, labels)
+        except InvalidRequest:
+            return frozenset()
+        return frozenset(self._path(key) for key in keys)
+
     async def property_sources(
         self,
         applications: Sequence[str],
@@ -247,7 +259,10 @@ class VaultSource:
         there is no server identity or its policy refuses the path, ``Unavailable`` when Vault
         is down or no longer accepts the server's login.
         """
-        _check_name(path)
+        # The profile separator joins a key's names (orders,prod): each name must be safe.
+        _check_name(
+            path.replace(self._settings.profile_separator, "/") if self._settings.profile_separator else path
+        )
         if self._settings.auth_method == "none":
             raise Forbidden("No Vault server identity is configured (set a token or an AppRole)")
         try:

@@ -18,6 +18,16 @@ Unlike Spring, Vault being unavailable (or no longer accepting the server's logi
 turned into ``<n/a>``: it propagates as ``Unavailable`` (503), as a transit ``{cipher}`` outage
 does, so clients keep their last good configuration instead of losing secrets.
 
+Scope (not in Spring): the server's login may read far more than one application may see, and
+whoever can push to the configuration repository chooses the path. So a reference is read only
+when its path is in the request's ``ReferenceScope``: the Vault keys the request's own
+applications would read (``application``, ``orders``, ``orders,prod`` ... as the Vault source
+computes them, ``path-to-key`` included), or a path matching one of ``--vault-reference-paths``
+(``*`` within a segment, ``**`` across segments; ``**`` alone is Spring's "anything"). A path out
+of scope is never read and becomes ``invalid.<key>``, exactly like a missing secret, so a pusher
+learns nothing about which secrets exist. At most ``MAX_REFERENCE_PATHS`` distinct paths are read
+per environment (the first by path); references to the others are invalid too.
+
 Values read: strings as they are, booleans ``true``/``false``, numbers as text, objects and
 arrays as JSON text. Each secret is read once per call, concurrently, as the server.
 """
@@ -25,7 +35,10 @@ arrays as JSON text. Each secret is read once per call, concurrently, as the ser
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,9 +47,22 @@ from config_client.wire import PropertySource, PropertyValue
 
 from config_server.errors import ConfigServerError, Unavailable
 
-__all__ = ["VAULT_PREFIX", "VaultReference", "has_references", "parse_reference", "resolve_references"]
+__all__ = [
+    "MAX_REFERENCE_PATHS",
+    "VAULT_PREFIX",
+    "ReferenceScope",
+    "VaultReference",
+    "has_references",
+    "parse_reference",
+    "resolve_references",
+]
+
+log = logging.getLogger(__name__)
 
 VAULT_PREFIX = "{vault}"
+MAX_REFERENCE_PATHS = 64
+"""Distinct secret paths one environment's references may read; the rest (by path) are invalid:
+a pushed file of thousands of references must not occupy the Vault workers every request."""
 INVALID_VALUE = "<n/a>"
 
 SecretReader = Callable[[str], Awaitable[Mapping[str, Any] | None]]
@@ -49,6 +75,35 @@ class VaultReference:
 
     path: str
     key: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceScope:
+    """The Vault paths (relative to the mount) the references of one request may read.
+
+    ``own``: exact paths (the request's own Vault keys); ``patterns``: globs where ``*`` matches
+    within one ``/`` segment and ``**`` across segments.
+    """
+
+    own: frozenset[str] = frozenset()
+    patterns: tuple[str, ...] = ()
+
+    def allows(self, path: str) -> bool:
+        """Whether a reference may read ``path`` (never one with an empty, ``.`` or ``..`` segment)."""
+        if any(segment in ("", ".", "..") for segment in path.split("/")):
+            return False
+        return path in self.own or any(_glob(p).fullmatch(path) for p in self.patterns)
+
+
+@functools.lru_cache(maxsize=256)
+def _glob(pattern: str) -> re.Pattern[str]:
+    return re.compile(
+        "".join(
+            ".*" if part == "**" else "[^/]*" if part == "*" else re.escape(part)
+            for part in re.split(r"(\*\*|\*)", pattern)
+        ),
+        re.DOTALL,
+    )
 
 
 def parse_reference(value: str) -> VaultReference | None:
@@ -80,12 +135,14 @@ async def resolve_references(
     sources: Sequence[PropertySource],
     read: SecretReader,
     *,
+    scope: ReferenceScope,
     prefix_invalid: bool = True,
     on_failure: Callable[[str, str], None] | None = None,
 ) -> tuple[PropertySource, ...]:
     """``sources`` with every ``{vault}`` value resolved (see the module docstring).
 
-    ``read`` is called once per distinct path, all concurrently. ``on_failure(source name,
+    ``read`` is called once per distinct path that ``scope`` allows, all concurrently; a
+    reference out of scope is invalid without a read. ``on_failure(source name,
     property key)`` is called for each reference that becomes invalid; it never sees a value.
     Raises ``Unavailable`` when a read does; other ``ConfigServerError``s make the references
     to that path invalid.
@@ -97,8 +154,16 @@ async def resolve_references(
         if isinstance(v.value, str)
         and v.value.startswith(VAULT_PREFIX)
         and (ref := parse_reference(v.value)) is not None
+        and scope.allows(ref.path)
     }
     paths = sorted(wanted)
+    if len(paths) > MAX_REFERENCE_PATHS:
+        log.warning(
+            "%d {vault} reference paths in one environment; only the first %d are read",
+            len(paths),
+            MAX_REFERENCE_PATHS,
+        )
+        paths = paths[:MAX_REFERENCE_PATHS]
     results = await asyncio.gather(*(read(path) for path in paths), return_exceptions=True)
     secrets: dict[str, Mapping[str, Any] | ConfigServerError | None] = {}
     for path, result in zip(paths, results, strict=True):

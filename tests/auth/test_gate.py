@@ -149,3 +149,42 @@ def test_a_request_without_a_label_is_matched_as_the_default_label(users: UsersF
     assert gate.labels_of(parse_endpoint("GET", "/orders/dev", {})) == ("trunk",)
     assert gate.labels_of(parse_endpoint("GET", "/orders/dev/a,b", {})) == ("a", "b")
     assert gate.labels_of(parse_endpoint("POST", "/encrypt", {})) == ()
+
+
+PROD_ONLY = """
+rules:
+  - principals: ["user:ada"]
+    applications: ["orders"]
+    profiles: ["prod"]
+    actions: [read]
+"""
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/orders/prod/main/orders.yml", True),
+        ("/orders/prod/main/orders-prod.yml", True),
+        ("/orders/prod/main/application.yml", True),
+        ("/orders/prod/main/application-prod.yml", True),
+        # orders-api.yml is orders' profile api (or an orders-api application): ada may read neither.
+        ("/orders/prod/main/orders-api.yml", False),
+        ("/orders/prod/main/application-secret.properties", False),
+        ("/orders/prod/main/notes.txt", True),
+    ],
+)
+def test_a_resource_named_for_a_profile_needs_that_profile_allowed(
+    users: UsersFile, tmp_path: Path, path: str, allowed: bool
+) -> None:
+    """A config-format resource {app}-{profile}.ext is served only when the policy lets the caller read
+    that application with that profile (with --encrypt-plain-text it is served decrypted)."""
+    (tmp_path / "policy.yml").write_text(PROD_ONLY)
+    policy = PolicyFile(tmp_path / "policy.yml")
+    policy.load()
+    gate = Gate(users=users, policy=policy)
+    endpoint = parse_endpoint("GET", path, {})
+    if allowed:
+        gate.authorize(Principal.user("ada"), endpoint)
+    else:
+        with pytest.raises(Forbidden):
+            gate.authorize(Principal.user("ada"), endpoint)

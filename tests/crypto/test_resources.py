@@ -91,3 +91,20 @@ def test_a_file_that_does_not_parse_is_invalid_configuration(ring: KeyRing) -> N
     """A resource with {cipher} that is not valid JSON fails like Spring's parser does."""
     with pytest.raises(InvalidConfiguration):
         decrypt_resource("a.json", '{"a": "{cipher}00",', ring.decrypt)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: '{cipher}x'\np: !s3cret-tail\n",
+        "a: '{cipher}x'\np: *s3cret-tail\n",
+        "a: '{cipher}x'\ns3cret-tail: 1\ns3cret-tail: 2\n",
+    ],
+)
+def test_a_parse_error_names_the_line_but_never_the_text(ring: KeyRing, text: str) -> None:
+    """Placeholders are resolved before parsing, so a resolved secret (a password starting with ! or
+    *) could reach the parser's message, the error body and the log: only the place is given."""
+    with pytest.raises(InvalidConfiguration) as caught:
+        decrypt_resource("orders.yml", text, ring.decrypt)
+    assert "s3cret" not in str(caught.value)
+    assert caught.value.path == "orders.yml" and caught.value.line is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from config_server.components import SERVICE
@@ -36,6 +37,7 @@ async def test_reference_in_a_git_file_is_served_resolved_with_the_servers_login
         vault_kv_mount=mount,
         vault_role_id=Secret(approle.role_id),
         vault_secret_id=Secret(approle.secret_id),
+        vault_reference_paths=("accounts/*",),
     )
     resp = await client.get("/orders/default")
     assert resp.status == 200
@@ -62,6 +64,7 @@ async def test_a_new_secret_version_is_served_without_a_commit(
         vault_kv_version=kv_version,
         vault_token=Secret(bao.root_token),
         vault_order="after",
+        vault_reference_paths=("accounts/*",),
     )
     first = await client.get("/orders/default")
     assert git_source(await first.json())["db.password"] == "one"
@@ -88,8 +91,45 @@ async def test_git_only_server_with_references_never_caches_the_resolved_environ
         vault_url=bao.url,
         vault_kv_mount=mount,
         vault_token=Secret(bao.root_token),
+        vault_reference_paths=("accounts/**",),
     )
     assert [s.name for s in app_of(client)[SERVICE].sources] == ["git"]
     assert git_source(await (await client.get("/orders/default")).json())["db.password"] == "one"
     await asyncio.to_thread(write, bao, mount, "accounts/db", {"password": "two"})
     assert git_source(await (await client.get("/orders/default")).json())["db.password"] == "two"
+
+
+async def test_a_pusher_cannot_read_another_applications_secret_through_a_reference(
+    serve: Serve, git_remote: GitRemote, bao: OpenBao, mount: str
+) -> None:
+    """orders.yml naming {vault}:payments#password gets invalid.<key>, though the server's login can
+    read it; payments' own file resolves it, and orders' own and the shared key resolve for orders."""
+    await asyncio.to_thread(write, bao, mount, "payments", {"password": "pay-secret"})
+    await asyncio.to_thread(write, bao, mount, "orders,prod", {"password": "orders-secret"})
+    await asyncio.to_thread(write, bao, mount, "application", {"shared": "shared-value"})
+    git_remote.write(
+        {
+            "orders.yml": "stolen: '{vault}:payments#password'\nmine: '{vault}:orders,prod#password'\n"
+            "shared: '{vault}:application#shared'\nescape: '{vault}:orders/../payments#password'\n",
+            "payments.yml": "db: '{vault}:payments#password'\n",
+        }
+    )
+    client = await serve(
+        git_remote,
+        composite=parse_composite([{"type": "git", "uri": git_remote.uri}]),
+        vault_url=bao.url,
+        vault_kv_mount=mount,
+        vault_token=Secret(bao.root_token),
+    )
+    body = await (await client.get("/orders/prod")).json()
+    assert git_source(body) == {
+        "mine": "orders-secret",
+        "shared": "shared-value",
+        "invalid.stolen": "<n/a>",
+        "invalid.escape": "<n/a>",
+    }
+    assert "pay-secret" not in json.dumps(body)
+    (payments,) = [
+        ps["source"] for ps in (await (await client.get("/payments/default")).json())["propertySources"]
+    ]
+    assert payments == {"db": "pay-secret"}

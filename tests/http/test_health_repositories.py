@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
 import pytest
 
-from config_server.healthchecks import HealthEnvironment, parse_health_repositories
+from config_server.healthchecks import (
+    MIN_INTERVAL_S,
+    EnvironmentChecks,
+    HealthEnvironment,
+    parse_health_repositories,
+)
+from config_server.service import EnvironmentService
 from config_server.settings import SettingsError, load_settings
 from tests.http.conftest import Serve
+from tests.http.test_authorization import users_file
 from tests.support.gitrepo import GitRemote
+from tests.support.memory_source import MemorySource
 
 
 async def test_without_named_environments_a_broken_file_leaves_health_up(
@@ -156,3 +165,37 @@ def test_health_repositories_given_both_ways_is_refused(tmp_path: Path) -> None:
         ),
     ):
         load_settings({"config": str(cfg)}, environ={})
+
+
+async def test_concurrent_health_calls_share_one_build_of_each_named_environment() -> None:
+    """A flood of anonymous probes builds each named environment once per MIN_INTERVAL_S, not once
+    per call (an unpinned source, such as Vault, is read on every build)."""
+    now = [0.0]
+    memory = MemorySource(values={"orders": {"a": 1}}, pinned=False)
+    checks = EnvironmentChecks(
+        EnvironmentService(sources=[memory]),
+        (HealthEnvironment(key="orders", name="orders"),),
+        clock=lambda: now[0],
+    )
+    results = await asyncio.gather(*(checks.run() for _ in range(50)))
+    assert len(memory.reads) == 1
+    assert all(r[0].status == "UP" for r in results)
+    now[0] = MIN_INTERVAL_S / 2
+    await checks.run()
+    assert len(memory.reads) == 1
+    now[0] = MIN_INTERVAL_S
+    await checks.run()
+    assert len(memory.reads) == 2
+
+
+async def test_anonymous_health_shows_no_named_environment_details(
+    git_remote: GitRemote, serve: Serve, tmp_path: Path
+) -> None:
+    """With authentication on, an anonymous probe sees the status alone, never an entry's error."""
+    git_remote.write({"orders.yml": "a: [1\n"})
+    env = HealthEnvironment(key="orders", name="orders")
+    client = await serve(
+        git_remote, health_repositories=(env,), auth_users=users_file(tmp_path / "users", {"ops": "pw"})
+    )
+    resp = await client.get("/actuator/health")
+    assert resp.status == 503 and await resp.json() == {"status": "DOWN"}

@@ -12,7 +12,15 @@ import pytest
 
 from config_server.errors import InvalidRequest, WebhookSignatureInvalid
 from config_server.http.errors import status_of
-from config_server.live.webhooks import MAX_BODY_BYTES, PushEvent, parse_push, service_names, verify_signature
+from config_server.live.webhooks import (
+    MAX_BODY_BYTES,
+    MAX_SERVICE_NAMES,
+    PushEvent,
+    parse_push,
+    service_names,
+    verify_signature,
+)
+from config_server.names import MAX_LENGTH
 from tests.support import VECTORS as SUPPORT_VECTORS
 
 VECTORS = SUPPORT_VECTORS / "webhooks"
@@ -71,6 +79,22 @@ def gitee_token(timestamp_ms: int, secret: str = SECRET) -> str:
 def test_service_names_table(path: str, names: list[str]) -> None:
     """Each path maps to its stem and every shorter '-' prefix, with application as '*'."""
     assert service_names([path]) == names
+
+
+def test_a_path_with_thousands_of_dashes_gives_only_names_an_application_can_have() -> None:
+    """A 1 MB file name of dashes gives the stems of at most 255 characters (the application name
+    limit), in linear time: it used to build every prefix, gigabytes of strings from one request."""
+    names = service_names(["-".join(["a"] * 400_000) + ".yml"])
+    assert names == ["-".join(["a"] * k) for k in range((MAX_LENGTH + 1) // 2, 0, -1)]
+    assert len(names[0]) == MAX_LENGTH
+
+
+def test_more_than_max_names_wake_everyone() -> None:
+    """A push naming more applications than MAX_SERVICE_NAMES wakes every watcher (["*"]): the same
+    effect, a bounded answer."""
+    paths = [f"app{i}.yml" for i in range(MAX_SERVICE_NAMES + 1)]
+    assert service_names(paths) == ["*"]
+    assert len(service_names(paths[:MAX_SERVICE_NAMES])) == MAX_SERVICE_NAMES
 
 
 def test_service_names_deduplicate_across_paths_in_first_seen_order() -> None:

@@ -13,7 +13,13 @@ from config_client.wire import PropertySource
 from config_server.errors import Unavailable
 from config_server.secret import Secret
 from config_server.vault import VaultClientManager, VaultSettings, VaultSource
-from config_server.vault.references import VaultReference, parse_reference, resolve_references
+from config_server.vault.references import (
+    MAX_REFERENCE_PATHS,
+    ReferenceScope,
+    VaultReference,
+    parse_reference,
+    resolve_references,
+)
 from tests.support.openbao import OpenBao
 from tests.vault.conftest import unique
 
@@ -45,7 +51,12 @@ async def kv(openbao: OpenBao, kv_version: int) -> AsyncIterator[KV]:
     await manager.close()
 
 
+ANYWHERE = ReferenceScope(patterns=("**",))
+"""Spring's scope: any path the server's login can read (``--vault-reference-paths '**'``)."""
+
+
 async def resolved(kv: VaultSource, value: str, **options: Any) -> dict[str, Any]:
+    options.setdefault("scope", ANYWHERE)
     (source,) = await resolve_references([PropertySource.of("a", {"name": value})], kv.secret, **options)
     return source.values()
 
@@ -127,7 +138,7 @@ async def test_resolved_keys_move_to_the_end_and_invalid_ones_are_appended(kv: V
     source = PropertySource.of(
         "a", {"x": "{vault}:accounts/mypay#access_key", "y": "{vault}:bad", "z": "plain"}
     )
-    (out,) = await resolve_references([source], kv.secret)
+    (out,) = await resolve_references([source], kv.secret, scope=ANYWHERE)
     assert list(out.values().items()) == [("z", "plain"), ("x", "mysecret"), ("invalid.y", "<n/a>")]
 
 
@@ -145,7 +156,7 @@ async def test_each_path_is_read_once_per_call(kv: VaultSource) -> None:
         ),
         PropertySource.of("b", {"k": "{vault}:accounts/mypay#on", "o": "{vault}:other#x"}),
     ]
-    out = await resolve_references(sources, counting)
+    out = await resolve_references(sources, counting, scope=ANYWHERE)
     assert sorted(reads) == ["accounts/mypay", "other"]
     assert [s.values() for s in out] == [{"k": "mysecret", "p": "5432"}, {"k": "true", "invalid.o": "<n/a>"}]
 
@@ -183,7 +194,7 @@ async def test_vault_unavailable_fails_the_request() -> None:
         raise Unavailable("Vault is unavailable")
 
     with pytest.raises(Unavailable):
-        await resolve_references([PropertySource.of("a", {"k": "{vault}:p#k"})], down)
+        await resolve_references([PropertySource.of("a", {"k": "{vault}:p#k"})], down, scope=ANYWHERE)
 
 
 @pytest.mark.parametrize(
@@ -200,3 +211,64 @@ async def test_vault_unavailable_fails_the_request() -> None:
 def test_parse_reference_splits_like_java(value: str, ref: VaultReference | None) -> None:
     """The path runs to the first '#', the key to the next; trailing empty parts are dropped (Java split)."""
     assert parse_reference(value) == ref
+
+
+async def test_a_reference_out_of_the_requests_scope_is_invalid(kv: VaultSource) -> None:
+    """A pusher's {vault}:accounts/mypay#access_key in another application's file is not read with
+    the server's login: invalid.name, like a missing secret (not in Spring, which reads any path)."""
+    scope = ReferenceScope(own=frozenset({"orders", "application"}))
+    assert await resolved(kv, "{vault}:accounts/mypay#access_key", scope=scope) == {"invalid.name": "<n/a>"}
+
+
+async def test_a_path_matching_a_reference_pattern_is_read(kv: VaultSource) -> None:
+    """--vault-reference-paths accounts/* lets references read accounts/mypay."""
+    scope = ReferenceScope(patterns=("accounts/*",))
+    assert await resolved(kv, "{vault}:accounts/mypay#access_key", scope=scope) == {"name": "mysecret"}
+
+
+@pytest.mark.parametrize(
+    ("patterns", "path", "allowed"),
+    [
+        (("*",), "accounts/mypay", False),
+        (("accounts/*",), "accounts/mypay/deeper", False),
+        (("accounts/**",), "accounts/mypay/deeper", True),
+        (("**",), "payments", True),
+        (("**",), "orders/../payments", False),
+        (("orders/**",), "orders/./x", False),
+        (("**",), "a//b", False),
+        (("acc?unts",), "accounts", False),
+        (("a.b",), "aXb", False),
+    ],
+)
+def test_scope_patterns_match_segments_and_never_dot_segments(
+    patterns: tuple[str, ...], path: str, allowed: bool
+) -> None:
+    """* stays within a segment, ** crosses them, other characters are literal; . and .. never pass."""
+    assert ReferenceScope(patterns=patterns).allows(path) is allowed
+
+
+def test_own_paths_are_the_requests_vault_keys_with_path_to_key(kv: KV) -> None:
+    """The scope's own paths are exactly the keys the Vault source reads (path-to-key included on KV v2)."""
+    settings = replace(kv.settings, path_to_key="team")
+    source = VaultSource(VaultClientManager(settings), settings)
+    prefix = "team/" if settings.kv_version == 2 else ""
+    assert source.own_paths(["orders"], ["prod"]) == {
+        prefix + p for p in ("orders,prod", "application,prod", "orders", "application")
+    }
+    assert source.own_paths(["../x"], ["prod"]) == frozenset()
+
+
+async def test_one_environment_reads_at_most_max_reference_paths() -> None:
+    """A pushed file with 5,000 distinct reference paths reads MAX_REFERENCE_PATHS of them (in path
+    order); the rest are invalid without a read: one request cannot occupy the Vault workers."""
+    reads: list[str] = []
+
+    async def counting(path: str) -> Mapping[str, Any] | None:
+        reads.append(path)
+        return {"k": path}
+
+    values = {f"v{i:04d}": f"{{vault}}:p{i:04d}#k" for i in range(5000)}
+    (out,) = await resolve_references([PropertySource.of("a", values)], counting, scope=ANYWHERE)
+    assert sorted(reads) == [f"p{i:04d}" for i in range(MAX_REFERENCE_PATHS)]
+    resolved = out.values()
+    assert resolved["v0000"] == "p0000" and resolved["invalid.v4999"] == "<n/a>"
