@@ -231,9 +231,10 @@ _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def drain_seconds(shutdown_timeout: float) -> float:
-    """Of ``--shutdown-timeout`` seconds, those requests in flight get: all but the last second
-    (half, below two seconds), kept for closing git, Vault and the audit log."""
-    return shutdown_timeout - min(1.0, shutdown_timeout / 2)
+    """Of ``--shutdown-timeout`` seconds, those requests in flight get: all but the last two
+    (half, below four seconds), kept for cancelling them, closing git, Vault and the audit log,
+    and the interpreter's exit (over a second on a loaded machine)."""
+    return shutdown_timeout - min(2.0, shutdown_timeout / 2)
 
 
 def _passwd(path: Path, user: str) -> int:

@@ -476,7 +476,7 @@ class Settings:
     )
     shutdown_timeout: float = _option(
         "on SIGTERM, the most seconds until exit: held long polls are answered 304 at once, "
-        "requests in flight get this much less one second to finish, then are cancelled",
+        "requests in flight get this much less two seconds to finish, then are cancelled",
         _positive,
         20.0,
         metavar="SECONDS",
