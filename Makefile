@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8888
 DATA := .data
 
-.PHONY: install run test lint bench bench-propagation bench-validate clean
+.PHONY: install run test lint image-test bench bench-propagation bench-validate clean
 
 $(BIN)/python:
 	@$(PY) -m venv $(VENV)
@@ -59,6 +59,12 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check config_server client tests bench examples scripts
 	$(BIN)/ruff format --check config_server client tests bench examples scripts
 	$(BIN)/mypy config_server client/config_client
+
+# Build the Dockerfile with buildah on a debootstrap bookworm and serve from the image (root,
+# buildah and debootstrap needed; the first run takes a few minutes, later ones reuse .cache/).
+# Not part of `make test`: .ci/run runs it after lint.
+image-test:
+	$(PY) scripts/image_test.py
 
 bench: bench-propagation bench-validate
 

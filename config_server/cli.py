@@ -37,7 +37,7 @@ from config_server.validation.command import (
     validate_command,
 )
 
-__all__ = ["main", "serve"]
+__all__ = ["drain_seconds", "main", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +172,13 @@ async def serve(settings: Settings) -> None:
     only sets an event: shutdown then runs in this task, while the loop is still whole, so no
     task or worker thread is left for ``asyncio.run`` to cancel (a watcher thread left behind
     would keep the process from exiting).
+
+    The stop, in order (aiohttp's ``runner.cleanup()``): the listening socket closes (new
+    connections are refused; the orchestrator sends them to another replica), idle keep-alive
+    connections close, held long polls are answered 304 at once (``on_shutdown``: their clients
+    re-poll elsewhere), requests in flight get ``drain_seconds(settings.shutdown_timeout)`` to
+    finish and are cancelled after it, then every resource closes (the audit log last: its
+    ``stop`` line follows the lines of those requests, and is flushed).
     """
     from aiohttp import web
 
@@ -189,6 +196,7 @@ async def serve(settings: Settings) -> None:
         limits=ConnectionLimits.from_settings(settings),
         handle_signals=False,
         access_log=None,
+        shutdown_timeout=drain_seconds(settings.shutdown_timeout),
         **RUNNER_OPTIONS,
     )
     try:
@@ -209,7 +217,10 @@ async def serve(settings: Settings) -> None:
             scheme = "https" if tls else "http"
             log.info("serving on %s://%s:%d", scheme, f"[{host}]" if ":" in host else host, port)
         await stop.wait()
-        log.info("stopping")
+        log.info(
+            "stopping: answering held long polls, up to %.1f s for requests in flight",
+            drain_seconds(settings.shutdown_timeout),
+        )
     finally:
         for signum in (*_STOP_SIGNALS, signal.SIGHUP):
             loop.remove_signal_handler(signum)
@@ -217,6 +228,13 @@ async def serve(settings: Settings) -> None:
 
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def drain_seconds(shutdown_timeout: float) -> float:
+    """Of ``--shutdown-timeout`` seconds, those requests in flight get: all but the last two
+    (half, below four seconds), kept for cancelling them, closing git, Vault and the audit log,
+    and the interpreter's exit (over a second on a loaded machine)."""
+    return shutdown_timeout - min(2.0, shutdown_timeout / 2)
 
 
 def _passwd(path: Path, user: str) -> int:

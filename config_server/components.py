@@ -74,6 +74,7 @@ __all__ = [
     "REPOSITORIES",
     "SERVICE",
     "SETTINGS",
+    "STOPPING",
     "TLS",
     "VAULT",
     "Repositories",
@@ -102,6 +103,8 @@ TLS: web.AppKey[ServerTLS | None] = web.AppKey("tls")
 GATE = web.AppKey("gate", Gate)
 AUDITOR: web.AppKey[Auditor | None] = web.AppKey("auditor")
 HEALTH_ENVIRONMENTS = web.AppKey("health_environments", EnvironmentChecks)
+STOPPING = web.AppKey("stopping", asyncio.Event)
+"""Set when the server begins to stop (``on_shutdown``): it accepts no more connections."""
 
 
 class Auditor(Protocol):
@@ -122,7 +125,9 @@ def install(app: web.Application, settings: Settings) -> None:
     app[SETTINGS] = settings
     app[TLS] = _server_tls(settings)
     app.cleanup_ctx.extend([_audit, _gate, _git, _vault, _keyring, _service, _live])
+    app[STOPPING] = asyncio.Event()
     app.on_shutdown.append(_release_watchers)
+    app.on_response_prepare.append(_close_when_stopping)
 
 
 def _server_tls(settings: Settings) -> ServerTLS | None:
@@ -217,9 +222,19 @@ def _policy_reloader(app: web.Application, policy: PolicyFile) -> Callable[[], A
 async def _release_watchers(app: web.Application) -> None:
     # Shutdown waits for running handlers before the cleanup contexts close: held long polls
     # are answered first, or a stop would wait out every client's Prefer: wait.
+    app[STOPPING].set()
     live = app.get(LIVE)
     if live is not None:
         live.release_watchers()
+
+
+async def _close_when_stopping(request: web.Request, response: web.StreamResponse) -> None:
+    # Answers finished while stopping say so: the client opens its next connection elsewhere
+    # instead of racing the close of this one.
+    # (aiohttp has written the Connection header before this hook: set it as well.)
+    if request.app[STOPPING].is_set():
+        response.force_close()
+        response.headers["Connection"] = "close"
 
 
 class Repositories:

@@ -482,6 +482,13 @@ class Settings:
         256,
         metavar="N",
     )
+    shutdown_timeout: float = _option(
+        "on SIGTERM, the most seconds until exit: held long polls are answered 304 at once, "
+        "requests in flight get this much less two seconds to finish, then are cancelled",
+        _positive,
+        20.0,
+        metavar="SECONDS",
+    )
     # --- Spring's server-wide switches (spring.cloud.config.server.*, spring.profiles.validate) ---
     accept_empty: bool = _option(
         "answer an application without any property source with 200 and no sources; "

@@ -18,6 +18,10 @@ aiohttp's ``RequestHandler``), which adds:
   ``text/plain`` answer repeats the offending bytes, a token among them. Neither the body nor the
   log line holds a byte of the request.
 
+- a stop that lets a request in flight finish: once the server is stopping (SIGTERM), aiohttp
+  drops every byte that arrives, so a request whose body was still on its way would wait for it
+  until the shutdown timeout; the rest of that body is still read.
+
 The head timer is armed by the bytes the protocol receives, so it works with either of aiohttp's
 parsers (the C ``llhttp`` one by default). One bound is not exact: a next request pipelined in
 the same read as the end of a previous request's *body* starts its timer at its next read (the
@@ -239,6 +243,9 @@ class HardenedRequestHandler(RequestHandler):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if (self._force_close or self._close) and self._request_in_progress and not self._body_received():
+            self._rest_of_body(data)
+            return
         if self._force_close or self._close or self._payload_parser is not None or self._upgraded:
             super().data_received(data)
             return
@@ -255,6 +262,18 @@ class HardenedRequestHandler(RequestHandler):
 
     def _body_received(self) -> bool:
         return self._last_payload is None or self._last_payload.is_eof()
+
+    def _rest_of_body(self, data: bytes) -> None:
+        # A stop (the runner's cleanup) marks every connection closing, and aiohttp then drops
+        # what arrives: a request whose body was still on its way would starve until the
+        # shutdown timeout cancels it. Its body is still parsed; a request pipelined after it is
+        # parsed too but never served (the connection closes after this answer).
+        closing = (self._close, self._force_close)
+        self._close = self._force_close = False
+        try:
+            super().data_received(data)
+        finally:
+            self._close, self._force_close = closing
 
     # -- the header-read timeout -----------------------------------------------------------------
 
