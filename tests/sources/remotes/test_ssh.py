@@ -167,7 +167,13 @@ async def test_a_hung_ssh_remote_times_out_while_reads_go_on(
 ) -> None:
     """An sshd that accepts but never answers ends the fetch with "timed out after 1s", in about
     a second, while reads keep being answered at once."""
-    source = await make_source(sshd.uri(served.bare), access=keyed(sshd, timeout=1.0))
+    for attempt in range(3):  # the first clone must also finish within 1 s: a loaded machine may not
+        try:
+            source = await make_source(sshd.uri(served.bare), access=keyed(sshd, timeout=1.0))
+            break
+        except Unavailable:
+            if attempt == 2:
+                raise
     sshd.process.send_signal(signal.SIGSTOP)  # the kernel still accepts; nobody answers
     try:
         started = time.monotonic()
