@@ -214,6 +214,7 @@ async def serve(settings: Settings) -> None:
             loop.remove_signal_handler(signum)
         await runner.cleanup()
         await asyncio.to_thread(tracing.shutdown)  # export the spans still queued
+        await asyncio.to_thread(errortracking.close_sentry)
 
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)

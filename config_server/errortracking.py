@@ -45,6 +45,7 @@ __all__ = [
     "SCRUBBED_HEADERS",
     "ErrorTracker",
     "Incident",
+    "close_sentry",
     "configure_sentry",
     "fingerprint",
     "scrub",
@@ -122,7 +123,7 @@ class ErrorTracker:
                 exc_info=(type(exc), exc, exc.__traceback__),
                 extra=logs.fields({**(attributes or {}), "error.id": error_id, "error.fingerprint": print_}),
             )
-            _to_sentry(exc, error_id, print_)
+            _to_sentry(exc, error_id, print_, attributes or {})
         return Incident(error_id, print_, logged, count)
 
     def counts(self) -> dict[str, int]:
@@ -157,11 +158,11 @@ def configure_sentry(settings: Settings | None, environ: Mapping[str, str] | Non
     hidden = _secret_values(settings)
     sentry_sdk.init(
         dsn=dsn,
-        send_default_pii=False,
         include_local_variables=False,
         max_request_body_size="never",
         traces_sample_rate=None,
         default_integrations=True,
+        auto_enabling_integrations=False,  # no framework patching: errortracking reports what it logs
         integrations=[LoggingIntegration(level=None, event_level=None)],
         before_send=lambda event, hint: scrub(event, hidden),
         before_breadcrumb=lambda crumb, hint: scrub(crumb, hidden),
@@ -217,7 +218,7 @@ def _scrub(node: Any, hidden: frozenset[str]) -> Any:
     return node
 
 
-def _to_sentry(exc: BaseException, error_id: str, print_: str) -> None:
+def _to_sentry(exc: BaseException, error_id: str, print_: str, attributes: Mapping[str, Any]) -> None:
     if not _sentry_on:
         return
     import sentry_sdk
@@ -225,4 +226,18 @@ def _to_sentry(exc: BaseException, error_id: str, print_: str) -> None:
     with sentry_sdk.new_scope() as scope:
         scope.fingerprint = [print_]
         scope.set_tag("error_id", error_id)
+        for name, value in attributes.items():
+            if value is not None:
+                scope.set_tag(name, str(value))
         sentry_sdk.capture_exception(exc)
+
+
+def close_sentry(timeout: float = 2.0) -> None:
+    """Send what is queued (up to ``timeout`` seconds) and stop sending (blocking)."""
+    global _sentry_on
+    if not _sentry_on:
+        return
+    import sentry_sdk
+
+    _sentry_on = False
+    sentry_sdk.get_client().close(timeout=timeout)
