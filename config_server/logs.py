@@ -87,13 +87,14 @@ def default_format(stream: TextIO | None = None) -> str:
 def configure(level: str, log_format: str | None = None) -> None:
     """Send the root logger to standard error in ``log_format`` (None: ``default_format()``).
 
-    Replaces any handler the root logger had (``configure`` is called once, at start-up).
+    Like ``logging.basicConfig``, does nothing when the root logger has handlers already (a host
+    that configured logging itself, a test harness).
     """
+    root = logging.getLogger()
+    if root.handlers:
+        return
     chosen = log_format or default_format()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if chosen == "json" else logging.Formatter(TEXT_FORMAT))
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)

@@ -121,5 +121,28 @@ async def test_a_git_fetch_is_one_json_line_and_one_span(
     assert (await client.post("/monitor", json={"path": "orders.yml"})).status == 200
     await client.close()
     fetches = [entry for entry in _lines(json_log) if entry.get("event.name") == "git.fetch"]
-    assert fetches and fetches[-1]["outcome"] == "ok" and "trace_id" in fetches[-1]
+    webhook = fetches[1]  # after the first clone's fetch
+    assert webhook["outcome"] == "ok" and len(webhook["trace_id"]) == 32 and webhook["duration_ms"] >= 0
     assert "git fetch" in {span.name for span in spans.get_finished_spans()}
+
+
+async def test_the_client_library_sends_the_services_trace(
+    serve: Serve, tmp_path: Path, spans: InMemorySpanExporter
+) -> None:
+    """config_client inside a service's OpenTelemetry span: the server's request span is its child."""
+    from config_client import AsyncConfigClient
+    from opentelemetry import trace
+
+    remote = GitRemote(tmp_path / "remote")
+    remote.write({"orders.yml": "a: 1\n"})
+    server = await serve(remote)
+    service = TracerProvider()  # the service's own SDK, as a service that uses OpenTelemetry has
+    with service.get_tracer("service").start_as_current_span("handle order") as outer:
+        async with AsyncConfigClient(str(server.make_url("")), application="orders") as client:
+            assert (await client.load()).get("a") == 1
+    await server.close()
+    ours = outer.get_span_context()
+    request = next(s for s in spans.get_finished_spans() if s.name.startswith("GET "))
+    assert request.context.trace_id == ours.trace_id
+    assert request.parent is not None and request.parent.span_id == ours.span_id
+    assert not trace.get_current_span().get_span_context().is_valid  # the service's span has ended

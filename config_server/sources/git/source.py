@@ -207,6 +207,9 @@ class GitSource:
                 outcome = "ok" if self.status.last_error is None else "failed"
                 span.set("config.refs_moved", len(moved))
                 return moved
+            except asyncio.CancelledError:  # the server stops
+                outcome = "cancelled"
+                raise
             finally:
                 _log.info(
                     "git fetch from %s: %s",
