@@ -252,7 +252,7 @@ async def test_request_headers_are_not_echoed(raising: Raiser) -> None:
 async def test_unknown_exception_is_a_generic_500_logged_with_its_traceback(
     raising: Raiser, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Anything not in the tree: 500 "Internal error" and an error id, no detail in the body, traceback in the log."""
+    """Not in the tree: 500 "Internal error" with an error id, no detail in the body, the trace logged."""
     client = await raising(KeyError("password=hunter2"))
     with caplog.at_level(logging.ERROR, logger="config_server.errortracking"):
         resp = await client.get("/x/y")
