@@ -162,9 +162,10 @@ def span(
     if _tracer is None:
         outer = _CURRENT.get()
         trace_id = parent.trace_id if parent else outer.trace_id if outer else secrets.token_hex(16)
-        token = _CURRENT.set(Span(trace_id, secrets.token_hex(8)))
+        light = Span(trace_id, secrets.token_hex(8))
+        token = _CURRENT.set(light)
         try:
-            yield _CURRENT.get()  # type: ignore[misc]
+            yield light
         finally:
             _CURRENT.reset(token)
         return
