@@ -10,6 +10,9 @@ The package map (folder names are the architecture; each module holds one concep
     secret.py         Secret (a value whose repr hides it) and the one token fingerprint
     caching.py        the one LRU and the one single flight
     filewatch.py      FileWatch: re-read a file when it changes (users, policy, TLS material)
+    logs.py           --log-format: text for a terminal, JSON lines (OpenTelemetry field names)
+    tracing.py        the one seam to OpenTelemetry: W3C traceparent parsing, spans (no-op without the SDK)
+    errortracking.py  unhandled errors: error id, fingerprint, once-a-minute log, counts; optional Sentry
     service.py        EnvironmentService: an ordered list of Sources, overrides, decryption, caches
     names.py profiles.py resolve.py     the pure core: validation, profile rules, precedence
     imports.py        spring.config.import in served files: which repository paths a document imports
@@ -35,7 +38,8 @@ The package map (folder names are the architecture; each module holds one concep
                       address, parser errors), routes (raw path -> Endpoint), security
                       (authentication, authorisation, audit, security headers, body limits), headers,
                       errors (the only status mapping), bodies (read whole, with a limit),
-                      handlers: environment, encryption, monitor, health, openapi (the document)
+                      telemetry (the request's span and log line), handlers: environment,
+                      encryption, monitor, health, openapi (the document)
 
 The wire model (Environment, PropertySource), the key grammar and the merge live in the client
 distribution (``config_client.wire``, ``keys``, ``merge``), which this package depends on.

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from config_server import __version__
+from config_server import __version__, errortracking, logs, tracing
 from config_server.audit_verify import add_audit_parser, audit_command
 from config_server.errors import ConfigServerError, InvalidRequest, Unavailable
 from config_server.settings import (
@@ -101,10 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args)
     except SettingsError as exc:
         parser.exit(2, f"config-server: {exc}\n")
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(settings.log_level, settings.log_format)
     logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every change at INFO
     for flag in secret_flags(args):
         log.warning(
@@ -188,6 +185,8 @@ async def serve(settings: Settings) -> None:
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    tracing.configure()  # OTEL_* variables; a no-op without the otel extra
+    errortracking.configure_sentry(settings)  # SENTRY_DSN; a no-op without it
     for signum in _STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
     app = create_app(settings)
@@ -225,6 +224,8 @@ async def serve(settings: Settings) -> None:
         for signum in (*_STOP_SIGNALS, signal.SIGHUP):
             loop.remove_signal_handler(signum)
         await runner.cleanup()
+        await asyncio.to_thread(tracing.shutdown)  # export the spans still queued
+        await asyncio.to_thread(errortracking.close_sentry)
 
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)

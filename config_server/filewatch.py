@@ -17,11 +17,13 @@ import contextlib
 import inspect
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from watchfiles import Change, awatch
 
+from config_server import logs, tracing
 from config_server.errors import InvalidConfiguration
 
 __all__ = ["FileWatch", "read_text"]
@@ -98,12 +100,29 @@ class FileWatch:
             await asyncio.get_running_loop().run_in_executor(None, self._stop.wait, _RETRY_S)
 
     async def _notify(self) -> None:
-        try:
-            result = self._on_change()
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            log.exception("reloading %s failed", self._name)
+        start = time.perf_counter()
+        outcome = "failed"
+        with tracing.span("file reload", attributes={"config.file": self._name}):
+            try:
+                result = self._on_change()
+                if inspect.isawaitable(result):
+                    await result
+                outcome = "ok"
+            except Exception:
+                log.exception("reloading %s failed", self._name)
+            log.info(
+                "%s changed: reloaded (%s)",
+                self._name,
+                outcome,
+                extra=logs.fields(
+                    {
+                        "event.name": "file.reload",
+                        "config.file": self._name,
+                        "outcome": outcome,
+                        "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                    }
+                ),
+            )
 
 
 def read_text(path: Path, what: str) -> str:

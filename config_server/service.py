@@ -26,6 +26,7 @@ from typing import Any
 
 from config_client.wire import Environment, PropertySource, PropertyValue
 
+from config_server import tracing
 from config_server.caching import LRU, SingleFlight
 from config_server.errors import EnvironmentNotFound, ResourceNotFound
 from config_server.formats.representations import Representations
@@ -96,7 +97,8 @@ class EnvironmentService:
         (404), ``EnvironmentNotFound`` (404), ``InvalidConfiguration`` (500), ``Unavailable`` (503)
         or ``Forbidden`` (403, a Vault token refused).
         """
-        reps = await self._environment(req, token)
+        with tracing.span("resolve", attributes={"config.application": req.name}):
+            reps = await self._environment(req, token)
         if not (allow_empty or self.accept_empty or reps.environment.property_sources):
             raise EnvironmentNotFound()
         return reps
@@ -171,7 +173,8 @@ class EnvironmentService:
     async def _decrypted(self, part: Contribution) -> Contribution:
         if self._decrypt is None or not _has_prefix(part.sources, CIPHER):
             return part
-        return replace(part, sources=await self._decrypt(part.sources))
+        with tracing.span("decrypt", attributes={"config.property_sources": len(part.sources)}):
+            return replace(part, sources=await self._decrypt(part.sources))
 
     # --- plain-text resources -----------------------------------------------------------------
 

@@ -274,6 +274,12 @@ class Settings:
         metavar="BOOL",
     )
     log_level: str = _option("logging level", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
+    log_format: str | None = _option(
+        "log lines as json (one object per line, OpenTelemetry field names) or text; default: text"
+        " when standard error is a terminal, json otherwise",
+        _choice("json", "text"),
+        metavar="FORMAT",
+    )
     # --- vault (secrets) ---
     vault_url: str | None = _option(
         "Vault (or OpenBao) address, e.g. http://127.0.0.1:8200; enables the Vault source", metavar="URL"

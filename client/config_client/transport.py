@@ -25,6 +25,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import aiohttp
 
+from config_client import tracecontext
 from config_client.auth import BearerTokens
 from config_client.errors import (
     AuthenticationFailed,
@@ -154,6 +155,7 @@ class Transport:
         if wait:
             # RFC 7240 waits are whole seconds; rounding 0.5 down to "wait=0" would ask for no hold.
             headers["Prefer"] = f"wait={max(1, math.ceil(wait))}"
+        tracecontext.inject(headers)  # the service's trace, when it uses OpenTelemetry
         # The read timeout must outlast the server's hold, or every long poll would time out.
         timeout = aiohttp.ClientTimeout(
             total=(wait or 0) + self._request_timeout, connect=self._connect_timeout

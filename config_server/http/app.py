@@ -1,11 +1,11 @@
 """The aiohttp application: its middlewares and its route table, nothing else.
 
 ``create_app(settings)`` installs the server's resources (``components``, the composition root),
-the middlewares (the audit outermost, then errors, the endpoint parser that every later layer
-reads, body limits, authentication and authorisation; see ``http.security``), the security
-headers, and one route that hands each request to the handler of its endpoint kind. Handlers are
-thin: they read the parsed endpoint, call the service, serialise; ``http.errors`` owns every error
-status.
+the middlewares (the request's span and log line outermost (``http.telemetry``), the audit, then
+errors, the endpoint parser that every later layer reads, body limits, authentication and
+authorisation; see ``http.security``), the security headers, and one route that hands each
+request to the handler of its endpoint kind. Handlers are thin: they read the parsed endpoint,
+call the service, serialise; ``http.errors`` owns every error status.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from typing import Any
 from aiohttp import web
 
 from config_server import components
+from config_server.errortracking import ErrorTracker
 from config_server.http import encryption, environment, monitor, openapi
-from config_server.http.errors import error_middleware, quiet_raw_requests
+from config_server.http.errors import ERROR_TRACKER, error_middleware, quiet_raw_requests
 from config_server.http.health import health
 from config_server.http.routes import ENDPOINT, Endpoint, EndpointKind, parse_endpoint
 from config_server.http.security import (
@@ -27,6 +28,7 @@ from config_server.http.security import (
     body_limit_middleware,
     security_headers,
 )
+from config_server.http.telemetry import telemetry_middleware
 from config_server.settings import Settings
 
 __all__ = ["HANDLERS", "RUNNER_OPTIONS", "create_app", "endpoint_middleware"]
@@ -50,7 +52,8 @@ def create_app(settings: Settings) -> web.Application:
     quiet_raw_requests()
     app = web.Application(
         middlewares=[
-            audit_middleware,  # outermost: it sees the answer the error middleware made
+            telemetry_middleware,  # outermost: the request's span and its log line
+            audit_middleware,  # it sees the answer the error middleware made
             error_middleware,
             endpoint_middleware,
             body_limit_middleware,
@@ -59,6 +62,7 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=1024 * 1024,
     )
     app.on_response_prepare.append(security_headers)
+    app[ERROR_TRACKER] = ErrorTracker()
     components.install(app, settings)
     add_routes(app)
     return app

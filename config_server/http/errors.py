@@ -26,7 +26,10 @@ with the exception's ``headers`` on the response::
     web.HTTPException (4xx, 5xx)        its own exc.reason              Allow, WWW-Authenticate kept
     web.HTTPException (1xx-3xx),
       ConnectionResetError, TimeoutError  re-raised for aiohttp (a redirect, a gone client)
-    anything else                       500     "Internal error"        (traceback logged)
+    anything else                       500     "Internal error (error  X-Error-Id
+                                                id ID)"                 (errortracking: logged
+                                                                        once a minute per
+                                                                        fingerprint, counted)
 
 A CryptoError raised while serving an encryption endpoint (``/encrypt``, ``/decrypt``,
 ``/encrypt/status``, ``/key``: the request's parsed ``Endpoint`` says so) is answered instead in
@@ -87,11 +90,13 @@ from config_server.errors import (
     WeakEncryption,
     WebhookSignatureInvalid,
 )
+from config_server.errortracking import ErrorTracker
 from config_server.http.routes import ENDPOINT, EndpointKind
 
 __all__ = [
     "ENCRYPTION_BODIES",
     "ENCRYPTION_ENDPOINTS",
+    "ERROR_TRACKER",
     "STATUSES",
     "EncryptionBody",
     "RawRequestFilter",
@@ -104,6 +109,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+ERROR_TRACKER = web.AppKey("error_tracker", ErrorTracker)
+"""Counts and logs the unhandled errors of the app (``config_server.errortracking``)."""
+_UNTRACKED = ErrorTracker()  # for an app built without create_app (a test's bare middleware)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _Row = TypeVar("_Row")
@@ -243,9 +252,21 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         )
     except (ConnectionResetError, TimeoutError):
         raise
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, path)
-        return _error_response(500, "Internal error", path)
+    except Exception as exc:  # a bug: an id to quote, never the trace (logged once a minute)
+        endpoint = request.get(ENDPOINT)
+        incident = request.app.get(ERROR_TRACKER, _UNTRACKED).report(
+            exc,
+            {
+                "http.request.method": request.method,
+                "http.route": endpoint.route if endpoint is not None else None,
+            },
+        )
+        return _error_response(
+            500,
+            f"Internal error (error id {incident.error_id})",
+            path,
+            headers={"X-Error-Id": incident.error_id},
+        )
 
 
 class RawRequestFilter(logging.Filter):

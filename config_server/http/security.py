@@ -12,7 +12,6 @@ policy lets them do what the endpoint asks; the verdict is on the request (``PRI
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -31,6 +30,7 @@ from config_server.errors import (
 from config_server.http.bodies import body_limit
 from config_server.http.errors import answer_error
 from config_server.http.routes import ENDPOINT, Endpoint, EndpointKind
+from config_server.tracing import current, parse_traceparent
 
 __all__ = [
     "AUDIT_FIELDS",
@@ -64,17 +64,11 @@ _EVENTS: Mapping[EndpointKind, str] = {
 }
 """The audit event of each endpoint kind; the others (health) are not audited when they succeed."""
 
-_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
-
 
 def trace_id(traceparent: str | None) -> str | None:
-    """The trace id of a W3C ``traceparent`` header, or None when absent or malformed."""
-    if not traceparent:
-        return None
-    match = _TRACEPARENT.match(traceparent.strip().lower())
-    if match is None or set(match.group(1)) == {"0"}:
-        return None
-    return match.group(1)
+    """The trace id of a W3C ``traceparent`` header, or None when absent or invalid."""
+    parsed = parse_traceparent(traceparent)
+    return parsed.trace_id if parsed else None
 
 
 def _peercert(request: web.Request) -> dict[str, Any] | None:
@@ -158,7 +152,9 @@ def _fields(request: web.Request, status: int) -> dict[str, Any]:
         fields["reason"] = refusal[1]
     added: dict[str, Any] = request[AUDIT_FIELDS]
     fields.update(added)
-    traced = trace_id(request.headers.get("traceparent"))
+    # The request's span (http.telemetry) carries the caller's trace id, or a new one.
+    span = current()
+    traced = span.trace_id if span is not None else trace_id(request.headers.get("traceparent"))
     if traced is not None:
         fields["trace_id"] = traced
     return fields

@@ -21,8 +21,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 
+from config_server import logs, tracing
 from config_server.errors import ConfigServerError
 from config_server.formats.representations import Kind, Representations
 from config_server.live.hub import WatchHub
@@ -133,10 +135,28 @@ class LiveUpdates:
                 await self._recompute(scopes)
 
     async def _recompute(self, scopes: list[Affects | None]) -> None:
-        everything = None in scopes
-        for key, watch in list(self._watches.items()):
-            if everything or await _affected(watch.request, scopes):
-                await self._refresh(key, watch)
+        """One notification batch, in its span and logged as one line (how many were recomputed)."""
+        start = time.perf_counter()
+        recomputed = 0
+        with tracing.span("notification batch") as span:
+            everything = None in scopes
+            for key, watch in list(self._watches.items()):
+                if everything or await _affected(watch.request, scopes):
+                    await self._refresh(key, watch)
+                    recomputed += 1
+            span.set("config.environments_recomputed", recomputed)
+            log.info(
+                "notification batch: %d watched environments recomputed",
+                recomputed,
+                extra=logs.fields(
+                    {
+                        "event.name": "notification.batch",
+                        "config.environments_recomputed": recomputed,
+                        "config.changes": len(scopes),
+                        "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                    }
+                ),
+            )
 
     async def start(self) -> None:
         """Listen to every source of the service, and poll those that must be polled."""

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import hvac
 import hvac.exceptions
 
+from config_server import logs, tracing
 from config_server.caching import LRU
 from config_server.errors import ConfigServerError, Forbidden, InvalidRequest, Unavailable
 from config_server.secret import fingerprint
@@ -212,7 +213,11 @@ class VaultClientManager:
         if self._executor is None:
             raise RuntimeError("VaultClientManager.start() has not been awaited")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(call_translated, fn))
+        operation = getattr(fn, "__qualname__", None) or getattr(
+            getattr(fn, "func", None), "__qualname__", ""
+        )
+        with tracing.span("vault", attributes={"code.function": operation or "call"}):
+            return await loop.run_in_executor(self._executor, functools.partial(call_translated, fn))
 
     # -- status ------------------------------------------------------------------------------
 
@@ -278,6 +283,28 @@ class VaultClientManager:
         )
 
     async def _do_login(self) -> None:
+        start = time.perf_counter()
+        outcome = "failed"
+        with tracing.span("vault login", attributes={"vault.auth_method": self.settings.auth_method}):
+            try:
+                await self._login_in_span()
+                outcome = "ok"
+            finally:
+                log.info(
+                    "Vault login with %s: %s",
+                    self.settings.auth_method,
+                    outcome,
+                    extra=logs.fields(
+                        {
+                            "event.name": "vault.login",
+                            "vault.auth_method": self.settings.auth_method,
+                            "outcome": outcome,
+                            "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                        }
+                    ),
+                )
+
+    async def _login_in_span(self) -> None:
         s = self.settings
         if s.auth_method == "token":
             assert s.token is not None

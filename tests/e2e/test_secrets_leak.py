@@ -205,6 +205,8 @@ def start_server(tmp: Path, remote: GitRemote, bao: OpenBao, seeds: Seeds, mode:
     ]
     if mode == "approle":
         args += ["--vault-role-id", seeds.role_id]
+    # Both log formats are grepped: JSON lines (a collector's) with AppRole, text with a token.
+    args += ["--log-format", "json" if mode == "approle" else "text"]
     out, err = tmp / "server.out", tmp / "server.err"
     with out.open("wb") as o, err.open("wb") as e:
         proc = subprocess.Popen(args, stdout=o, stderr=e, env=server_env(seeds, mode), cwd=tmp)

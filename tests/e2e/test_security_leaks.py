@@ -11,6 +11,7 @@ its audit file, every error body and its ``/proc/<pid>/cmdline`` are searched fo
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import secrets
 import socket
@@ -117,6 +118,10 @@ def run(seeds: Seeds, tmp_path_factory: pytest.TempPathFactory) -> Run:
     passwords = {"orders": seeds.password, "payments": seeds.password + "p", "ops": seeds.password + "o"}
     argv = ["--repo", remote.uri, "--basedir", str(tmp / "clone"), "--port", "0", "--log-level", "DEBUG"]
     argv += [
+        "--log-format",
+        "json",
+    ]  # what a collector reads; the text format is grepped in test_secrets_leak
+    argv += [
         "--auth-users",
         str(users_file(tmp / "users", passwords)),
         "--access-policy",
@@ -170,6 +175,17 @@ def run(seeds: Seeds, tmp_path_factory: pytest.TempPathFactory) -> Run:
 def test_no_seeded_secret_is_in_the_log(run: Run, seeds: Seeds, name: str) -> None:
     """The DEBUG log of a run through successes and failures holds none of the seeded secrets."""
     assert seeds.all()[name] not in run.output
+
+
+def test_the_log_is_json_lines_with_one_access_line_per_request(run: Run) -> None:
+    """Every --log-format json line parses; each request has its line, with a trace id and no raw path."""
+    lines = [json.loads(line) for line in run.output.splitlines()]
+    assert all({"timestamp", "severity", "message"} <= set(line) for line in lines)
+    access = [line for line in lines if line["logger"] == "config_server.access"]
+    assert len(access) >= 10 and all(len(line["trace_id"]) == 32 for line in access)
+    assert {line["http.route"] for line in access} >= {"/{application}/{profiles}", "/encrypt", "/decrypt"}
+    assert {line.get("user.id") for line in access} >= {"user:orders", "user:ops"}
+    assert not any("/orders/dev" in json.dumps(line) for line in access)  # templates, never raw paths
 
 
 @pytest.mark.parametrize("name", list(vars(Seeds()).keys()))

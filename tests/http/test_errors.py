@@ -252,12 +252,13 @@ async def test_request_headers_are_not_echoed(raising: Raiser) -> None:
 async def test_unknown_exception_is_a_generic_500_logged_with_its_traceback(
     raising: Raiser, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Anything not in the tree: 500 "Internal error", no detail in the body, traceback in the log."""
+    """Not in the tree: 500 "Internal error" with an error id, no detail in the body, the trace logged."""
     client = await raising(KeyError("password=hunter2"))
-    with caplog.at_level(logging.ERROR, logger="config_server.http.errors"):
+    with caplog.at_level(logging.ERROR, logger="config_server.errortracking"):
         resp = await client.get("/x/y")
     text = await resp.text()
-    assert resp.status == 500 and (await resp.json())["message"] == "Internal error"
+    error_id = resp.headers["X-Error-Id"]
+    assert resp.status == 500 and (await resp.json())["message"] == f"Internal error (error id {error_id})"
     assert "hunter2" not in text and "Traceback" not in text and "KeyError" not in text
     assert any(r.exc_info and r.exc_info[0] is KeyError for r in caplog.records)
 

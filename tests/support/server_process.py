@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 __all__ = ["ServerProcess", "server_process"]
 
-_SERVING = re.compile(r"serving on (https?://\S+)")
+_SERVING = re.compile(r'serving on (https?://[^\s"]+)')  # a text line or a JSON message
 
 
 @dataclass
