@@ -1,7 +1,7 @@
 """The aiohttp application: its middlewares and its route table, nothing else.
 
 ``create_app(settings)`` installs the server's resources (``components``, the composition root),
-the middlewares (the audit outermost, then errors, the endpoint parser that every later layer
+the middlewares (metrics outermost, then the audit, errors, the endpoint parser that every later layer
 reads, body limits, authentication and authorisation; see ``http.security``), the security
 headers, and one route that hands each request to the handler of its endpoint kind. Handlers are
 thin: they read the parsed endpoint, call the service, serialise; ``http.errors`` owns every error
@@ -20,6 +20,8 @@ from config_server import components
 from config_server.http import encryption, environment, monitor, openapi
 from config_server.http.errors import error_middleware, quiet_raw_requests
 from config_server.http.health import health
+from config_server.http.metrics import metrics_middleware, prometheus
+from config_server.http.probes import liveness, readiness_probe
 from config_server.http.routes import ENDPOINT, Endpoint, EndpointKind, parse_endpoint
 from config_server.http.security import (
     audit_middleware,
@@ -50,7 +52,8 @@ def create_app(settings: Settings) -> web.Application:
     quiet_raw_requests()
     app = web.Application(
         middlewares=[
-            audit_middleware,  # outermost: it sees the answer the error middleware made
+            metrics_middleware,  # outermost: it times the whole answer, audit's 503 included
+            audit_middleware,  # it sees the answer the error middleware made
             error_middleware,
             endpoint_middleware,
             body_limit_middleware,
@@ -81,6 +84,9 @@ HANDLERS: Mapping[EndpointKind, EndpointHandler] = {
     EndpointKind.KEY: encryption.key,
     EndpointKind.MONITOR: monitor.monitor,
     EndpointKind.HEALTH: health,
+    EndpointKind.LIVENESS: liveness,
+    EndpointKind.READINESS: readiness_probe,
+    EndpointKind.PROMETHEUS: prometheus,
     EndpointKind.OPENAPI: openapi.openapi,
 }
 """The handler of each endpoint kind: the route table (``routes``) decides which kind a request is."""

@@ -35,6 +35,7 @@ from config_server.http.routes import ENDPOINT, Endpoint, EndpointKind
 __all__ = [
     "AUDIT_FIELDS",
     "PRINCIPAL",
+    "REFUSAL",
     "audit_middleware",
     "auth_middleware",
     "body_limit_middleware",
@@ -100,17 +101,17 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         gate.authorize(principal, request[ENDPOINT])
     except (Unauthenticated, TooManyRequests) as exc:
         reason = exc.reason if isinstance(exc, Unauthenticated) else "too many failed attempts"
-        request[_REFUSAL] = ("auth-failure", reason)
+        request[REFUSAL] = ("auth-failure", reason)
         log.info("authentication refused from %s: %s", request.remote, reason)
         raise
     except Forbidden as exc:
-        request[_REFUSAL] = ("denied", exc.message)
+        request[REFUSAL] = ("denied", exc.message)
         log.info("denied from %s: %s", request.remote, exc.message)
         raise
     return await handler(request)
 
 
-_REFUSAL = web.RequestKey("security_refusal", tuple)
+REFUSAL = web.RequestKey("security_refusal", tuple)
 """``(event, reason)`` of a request the gate refused, for its audit line."""
 
 
@@ -122,7 +123,7 @@ async def audit_middleware(request: web.Request, handler: Handler) -> web.Stream
     response = await handler(request)
     if auditor is None:
         return response
-    refusal = request.get(_REFUSAL)
+    refusal = request.get(REFUSAL)
     endpoint: Endpoint | None = request.get(ENDPOINT)
     event = refusal[0] if refusal else None if endpoint is None else _EVENTS.get(endpoint.kind)
     if event is None:
@@ -153,7 +154,7 @@ def _fields(request: web.Request, status: int) -> dict[str, Any]:
         labels = request.app[GATE].labels_of(endpoint)
         if labels:
             fields["label"] = ",".join(labels)
-    refusal = request.get(_REFUSAL)
+    refusal = request.get(REFUSAL)
     if refusal:
         fields["reason"] = refusal[1]
     added: dict[str, Any] = request[AUDIT_FIELDS]

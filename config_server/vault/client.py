@@ -30,6 +30,7 @@ import hvac.exceptions
 
 from config_server.caching import LRU
 from config_server.errors import ConfigServerError, Forbidden, InvalidRequest, Unavailable
+from config_server.metrics.timings import Timings
 from config_server.secret import fingerprint
 from config_server.sources.base import SourceHealth
 from config_server.vault.errors import call_translated
@@ -100,6 +101,8 @@ class VaultClientManager:
         self._callers_lock = threading.Lock()
         self._wake = asyncio.Event()  # set to make the renewal task log in again at once
         self._policy_checked = -math.inf  # when a refusal last turned out to be the policy's
+        self.calls = Timings()
+        """Every call made through ``run`` (reads, logins, health): wall time, failures (metrics)."""
 
     def __repr__(self) -> str:
         return f"VaultClientManager(url={self.settings.url!r}, auth={self.settings.auth_method!r})"
@@ -212,7 +215,14 @@ class VaultClientManager:
         if self._executor is None:
             raise RuntimeError("VaultClientManager.start() has not been awaited")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(call_translated, fn))
+        started = time.monotonic()
+        try:
+            result = await loop.run_in_executor(self._executor, functools.partial(call_translated, fn))
+        except ConfigServerError:
+            self.calls.observe(time.monotonic() - started, failed=True)
+            raise
+        self.calls.observe(time.monotonic() - started)
+        return result
 
     # -- status ------------------------------------------------------------------------------
 
