@@ -170,7 +170,7 @@ def _repository(repo: Repository, max_staleness: float, now: datetime) -> ProbeC
     limit = max(max_staleness, 2 * rate)
     if age > limit:
         error = f": {status.last_error}" if status.last_error else ""
-        return ProbeCheck(repo.name, False, f"last fetched {age:.0f} s ago, over {limit:.0f} s{error}")
+        return ProbeCheck(repo.name, False, f"last fetched {age:.0f} s ago, over {limit:g} s{error}")
     return ProbeCheck(repo.name, True, f"last fetched {age:.0f} s ago")
 
 
