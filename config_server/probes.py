@@ -12,8 +12,9 @@ the loop and read anywhere (a float or a bool is replaced atomically), so a thre
 
 **Readiness** (``readiness``) is UP when every one of these holds:
 
-- every repository (the default and fixed pattern ones of every git source) has been cloned
-  (template clones are made on demand, so they are not waited for);
+- the process is live (the event loop check above: a loop that blocks cannot serve traffic);
+- every repository (the default and fixed pattern ones of every git source) has been cloned and
+  has a branch or tag to serve (template clones are made on demand, so they are not waited for);
 - each such repository's last successful fetch is no older than ``max_staleness`` seconds. A
   fetch that finds nothing new still succeeds, so a quiet repository is fresh; one whose remote is
   unreachable ages. A repository fetched less often than that (``refresh_rate`` above half of
@@ -133,6 +134,7 @@ async def readiness(
     *,
     groups: Sequence[GitRepositories],
     max_staleness: float,
+    loop: LoopMonitor | None = None,
     vault: _Health | None = None,
     auditor: _Audit | None = None,
     now: datetime | None = None,
@@ -142,7 +144,8 @@ async def readiness(
     Asks Vault for its health (one call in the Vault executor); never raises.
     """
     now = now or datetime.now(UTC)
-    checks = [_repository(repo, max_staleness, now) for group in groups for repo in _fixed(group)]
+    checks = [] if loop is None else [loop.check()]
+    checks += [_repository(repo, max_staleness, now) for group in groups for repo in _fixed(group)]
     if vault is not None:
         entry = await vault.health()
         checks.append(ProbeCheck("vault", entry.status == "UP", _why(entry.details)))
@@ -160,6 +163,8 @@ def _fixed(group: GitRepositories) -> list[Repository]:
 def _repository(repo: Repository, max_staleness: float, now: datetime) -> ProbeCheck:
     if not repo.started:
         return ProbeCheck(repo.name, False, f"not cloned yet: {repo.error or 'cloning'}")
+    if not repo.git.has_data:
+        return ProbeCheck(repo.name, False, "nothing to serve: the remote has no branch or tag")
     status = repo.git.status
     age = status.age_seconds(now)
     if age is None:

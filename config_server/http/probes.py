@@ -29,12 +29,13 @@ async def liveness(request: web.Request, endpoint: Endpoint) -> web.Response:
 
 
 async def readiness_probe(request: web.Request, endpoint: Endpoint) -> web.Response:
-    """``GET /actuator/health/readiness``: UP when every repository is cloned and fresh, Vault (if
-    configured) usable and the audit log (if configured) writable."""
+    """``GET /actuator/health/readiness``: UP when the process is live, every repository cloned,
+    not empty and fresh, Vault (if configured) usable and the audit log (if configured) writable."""
     app = request.app
     checks = await readiness(
         groups=app[REPOSITORIES].groups,
         max_staleness=app[SETTINGS].max_staleness,
+        loop=app[LOOP],
         vault=app[VAULT],
         auditor=app[AUDITOR],
     )
