@@ -20,14 +20,12 @@ from aiohttp import web
 
 from config_server.components import METRICS
 from config_server.http.routes import ENDPOINT, Endpoint
-from config_server.http.security import REFUSAL
+from config_server.http.security import REFUSAL, THROTTLED
 from config_server.metrics.server import ServerMetrics
 
 __all__ = ["metrics_middleware", "prometheus"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-THROTTLED = "too many failed attempts"  # the refusal reason of a throttled address (http.security)
 
 
 @web.middleware

@@ -36,6 +36,7 @@ __all__ = [
     "AUDIT_FIELDS",
     "PRINCIPAL",
     "REFUSAL",
+    "THROTTLED",
     "audit_middleware",
     "auth_middleware",
     "body_limit_middleware",
@@ -100,7 +101,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request[PRINCIPAL] = principal
         gate.authorize(principal, request[ENDPOINT])
     except (Unauthenticated, TooManyRequests) as exc:
-        reason = exc.reason if isinstance(exc, Unauthenticated) else "too many failed attempts"
+        reason = exc.reason if isinstance(exc, Unauthenticated) else THROTTLED
         request[REFUSAL] = ("auth-failure", reason)
         log.info("authentication refused from %s: %s", request.remote, reason)
         raise
@@ -111,6 +112,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     return await handler(request)
 
 
+THROTTLED = "too many failed attempts"
+"""The refusal reason of an address past its failed-attempt limit (429)."""
 REFUSAL = web.RequestKey("security_refusal", tuple)
 """``(event, reason)`` of a request the gate refused, for its audit line."""
 

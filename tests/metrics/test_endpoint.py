@@ -9,7 +9,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 
-from config_server.components import LIVE
+from config_server.components import LIVE, METRICS
 from config_server.metrics.collector import StateCollector
 from config_server.secret import Secret
 from tests.http.conftest import Serve, app_of
@@ -147,3 +147,20 @@ async def test_each_app_has_its_own_registry(git_remote: GitRemote, serve: Serve
     route = {"http_route": "/{application}/{profiles}", "http_request_method": "GET"}
     assert value(await scrape(one), REQUESTS, http_response_status_code="200", **route) == 1
     assert value(await scrape(two), REQUESTS, http_response_status_code="200", **route) == 0
+
+
+async def test_a_throttled_address_is_counted_as_throttled(
+    git_remote: GitRemote, serve: Serve, tmp_path: Path
+) -> None:
+    """Past the failed-login limit, refusals (429) count as reason="throttled"."""
+    git_remote.write({"a.yml": "a: 1\n"})
+    client = await serve(git_remote, auth_users=users_file(tmp_path / "users", {"orders": "orders-pw"}))
+    statuses = [(await client.get("/a/default", headers=basic("orders", "wrong"))).status for _ in range(12)]
+    assert statuses[-1] == 429
+    registry = app_of(client)[METRICS].registry
+    assert registry.get_sample_value("config_auth_failures_total", {"reason": "throttled"}) == statuses.count(
+        429
+    )
+    assert registry.get_sample_value("config_auth_failures_total", {"reason": "bad-basic"}) == statuses.count(
+        401
+    )
