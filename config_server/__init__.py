@@ -30,6 +30,9 @@ The package map (folder names are the architecture; each module holds one concep
                       (server context, client certificates), throttle (failed attempts), gate
     policy.py         the access policy: who may do which action on what (pure matching)
     audit.py audit_verify.py   the HMAC-chained audit log (fails closed); its verification
+    probes.py         liveness (the event loop's heartbeat) and readiness (clones, staleness, Vault, audit)
+    metrics/          Prometheus: timings (histogram state components keep), server (the per-app
+                      registry, event counters), collector (state read at scrape time)
     validation/       config-server validate and the pre-receive hook: parse, {cipher}, resolve every
                       application x profile, JSON Schemas; problems at file:line
     live/             hub (long-poll watchers), updates (recompute and wake), webhooks (forge pushes),
@@ -39,7 +42,8 @@ The package map (folder names are the architecture; each module holds one concep
                       (authentication, authorisation, audit, security headers, body limits), headers,
                       errors (the only status mapping), bodies (read whole, with a limit),
                       telemetry (the request's span and log line), handlers: environment,
-                      encryption, monitor, health, openapi (the document)
+                      encryption, monitor, health, probes, metrics (/actuator/prometheus and the
+                      request timing middleware), openapi (the document)
 
 The wire model (Environment, PropertySource), the key grammar and the merge live in the client
 distribution (``config_client.wire``, ``keys``, ``merge``), which this package depends on.

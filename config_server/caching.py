@@ -49,16 +49,23 @@ class LRU(Generic[K, V]):
         self._clock = clock
         self._items: OrderedDict[K, tuple[V, int, float]] = OrderedDict()  # value, weight, put at
         self._weight = 0
+        self.hits = 0
+        """How many ``get`` calls found a live entry (metrics; reset never)."""
+        self.misses = 0
+        """How many ``get`` calls found nothing (or an expired entry)."""
 
     def get(self, key: K) -> V | None:
         """The value under ``key`` (now the most recently used), or None: missing or expired."""
         item = self._items.get(key)
         if item is None:
+            self.misses += 1
             return None
         if self._ttl is not None and self._clock() - item[2] > self._ttl:
             self._drop(key)
+            self.misses += 1
             return None
         self._items.move_to_end(key)
+        self.hits += 1
         return item[0]
 
     def put(self, key: K, value: V) -> None:

@@ -15,6 +15,9 @@ opens it in a ``cleanup_ctx`` of its own, in dependency order; aiohttp closes th
     QUOTA     WatchQuota           how many long polls are held, in all and per principal
     AUDITOR   AuditLog             the tamper-evident audit log (None without --audit-log)
     GATE      Gate                 authentication methods and the access policy, files watched
+    LOOP      LoopMonitor          the event loop's heartbeat (liveness, ``probes``)
+    METRICS   ServerMetrics        this app's Prometheus registry and event counters; the
+                                   ``StateCollector`` reads the others at scrape time (``metrics``)
 
 ``TLS`` (``ServerTLS``, None without ``--tls-cert``) is built by ``install`` itself, since the
 listening socket needs its context before the app starts; its files are watched with the gate's.
@@ -47,6 +50,8 @@ from config_server.filewatch import FileWatch
 from config_server.healthchecks import EnvironmentChecks
 from config_server.live.quota import WatchQuota
 from config_server.live.updates import LiveUpdates
+from config_server.metrics.server import ServerMetrics
+from config_server.probes import LoopMonitor
 from config_server.service import Decryptor, EnvironmentService, ReferenceResolver, overrides_source
 from config_server.settings import Settings
 from config_server.sources.base import Query, Source, SourceHealth
@@ -70,6 +75,8 @@ __all__ = [
     "LAST_GOOD",
     "LAST_GOOD_CHECKS",
     "LIVE",
+    "LOOP",
+    "METRICS",
     "QUOTA",
     "REPOSITORIES",
     "SERVICE",
@@ -105,6 +112,8 @@ AUDITOR: web.AppKey[Auditor | None] = web.AppKey("auditor")
 HEALTH_ENVIRONMENTS = web.AppKey("health_environments", EnvironmentChecks)
 STOPPING = web.AppKey("stopping", asyncio.Event)
 """Set when the server begins to stop (``on_shutdown``): it accepts no more connections."""
+LOOP = web.AppKey("loop", LoopMonitor)
+METRICS = web.AppKey("metrics", ServerMetrics)
 
 
 class Auditor(Protocol):
@@ -122,9 +131,13 @@ def install(app: web.Application, settings: Settings) -> None:
 
     Raises ``InvalidConfiguration`` when the TLS files cannot be loaded (never start open).
     """
+    from config_server.metrics.collector import StateCollector
+
     app[SETTINGS] = settings
     app[TLS] = _server_tls(settings)
-    app.cleanup_ctx.extend([_audit, _gate, _git, _vault, _keyring, _service, _live])
+    app[METRICS] = metrics = ServerMetrics()
+    metrics.registry.register(StateCollector(app))
+    app.cleanup_ctx.extend([_loop, _audit, _gate, _git, _vault, _keyring, _service, _live])
     app[STOPPING] = asyncio.Event()
     app.on_shutdown.append(_release_watchers)
     app.on_response_prepare.append(_close_when_stopping)
@@ -139,6 +152,15 @@ def _server_tls(settings: Settings) -> ServerTLS | None:
         client_ca=settings.tls_client_ca,
         client_auth=settings.tls_client_auth,
     )
+
+
+async def _loop(app: web.Application) -> AsyncIterator[None]:
+    monitor = app[LOOP] = LoopMonitor()
+    await monitor.start()
+    try:
+        yield
+    finally:
+        await monitor.close()
 
 
 async def _audit(app: web.Application) -> AsyncIterator[None]:
@@ -377,7 +399,10 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
     # encrypt-enabled=false serves {cipher} values as they are (clients decrypt them), so none is
     # a problem; otherwise --serve-last-good judges with invalid.<key> marking each failure, as
     # it finds them by the keys decryption removes, whatever --encrypt-prefix-invalid-properties says.
-    decrypt = _decryptor(ring, prefix_invalid=settings.encrypt_prefix_invalid_properties)
+    failures = app[METRICS].decryption_failures
+    decrypt = _decryptor(
+        ring, prefix_invalid=settings.encrypt_prefix_invalid_properties, failed=failures.labels("cipher").inc
+    )
     last_good = app[LAST_GOOD]
     if last_good is not None:
         last_good.decrypt = _decryptor(ring, prefix_invalid=True) if settings.encrypt_enabled else _as_served
@@ -412,6 +437,7 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
                 manager,
                 patterns=settings.vault_reference_paths,
                 prefix_invalid=settings.encrypt_prefix_invalid_properties,
+                failed=failures.labels("vault-reference").inc,
             )
             if manager is not None
             else None
@@ -449,16 +475,22 @@ def _default_checks() -> tuple[Check, ...]:
 
 
 def _vault_references(
-    manager: VaultClientManager, *, patterns: Sequence[str] = (), prefix_invalid: bool = True
+    manager: VaultClientManager,
+    *,
+    patterns: Sequence[str] = (),
+    prefix_invalid: bool = True,
+    failed: Callable[[], None] = lambda: None,
 ) -> ReferenceResolver:
     """Resolves ``{vault}:path#key`` values with the server's own Vault login (per request), only
-    for paths the request's own Vault keys or ``patterns`` (``--vault-reference-paths``) cover."""
+    for paths the request's own Vault keys or ``patterns`` (``--vault-reference-paths``) cover;
+    ``failed()`` is called once per value that cannot be resolved (metrics)."""
     from config_server.vault.kv import VaultSource
     from config_server.vault.references import ReferenceScope, resolve_references
 
     kv = VaultSource(manager, manager.settings)
 
     def on_failure(source: str, key: str) -> None:
+        failed()
         log.warning(
             "cannot resolve the {vault} reference of %s in %s (missing, refused or out of scope)", key, source
         )
@@ -473,10 +505,15 @@ def _vault_references(
     return resolve
 
 
-def _decryptor(ring: KeyRing | None, *, prefix_invalid: bool) -> Decryptor:
+def _decryptor(
+    ring: KeyRing | None, *, prefix_invalid: bool, failed: Callable[[], None] = lambda: None
+) -> Decryptor:
+    """Decrypts ``{cipher}`` values in a worker thread; ``failed()`` (thread-safe) is called
+    once per value that cannot be decrypted (metrics)."""
     from config_server.crypto.environment import decrypt_sources
 
     def on_failure(source: str, key: str, alias: str | None) -> None:
+        failed()
         log.warning("cannot decrypt %s in %s (key %s)", key, source, alias or "default")
 
     async def decrypt(sources: Sequence[PropertySource]) -> tuple[PropertySource, ...]:

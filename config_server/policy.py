@@ -16,7 +16,10 @@ The policy is a YAML file (``--access-policy``)::
 
 Principals: ``user:NAME`` (Basic), ``jwt:SUBJECT``, ``cert:CN``, a SPIFFE ID as it is, and
 ``role:ROLE`` (a role from the JWT roles claim or from ``roles:``). Actions: ``read``,
-``encrypt``, ``decrypt``, ``key``, ``monitor``, ``health-details``.
+``encrypt``, ``decrypt``, ``key``, ``monitor``, ``health-details``, ``admin`` (the ``/actuator``
+endpoints beyond health and the probes: ``/actuator/prometheus`` today; give it to a scraper's
+principal with no ``applications`` field, as such a request names none). Files written before
+``admin`` existed mean what they meant: no rule of theirs grants it.
 
 Matching:
 - In every pattern ``*`` matches any run of characters except ``/``; a pattern that is ``*``

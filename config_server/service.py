@@ -20,6 +20,7 @@ text; ``{cipher}`` values are decrypted first (in the cached part).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -28,8 +29,9 @@ from config_client.wire import Environment, PropertySource, PropertyValue
 
 from config_server import tracing
 from config_server.caching import LRU, SingleFlight
-from config_server.errors import EnvironmentNotFound, ResourceNotFound
+from config_server.errors import ConfigServerError, EnvironmentNotFound, ResourceNotFound
 from config_server.formats.representations import Representations
+from config_server.metrics.timings import Timings
 from config_server.names import EnvRequest
 from config_server.sources.base import Contribution, Query, Source
 
@@ -83,6 +85,13 @@ class EnvironmentService:
         self._reps: LRU[tuple[Any, ...], Representations] = LRU(cache_size)
         self._env_flight: SingleFlight[tuple[Any, ...], Representations] = SingleFlight()
         self._part_flight: SingleFlight[tuple[Any, ...], Contribution] = SingleFlight()
+        self.resolutions = Timings()
+        """Every ``environment`` call (cached answers too): wall time, failures (metrics)."""
+
+    def caches(self) -> dict[str, LRU[Any, Any]]:
+        """The service's caches by name (``environments``: whole answers; ``contributions``: one
+        source's part), for their hit and miss counts."""
+        return {"environments": self._reps, "contributions": self._parts}
 
     # --- environments -------------------------------------------------------------------------
 
@@ -97,8 +106,14 @@ class EnvironmentService:
         (404), ``EnvironmentNotFound`` (404), ``InvalidConfiguration`` (500), ``Unavailable`` (503)
         or ``Forbidden`` (403, a Vault token refused).
         """
-        with tracing.span("resolve", attributes={"config.application": req.name}):
-            reps = await self._environment(req, token)
+        started = time.monotonic()
+        try:
+            with tracing.span("resolve", attributes={"config.application": req.name}):
+                reps = await self._environment(req, token)
+        except ConfigServerError:
+            self.resolutions.observe(time.monotonic() - started, failed=True)
+            raise
+        self.resolutions.observe(time.monotonic() - started)
         if not (allow_empty or self.accept_empty or reps.environment.property_sources):
             raise EnvironmentNotFound()
         return reps

@@ -181,6 +181,13 @@ class Settings:
     refresh_rate: float = _option(
         "seconds between background fetches of the remote (0: never)", float, 5.0, metavar="SECONDS"
     )
+    max_staleness: float = _option(
+        "readiness is DOWN while a repository's last successful fetch is older than this "
+        "(a quiet repository is fetched, so fresh; an unreachable one ages)",
+        float,
+        600.0,
+        metavar="SECONDS",
+    )
     git_shallow: bool = _option(
         "fetch branches and tags with depth 1 (very large histories); a commit-id label outside "
         "that history is fetched on demand once, where the host allows it",

@@ -36,8 +36,11 @@ __all__ = ["Gate", "Verdict"]
 
 _CERT_CHALLENGE = 'Mutual realm="config-server"'  # mTLS only: no HTTP scheme can answer it
 
-PUBLIC_KINDS = frozenset({EndpointKind.HEALTH, EndpointKind.OPENAPI})
-"""Endpoints anyone may call (health shows its details only to ``health-details``; the API document)."""
+PUBLIC_KINDS = frozenset(
+    {EndpointKind.HEALTH, EndpointKind.LIVENESS, EndpointKind.READINESS, EndpointKind.OPENAPI}
+)
+"""Endpoints anyone may call (health shows its details only to ``health-details``; the probes; the
+API document). ``/actuator/prometheus`` is not one: it needs ``admin`` once authentication is on."""
 
 
 class BearerAuthenticator(Protocol):

@@ -1,11 +1,11 @@
 """The aiohttp application: its middlewares and its route table, nothing else.
 
 ``create_app(settings)`` installs the server's resources (``components``, the composition root),
-the middlewares (the request's span and log line outermost (``http.telemetry``), the audit, then
-errors, the endpoint parser that every later layer reads, body limits, authentication and
-authorisation; see ``http.security``), the security headers, and one route that hands each
-request to the handler of its endpoint kind. Handlers are thin: they read the parsed endpoint,
-call the service, serialise; ``http.errors`` owns every error status.
+the middlewares (metrics outermost, timing the whole answer; then the request's span and log
+line (``http.telemetry``), the audit, errors, the endpoint parser that every later layer reads,
+body limits, authentication and authorisation; see ``http.security``), the security headers, and
+one route that hands each request to the handler of its endpoint kind. Handlers are thin: they
+read the parsed endpoint, call the service, serialise; ``http.errors`` owns every error status.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from config_server.errortracking import ErrorTracker
 from config_server.http import encryption, environment, monitor, openapi
 from config_server.http.errors import ERROR_TRACKER, error_middleware, quiet_raw_requests
 from config_server.http.health import health
+from config_server.http.metrics import metrics_middleware, prometheus
+from config_server.http.probes import liveness, readiness_probe
 from config_server.http.routes import ENDPOINT, Endpoint, EndpointKind, parse_endpoint
 from config_server.http.security import (
     audit_middleware,
@@ -52,7 +54,8 @@ def create_app(settings: Settings) -> web.Application:
     quiet_raw_requests()
     app = web.Application(
         middlewares=[
-            telemetry_middleware,  # outermost: the request's span and its log line
+            metrics_middleware,  # outermost: it times the whole answer, audit's 503 included
+            telemetry_middleware,  # the request's span and its log line
             audit_middleware,  # it sees the answer the error middleware made
             error_middleware,
             endpoint_middleware,
@@ -85,6 +88,9 @@ HANDLERS: Mapping[EndpointKind, EndpointHandler] = {
     EndpointKind.KEY: encryption.key,
     EndpointKind.MONITOR: monitor.monitor,
     EndpointKind.HEALTH: health,
+    EndpointKind.LIVENESS: liveness,
+    EndpointKind.READINESS: readiness_probe,
+    EndpointKind.PROMETHEUS: prometheus,
     EndpointKind.OPENAPI: openapi.openapi,
 }
 """The handler of each endpoint kind: the route table (``routes``) decides which kind a request is."""

@@ -160,9 +160,43 @@ def _health(template: str, operation_id: str) -> Operation:
     )
 
 
+def _probe(template: str, kind: EndpointKind, operation_id: str, summary: str) -> Operation:
+    return Operation(
+        template,
+        "get",
+        kind,
+        operation_id,
+        summary,
+        "server",
+        responses={"200": "Probe", "503": "ProbeDown"},
+        public=True,
+    )
+
+
 OPERATIONS: tuple[Operation, ...] = (
     _health("/actuator/health", "health"),
     _health("/health", "healthAlias"),
+    _probe(
+        "/actuator/health/liveness",
+        EndpointKind.LIVENESS,
+        "liveness",
+        "Liveness: DOWN while the event loop is, or was in the last 10 s, blocked over 2 s",
+    ),
+    _probe(
+        "/actuator/health/readiness",
+        EndpointKind.READINESS,
+        "readiness",
+        "Readiness: repositories cloned and fetched within --max-staleness, Vault and the audit log usable",
+    ),
+    Operation(
+        "/actuator/prometheus",
+        "get",
+        EndpointKind.PROMETHEUS,
+        "prometheus",
+        "Metrics in the Prometheus text format (OpenMetrics when Accept asks for it); needs admin",
+        "server",
+        responses={"200": "Metrics"},
+    ),
     _transform("/encrypt", EndpointKind.ENCRYPT, "encrypt", "Encrypt the body with the primary key"),
     _transform(
         "/encrypt/{application}/{profiles}",
@@ -451,6 +485,22 @@ _SCHEMAS: Json = {
     },
     "Environment": _environment_schema("PropertySource"),
     "EnvironmentV2": _environment_schema("PropertySourceV2"),
+    "Probe": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {
+            "status": {"type": "string", "enum": ["UP", "DOWN"]},
+            "checks": {
+                "type": "object",
+                "description": "Only for a caller allowed health-details.",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["status"],
+                    "properties": {"status": {"type": "string"}, "detail": {"type": "string"}},
+                },
+            },
+        },
+    },
     "Health": {
         "type": "object",
         "required": ["status"],
@@ -540,6 +590,17 @@ _RESPONSES: Json = {
     "TooManyRequests": _answer("Too many failed authentications from this address.", _ERROR, "Retry-After"),
     "PayloadTooLarge": _answer("The body is larger than the endpoint takes.", _ERROR),
     "Health": _answer("UP or DEGRADED (a non-essential source is down).", _json(_schema("Health"))),
+    "Probe": _answer("UP.", _json(_schema("Probe"))),
+    "ProbeDown": _answer(
+        "DOWN (the body's checks, for health-details, say which failed).", _json(_schema("Probe"))
+    ),
+    "Metrics": {
+        "description": "Every metric (the README's metrics table).",
+        "content": {
+            "text/plain": {"schema": {"type": "string"}},
+            "application/openmetrics-text": {"schema": {"type": "string"}},
+        },
+    },
     "HealthDown": _answer("DOWN: an essential source has nothing to serve.", _json(_schema("Health"))),
     "CipherText": _answer("The ciphertext (without the `{cipher}` prefix).", _text("Ciphertext")),
     "PlainText": _answer("The plain text.", _text("Plain text")),

@@ -9,6 +9,9 @@ without parsing again. The table is the only place that knows the URL grammar:
 route template                                        kind            methods
 ====================================================  ==============  ========================
 ``/actuator/health``, ``/health``                     health          GET
+``/actuator/health/liveness``                         liveness        GET
+``/actuator/health/readiness``                        readiness       GET
+``/actuator/prometheus``                              prometheus      GET
 ``/encrypt``, ``/encrypt/{application}/{profiles}``   encrypt         POST
 ``/decrypt``, ``/decrypt/{application}/{profiles}``   decrypt         POST
 ``/encrypt/status``                                   encrypt-status  GET
@@ -70,6 +73,9 @@ class EndpointKind(StrEnum):
     KEY = "key"
     MONITOR = "monitor"
     HEALTH = "health"
+    LIVENESS = "liveness"
+    READINESS = "readiness"
+    PROMETHEUS = "prometheus"
     OPENAPI = "openapi"
 
 
@@ -82,6 +88,7 @@ class Action(StrEnum):
     KEY = "key"  # the RSA public key
     MONITOR = "monitor"  # a push webhook not signed with --monitor-secret: fetch now, wake watchers
     HEALTH_DETAILS = "health-details"  # the components of /actuator/health (its status is public)
+    ADMIN = "admin"  # the /actuator endpoints beyond health: /actuator/prometheus (a scraper's)
 
 
 _ACTIONS: Mapping[EndpointKind, Action] = {
@@ -94,6 +101,9 @@ _ACTIONS: Mapping[EndpointKind, Action] = {
     EndpointKind.DECRYPT: Action.DECRYPT,
     EndpointKind.MONITOR: Action.MONITOR,
     EndpointKind.HEALTH: Action.HEALTH_DETAILS,
+    EndpointKind.LIVENESS: Action.HEALTH_DETAILS,  # public, as health's status: named for audit only
+    EndpointKind.READINESS: Action.HEALTH_DETAILS,
+    EndpointKind.PROMETHEUS: Action.ADMIN,
     EndpointKind.OPENAPI: Action.READ,  # public (the API's shape, no configuration): named for audit only
 }
 
@@ -163,6 +173,9 @@ def _fixed(route: str, methods: frozenset[str], kind: EndpointKind) -> _Fixed:
 _FIXED: tuple[_Fixed, ...] = (
     _fixed("/actuator/health", _READ, EndpointKind.HEALTH),
     _fixed("/health", _READ, EndpointKind.HEALTH),
+    _fixed("/actuator/health/liveness", _READ, EndpointKind.LIVENESS),
+    _fixed("/actuator/health/readiness", _READ, EndpointKind.READINESS),
+    _fixed("/actuator/prometheus", _READ, EndpointKind.PROMETHEUS),
     _fixed("/encrypt", _POST, EndpointKind.ENCRYPT),
     _fixed("/encrypt/{application}/{profiles}", _POST, EndpointKind.ENCRYPT),
     _fixed("/decrypt", _POST, EndpointKind.DECRYPT),

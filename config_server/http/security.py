@@ -35,6 +35,8 @@ from config_server.tracing import current, parse_traceparent
 __all__ = [
     "AUDIT_FIELDS",
     "PRINCIPAL",
+    "REFUSAL",
+    "THROTTLED",
     "audit_middleware",
     "auth_middleware",
     "body_limit_middleware",
@@ -93,18 +95,20 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request[PRINCIPAL] = principal
         gate.authorize(principal, request[ENDPOINT])
     except (Unauthenticated, TooManyRequests) as exc:
-        reason = exc.reason if isinstance(exc, Unauthenticated) else "too many failed attempts"
-        request[_REFUSAL] = ("auth-failure", reason)
+        reason = exc.reason if isinstance(exc, Unauthenticated) else THROTTLED
+        request[REFUSAL] = ("auth-failure", reason)
         log.info("authentication refused from %s: %s", request.remote, reason)
         raise
     except Forbidden as exc:
-        request[_REFUSAL] = ("denied", exc.message)
+        request[REFUSAL] = ("denied", exc.message)
         log.info("denied from %s: %s", request.remote, exc.message)
         raise
     return await handler(request)
 
 
-_REFUSAL = web.RequestKey("security_refusal", tuple)
+THROTTLED = "too many failed attempts"
+"""The refusal reason of an address past its failed-attempt limit (429)."""
+REFUSAL = web.RequestKey("security_refusal", tuple)
 """``(event, reason)`` of a request the gate refused, for its audit line."""
 
 
@@ -116,7 +120,7 @@ async def audit_middleware(request: web.Request, handler: Handler) -> web.Stream
     response = await handler(request)
     if auditor is None:
         return response
-    refusal = request.get(_REFUSAL)
+    refusal = request.get(REFUSAL)
     endpoint: Endpoint | None = request.get(ENDPOINT)
     event = refusal[0] if refusal else None if endpoint is None else _EVENTS.get(endpoint.kind)
     if event is None:
@@ -147,7 +151,7 @@ def _fields(request: web.Request, status: int) -> dict[str, Any]:
         labels = request.app[GATE].labels_of(endpoint)
         if labels:
             fields["label"] = ",".join(labels)
-    refusal = request.get(_REFUSAL)
+    refusal = request.get(REFUSAL)
     if refusal:
         fields["reason"] = refusal[1]
     added: dict[str, Any] = request[AUDIT_FIELDS]

@@ -38,6 +38,8 @@ class WatchHub:
         self._waiting: dict[Hashable, set[asyncio.Future[str | None]]] = {}
         self._total = 0
         self._closed = False
+        self.notified = 0
+        """How many watchers a publish has woken with a new etag, ever (metrics)."""
 
     @property
     def max_wait(self) -> float:
@@ -99,6 +101,7 @@ class WatchHub:
         for waiter in self._waiting.get(key, ()):
             if not waiter.done():
                 waiter.set_result(etag)
+                self.notified += 1
         return True
 
     def forget(self, key: Hashable) -> None:

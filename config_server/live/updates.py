@@ -184,6 +184,16 @@ class LiveUpdates:
             if Query.of(watch.request) in moved:
                 await self._refresh(key, watch)
 
+    def served(self) -> list[tuple[EnvRequest, str | None]]:
+        """Each watched environment and the version (commit) its watchers were last given
+        (None before the first computation, or for a source without versions); one entry per
+        watch key, so the same request may appear once per representation or token."""
+        out: list[tuple[EnvRequest, str | None]] = []
+        for key, watch in self._watches.items():
+            latest = self._latest.get(key)
+            out.append((watch.request, None if latest is None else latest.environment.version))
+        return out
+
     def release_watchers(self) -> None:
         """Answer every held long poll now (with what its client already has) and hold no more.
 

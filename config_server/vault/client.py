@@ -31,6 +31,7 @@ import hvac.exceptions
 from config_server import logs, tracing
 from config_server.caching import LRU
 from config_server.errors import ConfigServerError, Forbidden, InvalidRequest, Unavailable
+from config_server.metrics.timings import Timings
 from config_server.secret import fingerprint
 from config_server.sources.base import SourceHealth
 from config_server.vault.errors import call_translated
@@ -101,6 +102,8 @@ class VaultClientManager:
         self._callers_lock = threading.Lock()
         self._wake = asyncio.Event()  # set to make the renewal task log in again at once
         self._policy_checked = -math.inf  # when a refusal last turned out to be the policy's
+        self.calls = Timings()
+        """Every call made through ``run`` (reads, logins, health): wall time, failures (metrics)."""
 
     def __repr__(self) -> str:
         return f"VaultClientManager(url={self.settings.url!r}, auth={self.settings.auth_method!r})"
@@ -216,8 +219,15 @@ class VaultClientManager:
         operation = getattr(fn, "__qualname__", None) or getattr(
             getattr(fn, "func", None), "__qualname__", ""
         )
-        with tracing.span("vault", attributes={"code.function": operation or "call"}):
-            return await loop.run_in_executor(self._executor, functools.partial(call_translated, fn))
+        started = time.monotonic()
+        try:
+            with tracing.span("vault", attributes={"code.function": operation or "call"}):
+                result = await loop.run_in_executor(self._executor, functools.partial(call_translated, fn))
+        except ConfigServerError:
+            self.calls.observe(time.monotonic() - started, failed=True)
+            raise
+        self.calls.observe(time.monotonic() - started)
+        return result
 
     # -- status ------------------------------------------------------------------------------
 

@@ -209,3 +209,15 @@ def test_no_rule_matching_denies() -> None:
     p = policy("rules:\n  - {principals: ['user:ada'], actions: [read]}\n")
     decision = p.decide(Principal.user("eve"), READ, applications=["a"])
     assert (decision.allowed, decision.rule) == (False, None)
+
+
+def test_admin_is_granted_only_where_a_rule_names_it() -> None:
+    """``admin`` (the scraper's action) is its own: a rule with every older action grants it not."""
+    p = policy(
+        "rules:\n"
+        "  - {principals: ['user:ops'], actions: [read, encrypt, decrypt, key, monitor, health-details]}\n"
+        "  - {principals: ['user:prometheus'], actions: [admin]}\n"
+    )
+    assert p.decide(Principal.user("prometheus"), Action.ADMIN).allowed
+    assert not p.decide(Principal.user("ops"), Action.ADMIN).allowed
+    assert not p.decide(Principal.user("prometheus"), Action.READ, applications=("orders",)).allowed

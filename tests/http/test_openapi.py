@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from config_server.components import LIVE
+from config_server.components import LIVE, LOOP
 from config_server.errors import ConfigServerError
 from config_server.http import encryption, monitor
 from config_server.http.openapi import document
@@ -106,6 +106,17 @@ def empty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from _server(tmp_path_factory.mktemp("empty"), {})
 
 
+@pytest.fixture(scope="module")
+def stalled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server whose loop monitor counts any lag as a block: liveness and readiness DOWN."""
+    tmp = tmp_path_factory.mktemp("stalled")
+    remote = GitRemote(tmp / "git")
+    remote.write(FILES)
+    with threaded_server(remote, tmp / "clone") as (url, app):
+        app[LOOP].block_limit = -1.0
+        yield url
+
+
 SECURITY_POLICY = "rules:\n  - {principals: ['user:reader'], applications: [orders], actions: [read]}\n"
 BAD_PASSWORD = {"Authorization": "Basic " + base64.b64encode(b"reader:wrong").decode()}
 NOBODY = {"Authorization": "Basic " + base64.b64encode(b"nobody:pw").decode()}
@@ -122,6 +133,16 @@ def _secured(tmp: Path, **settings: Any) -> Iterator[str]:
 def authed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The server with Basic users and a policy that lets only ``reader`` read only orders."""
     yield from _secured(tmp_path_factory.mktemp("authed"))
+
+
+@pytest.fixture(scope="module")
+def unaudited_authed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The ``authed`` server with an audit log whose directory was removed: a denial is 503."""
+    tmp = tmp_path_factory.mktemp("unaudited-authed")
+    (tmp / "logs").mkdir()
+    for base in _secured(tmp, audit_log=str(tmp / "logs" / "audit.log"), audit_key=Secret("k")):
+        shutil.rmtree(tmp / "logs")
+        yield base
 
 
 def _trip(base: str) -> None:
@@ -231,9 +252,13 @@ def test_every_route_of_the_route_table_is_documented() -> None:
     drawn from names that reach each route, is documented, and nothing else is."""
     words = ["orders", "dev", "main", "orders-dev.yml", "encrypt", "decrypt", "key", "status"]
     words += ["actuator", "health", "monitor", "openapi.json", "a.txt"]
+    # The server's own endpoints below /actuator, in a smaller product of their own (speed).
+    actuator = ["actuator", "health", "liveness", "readiness", "prometheus", "orders"]
+    products = [itertools.product(words, repeat=n) for n in range(1, 5)]
+    products += [itertools.product(actuator, repeat=n) for n in range(1, 4)]
     reached = set()
-    for n in range(1, 5):
-        for segments in itertools.product(words, repeat=n):
+    for product in products:
+        for segments in product:
             path = "/" + "/".join(segments)
             for method, query in itertools.product(("GET", "POST"), ({}, {"useDefaultLabel": ""})):
                 with contextlib.suppress(ConfigServerError):  # not an endpoint at all
@@ -320,6 +345,11 @@ WITNESSES = [
     Witness("monitor", 401, "keyless", "POST", "/monitor", JSON, b'{"path": "orders.yml"}'),
     Witness("monitor", 413, "keyed", "POST", "/monitor", JSON, b" " * (monitor.MAX_BODY + 1)),
     Witness("openapi", 200, "keyed", "GET", "/openapi.json"),
+    Witness("liveness", 200, "keyed", "GET", "/actuator/health/liveness"),
+    Witness("liveness", 503, "stalled", "GET", "/actuator/health/liveness"),
+    Witness("readiness", 200, "keyed", "GET", "/actuator/health/readiness"),
+    Witness("readiness", 503, "empty", "GET", "/actuator/health/readiness"),
+    Witness("prometheus", 200, "keyed", "GET", "/actuator/prometheus"),
     *_config(
         "rendering", "/orders-dev.yml", "/orders-d%7Cev.yml", ("empty", "/orders-dev.yml"), "/broken-dev.yml"
     ),
@@ -352,11 +382,13 @@ def _security_witness(operation: str, method: str, path: str, status: int) -> Wi
     body = b"secret" if method == "POST" else None
     headers = JSON if operation == "monitor" else TEXT if method == "POST" else {}
     if status == 401:  # anonymous on a guarded endpoint; a bad password on a public one
-        public = operation in ("health", "healthAlias", "openapi")
+        public = operation in ("health", "healthAlias", "openapi", "liveness", "readiness")
         return Witness(
             operation, 401, "authed", method, path, {**headers, **(BAD_PASSWORD if public else {})}, body
         )
     server = {403: "authed", 429: "throttled", 503: "unaudited"}[status]
+    if operation == "prometheus" and status == 503:  # a scrape is not audited, its denial is
+        server = "unaudited_authed"
     return Witness(operation, status, server, method, path, {**headers, **NOBODY}, body)
 
 

@@ -169,10 +169,9 @@ def test_resource_and_rendering_carry_their_path_and_format() -> None:
     [
         "/actuator",
         "/actuator/info",
-        "/actuator/prometheus",
         "/actuator/env",
         "/actuator/refresh",
-        "/actuator/health/liveness",
+        "/actuator/health/startup",
         "/actuator/health/",
         "/v3/api-docs",
     ],
@@ -256,10 +255,11 @@ async def test_a_later_middleware_reads_the_parsed_endpoint(
 async def test_a_scrape_of_an_unknown_actuator_path_is_a_json_404(
     git_remote: GitRemote, aiohttp_client: Any, tmp_path: Path
 ) -> None:
-    """/actuator/prometheus, before metrics exist, is a 404 body a scraper reports, not an Environment."""
+    """/actuator/info (an actuator endpoint this server has not) is a 404 body a scraper reports,
+    not an Environment."""
     git_remote.write({"application.yml": "a: 1\n"})
     app = create_app(Settings(repo=git_remote.uri, basedir=tmp_path / "clone", refresh_rate=3600))
     client = await aiohttp_client(app, server_kwargs=RUNNER_OPTIONS)
-    for path in ("/actuator/prometheus", "/actuator/info", "/v3/api-docs"):
+    for path in ("/actuator/info", "/actuator/metrics", "/v3/api-docs"):
         resp = await raw_get(client, path)
         assert (resp.status, (await resp.json())["status"]) == (404, 404), path

@@ -30,6 +30,7 @@ from watchfiles import Change, awatch
 from config_server import logs, tracing
 from config_server.caching import LRU, SingleFlight
 from config_server.errors import ConfigServerError, InvalidRequest, LabelNotFound, Unavailable
+from config_server.metrics.timings import Timings
 from config_server.sources.git.refs import is_full_sha
 from config_server.sources.git.remote import RemoteAccess
 from config_server.sources.git.repository import GitRepository, GitStatus, Tree
@@ -92,6 +93,8 @@ class GitSource:
         )
         self.display_uri = self.repository.display_uri
         self.refresh_rate = refresh_rate
+        self.fetches = Timings()
+        """Every background or requested fetch: its wall time and whether it failed (metrics)."""
         self._trees: LRU[str, Tree] = LRU(_TREE_CACHE_ENTRIES, max_weight=_TREE_CACHE_PATHS, weigh=_tree_size)
         self._blobs: LRU[str, bytes] = LRU(
             _BLOB_CACHE_ENTRIES, max_weight=_BLOB_CACHE_BYTES, weigh=lambda b: max(len(b), 1)
@@ -228,17 +231,21 @@ class GitSource:
     async def _fetch_in_span(self) -> Moved:
         assert self._fetcher is not None
         failing = self.status.last_error
+        started = time.monotonic()
         try:
             moved = await asyncio.get_running_loop().run_in_executor(self._fetcher, self.repository.fetch)
         except ConfigServerError as exc:
+            self.fetches.observe(time.monotonic() - started, failed=True)
             if exc.message != failing:  # once per distinct error, not every refresh_rate seconds
                 _log.warning(
                     "fetch from %s failed; serving the last fetched state: %s", self.display_uri, exc
                 )
             return {}
         except Exception:
+            self.fetches.observe(time.monotonic() - started, failed=True)
             _log.exception("fetch from %s failed unexpectedly", self.display_uri)
             return {}
+        self.fetches.observe(time.monotonic() - started)
         if failing is not None:
             _log.info("fetch from %s works again", self.display_uri)
         self._forget_rewritten()
