@@ -11,8 +11,8 @@
    The image's configuration is checked: non-root user, port 8888, the liveness HEALTHCHECK,
    SIGTERM as stop signal.
 4. ``buildah run`` (the host's network) serves a sample repository (``config-repo/`` as a bare
-   repository, mounted read-only) on 127.0.0.1; from the host, ``/actuator/health`` is UP and
-   ``/orders/dev`` is served. Then SIGTERM to the server: it exits 0 with "stopping" logged.
+   repository, mounted read-only) on 127.0.0.1; from the host, ``/actuator/health`` and its
+   liveness and readiness probes are UP and ``/orders/dev`` is served. Then SIGTERM to the server: it exits 0 with "stopping" logged.
 5. The container and the built image are removed (the base image stays cached).
 
 Needs root (debootstrap, chroot), ``buildah`` and ``debootstrap`` (Debian packages; ``.ci/run``
@@ -284,6 +284,12 @@ def _check_http(port: int, runner: subprocess.Popen[bytes]) -> None:
     print(f"  GET /actuator/health: {health['status']}")
     if health["status"] != "UP":
         raise Failed(f"health is {health['status']}")
+    for probe in ("liveness", "readiness"):  # what the image's HEALTHCHECK and Kubernetes ask
+        with urllib.request.urlopen(f"{base}/actuator/health/{probe}", timeout=5) as answer:
+            status = json.load(answer)["status"]
+        print(f"  GET /actuator/health/{probe}: {status}")
+        if status != "UP":
+            raise Failed(f"{probe} is {status}")
     with urllib.request.urlopen(f"{base}/orders/dev", timeout=10) as answer:
         environment = json.load(answer)
     sources = [source["name"] for source in environment["propertySources"]]
