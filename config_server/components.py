@@ -15,6 +15,9 @@ opens it in a ``cleanup_ctx`` of its own, in dependency order; aiohttp closes th
     QUOTA     WatchQuota           how many long polls are held, in all and per principal
     AUDITOR   AuditLog             the tamper-evident audit log (None without --audit-log)
     GATE      Gate                 authentication methods and the access policy, files watched
+    PEERS     Peers                the other replicas, told of every accepted webhook (None
+                                   without --peers); PEER_VERIFIER checks what they forward
+                                   (None without --cluster-secret)
 
 ``TLS`` (``ServerTLS``, None without ``--tls-cert``) is built by ``install`` itself, since the
 listening socket needs its context before the app starts; its files are watched with the gate's.
@@ -30,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -41,6 +45,8 @@ from config_server.auth.basic import UsersFile
 from config_server.auth.gate import Gate
 from config_server.auth.tls import ServerTLS
 from config_server.checks import Check
+from config_server.cluster.peers import Peers
+from config_server.cluster.signing import PeerVerifier
 from config_server.crypto.keyring import KeyRing
 from config_server.errors import ConfigServerError, InvalidConfiguration, KeyFormatError
 from config_server.filewatch import FileWatch
@@ -70,6 +76,8 @@ __all__ = [
     "LAST_GOOD",
     "LAST_GOOD_CHECKS",
     "LIVE",
+    "PEERS",
+    "PEER_VERIFIER",
     "QUOTA",
     "REPOSITORIES",
     "SERVICE",
@@ -104,6 +112,8 @@ GATE = web.AppKey("gate", Gate)
 AUDITOR: web.AppKey[Auditor | None] = web.AppKey("auditor")
 HEALTH_ENVIRONMENTS = web.AppKey("health_environments", EnvironmentChecks)
 STOPPING = web.AppKey("stopping", asyncio.Event)
+PEERS: web.AppKey[Peers | None] = web.AppKey("peers")
+PEER_VERIFIER: web.AppKey[PeerVerifier | None] = web.AppKey("peer_verifier")
 """Set when the server begins to stop (``on_shutdown``): it accepts no more connections."""
 
 
@@ -124,7 +134,7 @@ def install(app: web.Application, settings: Settings) -> None:
     """
     app[SETTINGS] = settings
     app[TLS] = _server_tls(settings)
-    app.cleanup_ctx.extend([_audit, _gate, _git, _vault, _keyring, _service, _live])
+    app.cleanup_ctx.extend([_audit, _gate, _git, _vault, _keyring, _service, _live, _peers])
     app[STOPPING] = asyncio.Event()
     app.on_shutdown.append(_release_watchers)
     app.on_response_prepare.append(_close_when_stopping)
@@ -139,6 +149,34 @@ def _server_tls(settings: Settings) -> ServerTLS | None:
         client_ca=settings.tls_client_ca,
         client_auth=settings.tls_client_auth,
     )
+
+
+async def _peers(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    secret = settings.cluster_secret
+    app[PEER_VERIFIER] = PeerVerifier(secret.reveal()) if secret is not None else None
+    if not settings.peers or secret is None:
+        app[PEERS] = None
+        yield
+        return
+    peers = Peers(settings.peers, secret=secret.reveal(), ssl_context=_peer_tls(settings))
+    await peers.start()
+    app[PEERS] = peers
+    try:
+        yield
+    finally:
+        await peers.close()
+
+
+def _peer_tls(settings: Settings) -> ssl.SSLContext | None:
+    """Peers speak TLS when this server does: their certificates chain to --tls-client-ca, else
+    to the system's CAs; with --tls-client-auth required, this server's certificate is its own."""
+    if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    context = ssl.create_default_context(cafile=settings.tls_client_ca)
+    if settings.tls_client_ca is not None and settings.tls_client_auth == "required":
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    return context
 
 
 async def _audit(app: web.Application) -> AsyncIterator[None]:
