@@ -283,11 +283,37 @@ class Repositories:
 
     def __init__(self, groups: Sequence[GitRepositories]) -> None:
         self.groups = tuple(groups)
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     async def refresh(self, urls: Collection[str] | None = None) -> list[str]:
         """Fetch the started repositories whose remote is one of ``urls`` (scheme, credentials,
         ``.git`` and host case ignored); all of them when ``urls`` is None or names none of
         them. Returns the health names of the repositories fetched; never raises."""
+        self._running += 1
+        self._idle.clear()
+        try:
+            return await self._refresh(urls)
+        finally:
+            self._running -= 1
+            if not self._running:
+                self._idle.set()
+
+    async def settled(self, timeout: float) -> None:
+        """Return once no ``refresh`` runs (at once when none does), or after ``timeout`` seconds.
+
+        Replicas fetch a webhook's push at about the same time, not at the same instant: a
+        watcher woken by the replica that finished first may re-poll one still fetching, which
+        must not answer it the configuration it just left (a change back, then forth).
+        """
+        if self._idle.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
+
+    async def _refresh(self, urls: Collection[str] | None) -> list[str]:
         if urls:
             fetched = [name for group in self.groups for name in await group.refresh(urls)]
             if fetched:

@@ -18,6 +18,7 @@ import pytest
 
 from config_server.cluster.peers import PeerSpec, parse_peer, parse_peers
 from config_server.cluster.signing import PEER_SIGNATURE_HEADER, sign
+from config_server.components import REPOSITORIES
 from config_server.secret import Secret
 from config_server.settings import SettingsError, load_settings
 from tests.e2e.live_support import LiveServer, free_port, local_settings, wait_until
@@ -188,5 +189,26 @@ async def test_a_replica_ignores_its_own_call_through_a_dns_name(daemon_uri: str
             await wait_until(lambda: len(a.answers("/monitor", 200)) == 2, 2.0)
             await asyncio.sleep(0.3)
             assert len(a.answers("/monitor")) == 2  # not forwarded again
+    finally:
+        await a.stop()
+
+
+async def test_a_long_poll_during_a_webhook_fetch_is_answered_after_it(
+    git_remote: GitRemote, daemon_uri: str, tmp_path: Path
+) -> None:
+    """A re-poll whose ETag this replica does not hold waits for the fetch in progress, so a
+    watcher woken by a faster peer is never handed the configuration it just left."""
+    a = _replica(daemon_uri, tmp_path, "a")
+    await a.start()
+    try:
+        git_remote.write({"orders.yml": "greeting: two\n"})
+        repositories = a.app[REPOSITORIES]
+        fetch = asyncio.create_task(repositories.refresh())
+        async with aiohttp.ClientSession() as session:
+            headers = {"If-None-Match": '"from-a-faster-peer"', "Prefer": "wait=5"}
+            async with session.get(f"{a.url}/orders/default", headers=headers) as response:
+                assert fetch.done()
+                body = await response.json()
+        assert body["propertySources"][0]["source"]["greeting"] == "two"
     finally:
         await a.stop()
