@@ -73,6 +73,13 @@ def _count(value: str) -> int:
     return count
 
 
+def _positive_int(value: str) -> int:
+    count = int(value)
+    if count < 1:
+        raise ValueError(f"must be 1 or more, not {count}")
+    return count
+
+
 def _positive(value: str) -> float:
     number = float(value)
     if not number > 0:
@@ -505,6 +512,13 @@ class Settings:
         secret=True,
         metavar="SECRET",
     )
+    workers: int = _option(
+        "server processes on this host, sharing --port (SO_REUSEPORT), each with its own watchers "
+        "and clone, as peers of each other",
+        _positive_int,
+        1,
+        metavar="N",
+    )
     # --- Spring's server-wide switches (spring.cloud.config.server.*, spring.profiles.validate) ---
     accept_empty: bool = _option(
         "answer an application without any property source with 200 and no sources; "
@@ -739,6 +753,11 @@ def check_security(settings: Settings) -> None:
         raise SettingsError(
             "--peers needs --cluster-secret (or --cluster-secret-file, or CONFIG_SERVER_CLUSTER_SECRET): "
             "the replicas sign the webhooks they forward each other with it"
+        )
+    if settings.workers > 1 and settings.audit_log is not None:
+        raise SettingsError(
+            "--workers with --audit-log: one HMAC chain cannot be written by several processes; "
+            "run one worker per replica instead"
         )
     if settings.audit_log is not None and settings.audit_key is None:
         raise SettingsError(

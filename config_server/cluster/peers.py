@@ -52,6 +52,9 @@ class PeerSpec:
     host: str
     port: int
     dns: bool = False
+    plain: bool = False
+    """Plain HTTP even when the server speaks TLS: the loopback port of a sibling worker
+    (``--workers``), never from ``--peers``."""
 
     def __str__(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -107,6 +110,7 @@ class _Target:
     host: str  # where to connect (an address once resolved)
     port: int
     server_name: str  # the name the peer's certificate is checked against
+    plain: bool = False
 
     @property
     def url(self) -> str:
@@ -137,7 +141,9 @@ class Peers:
         self._timeout = timeout
         self._resolve_every = resolve_every
         self._resolved: dict[PeerSpec, tuple[_Target, ...]] = {
-            spec: (_Target(spec.host, spec.port, spec.host),) for spec in self.specs if not spec.dns
+            spec: (_Target(spec.host, spec.port, spec.host, spec.plain),)
+            for spec in self.specs
+            if not spec.dns
         }
         self._down: set[_Target] = set()
         self._unresolved: set[PeerSpec] = set()
@@ -189,14 +195,16 @@ class Peers:
 
     async def _send(self, target: _Target, body: bytes) -> None:
         assert self._session is not None, "Peers.start() was not awaited"
-        scheme = "https" if self._ssl is not None else "http"
+        tls = self._ssl is not None and not target.plain
+        scheme = "https" if tls else "http"
         headers = {PEER_SIGNATURE_HEADER: sign(self._secret, body), "Content-Type": "application/json"}
         try:
             async with self._session.post(
                 f"{scheme}://{target.url}/monitor",
                 data=body,
                 headers=headers,
-                server_hostname=target.server_name if self._ssl is not None else None,
+                ssl=self._ssl if tls and self._ssl is not None else False,
+                server_hostname=target.server_name if tls else None,
             ) as response:
                 await response.read()
                 status = response.status
