@@ -80,7 +80,7 @@ def test_the_resources_are_opened_in_dependency_order_and_closed_in_reverse(
     app = web.Application()
     install(app, Settings(repo=git_remote.uri, basedir=tmp_path / "clone"))
     names = [ctx.__name__ for ctx in app.cleanup_ctx]
-    assert names == ["_audit", "_gate", "_git", "_vault", "_keyring", "_service", "_live"]
+    assert names == ["_audit", "_gate", "_git", "_vault", "_keyring", "_service", "_live", "_peers"]
 
 
 @pytest.mark.parametrize("alias", ["MyTestKey", "MYTESTKEY", "mytestkey"])

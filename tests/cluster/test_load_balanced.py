@@ -191,10 +191,14 @@ async def fleet(balancer: str) -> AsyncIterator[tuple[Fleet, list[AsyncConfigCli
     logger = logging.getLogger("config_client")
     logger.addHandler(errors)
     fleet = Fleet()
-    clients = [
-        AsyncConfigClient(balancer, application="orders", long_poll_wait=LONG_POLL_WAIT, env_overrides=False)
-        for _ in range(WATCHERS)
-    ]
+    clients: list[AsyncConfigClient] = []
+    for _ in range(WATCHERS):  # each builds a TLS context: yield now and then, the loop stays live
+        client = AsyncConfigClient(
+            balancer, application="orders", long_poll_wait=LONG_POLL_WAIT, env_overrides=False
+        )
+        clients.append(client)
+        if len(clients) % 25 == 0:
+            await asyncio.sleep(0)
     try:
         await asyncio.gather(*(c.start() for c in clients))
         for n, client in enumerate(clients):
