@@ -74,7 +74,8 @@ def test_a_start_up_that_fails_halfway_leaves_nothing_running(
 def test_the_resources_are_opened_in_dependency_order_and_closed_in_reverse(
     git_remote: GitRemote, tmp_path: Path
 ) -> None:
-    """install() registers a cleanup context per resource: audit, gate, git, Vault, keys, service, live."""
+    """install() registers a cleanup context per resource: audit, gate, git, Vault, keys, service, live,
+    peers."""
     from aiohttp import web
 
     app = web.Application()
