@@ -37,6 +37,8 @@ The package map (folder names are the architecture; each module holds one concep
                       application x profile, JSON Schemas; problems at file:line
     live/             hub (long-poll watchers), updates (recompute and wake), webhooks (forge pushes),
                       quota (long polls held, in all and per principal)
+    cluster/          replicas as one: signing (the peer HMAC, replay refused), peers (--peers, the
+                      forwarding of accepted webhooks), workers (--workers N on one port)
     http/             app (middlewares, route table), protocol (header timeout, connections per
                       address, parser errors), routes (raw path -> Endpoint), security
                       (authentication, authorisation, audit, security headers, body limits), headers,

@@ -110,21 +110,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             flag,
             flag,
         )
-    if args.command == "serve":
+    if args.command == "serve" and settings.workers > 1:
+        from config_server.cluster.workers import run_workers
+
         try:
-            return _serve(settings)
-        except Unavailable as exc:  # a resource (git remote, Vault, a port) is not there now: retry
-            return _fail(EXIT_UNAVAILABLE, exc.message)
-        except ConfigServerError as exc:  # a setting, key, file or credential is wrong: fix it
-            return _fail(EXIT_SETTINGS, exc.message)
+            return run_workers(settings, _serve_command)
         except OSError as exc:
-            # A host name that cannot exist is a setting to fix; a resolver that failed for now is not.
-            bad_host = isinstance(exc, socket.gaierror) and exc.errno != socket.EAI_AGAIN
-            return _fail(EXIT_SETTINGS if bad_host else EXIT_UNAVAILABLE, _os_error(exc, settings))
+            return _fail(EXIT_UNAVAILABLE, _os_error(exc, settings))
+    if args.command == "serve":
+        return _serve_command(settings)
     try:
         return _crypto_command(args, settings)
     except ConfigServerError as exc:  # the value, the key or the file: the command failed
         return _fail(1, exc.message)
+
+
+def _serve_command(settings: Settings, private: socket.socket | None = None) -> int:
+    """``serve`` with its exit statuses: 0, or ``EXIT_SETTINGS``/``EXIT_UNAVAILABLE`` and one line."""
+    try:
+        return _serve(settings, private)
+    except Unavailable as exc:  # a resource (git remote, Vault, a port) is not there now: retry
+        return _fail(EXIT_UNAVAILABLE, exc.message)
+    except ConfigServerError as exc:  # a setting, key, file or credential is wrong: fix it
+        return _fail(EXIT_SETTINGS, exc.message)
+    except OSError as exc:
+        # A host name that cannot exist is a setting to fix; a resolver that failed for now is not.
+        bad_host = isinstance(exc, socket.gaierror) and exc.errno != socket.EAI_AGAIN
+        return _fail(EXIT_SETTINGS if bad_host else EXIT_UNAVAILABLE, _os_error(exc, settings))
 
 
 EXIT_SETTINGS = 2
@@ -154,14 +166,17 @@ def _os_error(exc: OSError, settings: Settings) -> str:
     return f"{reason}{where}"
 
 
-def _serve(settings: Settings) -> int:
+def _serve(settings: Settings, private: socket.socket | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C during shutdown
-        asyncio.run(serve(settings))
+        asyncio.run(serve(settings, private=private))
     return 0
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, *, private: socket.socket | None = None) -> None:
     """Run the server until SIGTERM or SIGINT; every resource opened is closed on the way out.
+
+    ``private`` is a ``--workers`` worker's own loopback socket (bound, plain HTTP), where its
+    siblings forward webhooks; such a worker shares ``--port`` with them (``SO_REUSEPORT``).
 
     aiohttp's ``web.run_app`` calls ``runner.setup()`` outside its cleanup, so a start-up that
     fails halfway (a bad key after git started) would leave the resources opened before it
@@ -201,8 +216,16 @@ async def serve(settings: Settings) -> None:
     try:
         await runner.setup()
         tls = app[components.TLS]
-        site = web.TCPSite(runner, settings.host, settings.port, ssl_context=tls.context if tls else None)
+        site = web.TCPSite(
+            runner,
+            settings.host,
+            settings.port,
+            ssl_context=tls.context if tls else None,
+            reuse_port=True if private is not None else None,
+        )
         await site.start()
+        if private is not None:
+            await web.SockSite(runner, private).start()
         auditor = app[components.AUDITOR]
         if auditor is not None:
             loop.add_signal_handler(signal.SIGHUP, auditor.reopen)  # logrotate's postrotate
@@ -213,6 +236,9 @@ async def serve(settings: Settings) -> None:
             )
         for address in runner.addresses:
             host, port = address[:2]
+            if private is not None and address == private.getsockname():
+                log.info("worker %d: its siblings forward webhooks to http://%s:%d", os.getpid(), host, port)
+                continue
             scheme = "https" if tls else "http"
             log.info("serving on %s://%s:%d", scheme, f"[{host}]" if ":" in host else host, port)
         await stop.wait()

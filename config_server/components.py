@@ -18,6 +18,9 @@ opens it in a ``cleanup_ctx`` of its own, in dependency order; aiohttp closes th
     LOOP      LoopMonitor          the event loop's heartbeat (liveness, ``probes``)
     METRICS   ServerMetrics        this app's Prometheus registry and event counters; the
                                    ``StateCollector`` reads the others at scrape time (``metrics``)
+    PEERS     Peers                the other replicas, told of every accepted webhook (None
+                                   without --peers); PEER_VERIFIER checks what they forward
+                                   (None without --cluster-secret)
 
 ``TLS`` (``ServerTLS``, None without ``--tls-cert``) is built by ``install`` itself, since the
 listening socket needs its context before the app starts; its files are watched with the gate's.
@@ -33,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -44,6 +48,8 @@ from config_server.auth.basic import UsersFile
 from config_server.auth.gate import Gate
 from config_server.auth.tls import ServerTLS
 from config_server.checks import Check
+from config_server.cluster.peers import Peers
+from config_server.cluster.signing import PeerVerifier
 from config_server.crypto.keyring import KeyRing
 from config_server.errors import ConfigServerError, InvalidConfiguration, KeyFormatError
 from config_server.filewatch import FileWatch
@@ -77,6 +83,8 @@ __all__ = [
     "LIVE",
     "LOOP",
     "METRICS",
+    "PEERS",
+    "PEER_VERIFIER",
     "QUOTA",
     "REPOSITORIES",
     "SERVICE",
@@ -111,6 +119,8 @@ GATE = web.AppKey("gate", Gate)
 AUDITOR: web.AppKey[Auditor | None] = web.AppKey("auditor")
 HEALTH_ENVIRONMENTS = web.AppKey("health_environments", EnvironmentChecks)
 STOPPING = web.AppKey("stopping", asyncio.Event)
+PEERS: web.AppKey[Peers | None] = web.AppKey("peers")
+PEER_VERIFIER: web.AppKey[PeerVerifier | None] = web.AppKey("peer_verifier")
 """Set when the server begins to stop (``on_shutdown``): it accepts no more connections."""
 LOOP = web.AppKey("loop", LoopMonitor)
 METRICS = web.AppKey("metrics", ServerMetrics)
@@ -137,7 +147,7 @@ def install(app: web.Application, settings: Settings) -> None:
     app[TLS] = _server_tls(settings)
     app[METRICS] = metrics = ServerMetrics()
     metrics.registry.register(StateCollector(app))
-    app.cleanup_ctx.extend([_loop, _audit, _gate, _git, _vault, _keyring, _service, _live])
+    app.cleanup_ctx.extend([_loop, _audit, _gate, _git, _vault, _keyring, _service, _live, _peers])
     app[STOPPING] = asyncio.Event()
     app.on_shutdown.append(_release_watchers)
     app.on_response_prepare.append(_close_when_stopping)
@@ -161,6 +171,34 @@ async def _loop(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await monitor.close()
+
+
+async def _peers(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    secret = settings.cluster_secret
+    app[PEER_VERIFIER] = PeerVerifier(secret.reveal()) if secret is not None else None
+    if not settings.peers or secret is None:
+        app[PEERS] = None
+        yield
+        return
+    peers = Peers(settings.peers, secret=secret.reveal(), ssl_context=_peer_tls(settings))
+    await peers.start()
+    app[PEERS] = peers
+    try:
+        yield
+    finally:
+        await peers.close()
+
+
+def _peer_tls(settings: Settings) -> ssl.SSLContext | None:
+    """Peers speak TLS when this server does: their certificates chain to --tls-client-ca, else
+    to the system's CAs; with --tls-client-auth required, this server's certificate is its own."""
+    if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    context = ssl.create_default_context(cafile=settings.tls_client_ca)
+    if settings.tls_client_ca is not None and settings.tls_client_auth == "required":
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    return context
 
 
 async def _audit(app: web.Application) -> AsyncIterator[None]:
@@ -267,11 +305,37 @@ class Repositories:
 
     def __init__(self, groups: Sequence[GitRepositories]) -> None:
         self.groups = tuple(groups)
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     async def refresh(self, urls: Collection[str] | None = None) -> list[str]:
         """Fetch the started repositories whose remote is one of ``urls`` (scheme, credentials,
         ``.git`` and host case ignored); all of them when ``urls`` is None or names none of
         them. Returns the health names of the repositories fetched; never raises."""
+        self._running += 1
+        self._idle.clear()
+        try:
+            return await self._refresh(urls)
+        finally:
+            self._running -= 1
+            if not self._running:
+                self._idle.set()
+
+    async def settled(self, timeout: float) -> None:
+        """Return once no ``refresh`` runs (at once when none does), or after ``timeout`` seconds.
+
+        Replicas fetch a webhook's push at about the same time, not at the same instant: a
+        watcher woken by the replica that finished first may re-poll one still fetching, which
+        must not answer it the configuration it just left (a change back, then forth).
+        """
+        if self._idle.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
+
+    async def _refresh(self, urls: Collection[str] | None) -> list[str]:
         if urls:
             fetched = [name for group in self.groups for name in await group.refresh(urls)]
             if fetched:

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from config_server import spring_names
+from config_server.cluster.peers import PeerSpec, parse_peers
 from config_server.healthchecks import HealthEnvironment
 from config_server.secret import Secret
 from config_server.sources.git.refs import redact
@@ -69,6 +70,13 @@ def _count(value: str) -> int:
     count = int(value)
     if count < 0:
         raise ValueError(f"must be 0 or more, not {count}")
+    return count
+
+
+def _positive_int(value: str) -> int:
+    count = int(value)
+    if count < 1:
+        raise ValueError(f"must be 1 or more, not {count}")
     return count
 
 
@@ -502,6 +510,28 @@ class Settings:
         20.0,
         metavar="SECONDS",
     )
+    # --- replicas ---
+    peers: tuple[PeerSpec, ...] = _option(
+        "comma list of the other replicas, HOST:PORT or dns:NAME:PORT (every address NAME resolves "
+        "to, re-resolved every 10 s: a headless Service); a webhook accepted here is forwarded to "
+        "each, signed with --cluster-secret, so every replica fetches at once",
+        parse_peers,
+        (),
+        metavar="LIST",
+    )
+    cluster_secret: Secret | None = _option(
+        "shared secret of the replicas: signs the webhooks they forward each other (required with --peers)",
+        Secret,
+        secret=True,
+        metavar="SECRET",
+    )
+    workers: int = _option(
+        "server processes on this host, sharing --port (SO_REUSEPORT), each with its own watchers "
+        "and clone, as peers of each other",
+        _positive_int,
+        1,
+        metavar="N",
+    )
     # --- Spring's server-wide switches (spring.cloud.config.server.*, spring.profiles.validate) ---
     accept_empty: bool = _option(
         "answer an application without any property source with 200 and no sources; "
@@ -617,7 +647,7 @@ def secret_flags(args: argparse.Namespace | Mapping[str, Any]) -> list[str]:
 
 def _show(value: Any) -> str:
     if isinstance(value, tuple):
-        return ",".join(value)
+        return ",".join(str(v) for v in value)
     return str(value)
 
 
@@ -732,6 +762,16 @@ def check_security(settings: Settings) -> None:
         raise SettingsError("give --jwt-jwks-url or --jwt-public-key, not both")
     if settings.access_policy is not None and not authenticates(settings):
         raise SettingsError("--access-policy needs an authentication method to know who is calling")
+    if settings.peers and settings.cluster_secret is None:
+        raise SettingsError(
+            "--peers needs --cluster-secret (or --cluster-secret-file, or CONFIG_SERVER_CLUSTER_SECRET): "
+            "the replicas sign the webhooks they forward each other with it"
+        )
+    if settings.workers > 1 and settings.audit_log is not None:
+        raise SettingsError(
+            "--workers with --audit-log: one HMAC chain cannot be written by several processes; "
+            "run one worker per replica instead"
+        )
     if settings.audit_log is not None and settings.audit_key is None:
         raise SettingsError(
             "--audit-log needs --audit-key (or --audit-key-file, or CONFIG_SERVER_AUDIT_KEY): "
@@ -767,6 +807,8 @@ def _secret_from_file(
 def _convert(opt: Option, raw: Any, origin: str) -> Any:
     if isinstance(raw, list | tuple) and opt.convert is _list:
         return tuple(str(v).strip() for v in raw if str(v).strip())
+    if isinstance(raw, list | tuple) and opt.convert is parse_peers:
+        raw = ",".join(str(v) for v in raw)
     if isinstance(raw, Path | Secret):
         return raw
     if isinstance(raw, dict | list | tuple):  # from --config; str() would turn it into a "value"

@@ -75,13 +75,13 @@ def test_the_resources_are_opened_in_dependency_order_and_closed_in_reverse(
     git_remote: GitRemote, tmp_path: Path
 ) -> None:
     """install() registers a cleanup context per resource: the loop monitor, audit, gate, git, Vault,
-    keys, service, live."""
+    keys, service, live, peers."""
     from aiohttp import web
 
     app = web.Application()
     install(app, Settings(repo=git_remote.uri, basedir=tmp_path / "clone"))
     names = [ctx.__name__ for ctx in app.cleanup_ctx]
-    assert names == ["_loop", "_audit", "_gate", "_git", "_vault", "_keyring", "_service", "_live"]
+    assert names == ["_loop", "_audit", "_gate", "_git", "_vault", "_keyring", "_service", "_live", "_peers"]
 
 
 @pytest.mark.parametrize("alias", ["MyTestKey", "MYTESTKEY", "mytestkey"])

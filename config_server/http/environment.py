@@ -11,7 +11,7 @@ import asyncio
 
 from aiohttp import web
 
-from config_server.components import KEYRING, LIVE, QUOTA, SERVICE, SETTINGS
+from config_server.components import KEYRING, LIVE, PEER_VERIFIER, QUOTA, REPOSITORIES, SERVICE, SETTINGS
 from config_server.crypto.keyring import NO_KEY_INSTALLED
 from config_server.crypto.resources import decrypt_resource
 from config_server.errors import NoKey
@@ -40,12 +40,16 @@ async def environment(request: web.Request, endpoint: Endpoint) -> web.StreamRes
     req = endpoint.request
     token = request.headers.get("X-Config-Token")
     kind: Kind = "v2" if wants_v2(request.headers.get("Accept")) else "v1"
-    reps = await service.environment(req, token=token)
-    rendered = reps.get(kind)
     if_none_match = request.headers.get("If-None-Match")
-    headers: dict[str, str] = {}
     # Preferences may come in several header lines (RFC 7240 §2): read them as one list.
     wait = parse_prefer_wait(", ".join(request.headers.getall("Prefer", ())), cap=live.max_wait)
+    if wait is not None and if_none_match and request.app[PEER_VERIFIER] is not None:
+        # A re-poll from a watcher another replica just woke: answer after our fetch of that push.
+        settings = request.app[SETTINGS]
+        await request.app[REPOSITORIES].settled(settings.git_timeout)
+    reps = await service.environment(req, token=token)
+    rendered = reps.get(kind)
+    headers: dict[str, str] = {}
     if wait is not None:
         headers["Preference-Applied"] = f"wait={wait:g}"
         if etag_matches(if_none_match, rendered.etag):

@@ -9,6 +9,11 @@ Every accepted call fetches, whatever the payload names: the answer body is info
 broadcast such as Bitbucket's or a file-less Gitea push answers ``["*"]``), while waking follows
 content: a fetch wakes exactly the watchers whose ETag changed, so "everyone" means everyone whose
 configuration the push changed.
+
+With ``--peers``, an accepted webhook is forwarded at once (in the background) to every other
+replica, which fetches too (``cluster.peers``). A forwarded call carries the peer signature header
+(``cluster.signing``) instead of the forge's: it is checked against ``--cluster-secret``, fetches
+the repositories it names, and is not forwarded again.
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ import logging
 
 from aiohttp import web
 
-from config_server.components import REPOSITORIES, SETTINGS
+from config_server.cluster.peers import PeerPush
+from config_server.cluster.signing import PEER_SIGNATURE_HEADER
+from config_server.components import PEER_VERIFIER, PEERS, REPOSITORIES, SETTINGS
+from config_server.errors import InvalidRequest, WebhookSignatureInvalid
 from config_server.http.bodies import body_limit, read_body
 from config_server.http.routes import Endpoint, EndpointKind
 from config_server.live.webhooks import parse_push, service_names, verify_signature
@@ -32,10 +40,34 @@ MAX_BODY = body_limit(EndpointKind.MONITOR)  # the endpoint's row of ``bodies.BO
 async def monitor(request: web.Request, endpoint: Endpoint) -> web.Response:
     """``POST /monitor``: verify, parse, fetch now; answer the affected service names."""
     body = await read_body(request)
+    peer_signature = request.headers.get(PEER_SIGNATURE_HEADER)
+    if peer_signature is not None:
+        return await _from_peer(request, body, peer_signature)
     secret = request.app[SETTINGS].monitor_secret
     verify_signature(request.headers, body, secret.reveal() if secret is not None else None)
     event = parse_push(request.headers, body, request.content_type)
     names = service_names(event.paths)
+    peers = request.app[PEERS]
+    if peers is not None:  # before our own fetch: every replica fetches at the same time
+        peers.forward(event.repositories)
     fetched = await request.app[REPOSITORIES].refresh(event.repositories or None)
     log.info("webhook from %s: %d path(s), fetched %s", event.forge, len(event.paths), ", ".join(fetched))
     return web.Response(body=json.dumps(names).encode(), content_type="application/json")
+
+
+async def _from_peer(request: web.Request, body: bytes, signature: str) -> web.Response:
+    """A webhook another replica accepted and forwarded: verify, fetch, never forward again."""
+    verifier = request.app[PEER_VERIFIER]
+    if verifier is None:
+        raise WebhookSignatureInvalid("This server takes no forwarded webhooks (no --cluster-secret)")
+    verifier.verify(signature, body)
+    try:
+        push = PeerPush.decode(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("Malformed forwarded webhook") from None
+    peers = request.app[PEERS]
+    if peers is not None and push.origin == peers.origin:  # our own call, through a DNS name
+        return web.Response(body=b"[]", content_type="application/json")
+    fetched = await request.app[REPOSITORIES].refresh(push.repositories or None)
+    log.info("webhook forwarded by a peer: fetched %s", ", ".join(fetched))
+    return web.Response(body=json.dumps(["*"]).encode(), content_type="application/json")
