@@ -41,7 +41,7 @@ def test_workers_share_one_port_and_forward_webhooks_to_each_other(
         while server.output.count("its siblings forward webhooks") < 2:  # both workers serve
             assert time.monotonic() < deadline, server.output
             time.sleep(0.05)
-        assert re.findall(r"serving on (\S+)", server.output) == [server.url] * 2
+        assert re.findall(r'serving on (https?://[^\s"]+)', server.output) == [server.url] * 2
         assert (tmp_path / "clone-worker2").is_dir()  # each worker has its own clone
         git_remote.write({"orders.yml": "greeting: two\n"})
         request = urllib.request.Request(server.url + "/monitor", data=b"path=orders.yml", method="POST")
