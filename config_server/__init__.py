@@ -36,7 +36,8 @@ The package map (folder names are the architecture; each module holds one concep
     validation/       config-server validate and the pre-receive hook: parse, {cipher}, resolve every
                       application x profile, JSON Schemas; problems at file:line
     live/             hub (long-poll watchers), updates (recompute and wake), webhooks (forge pushes),
-                      quota (long polls held, in all and per principal)
+                      quota (long polls held, in all and per principal), fleet (which client
+                      instances hold which ETag and commit: the fleet view)
     cluster/          replicas as one: signing (the peer HMAC, replay refused), peers (--peers, the
                       forwarding of accepted webhooks), workers (--workers N on one port)
     http/             app (middlewares, route table), protocol (header timeout, connections per
@@ -45,7 +46,7 @@ The package map (folder names are the architecture; each module holds one concep
                       errors (the only status mapping), bodies (read whole, with a limit),
                       telemetry (the request's span and log line), handlers: environment,
                       encryption, monitor, health, probes, metrics (/actuator/prometheus and the
-                      request timing middleware), openapi (the document)
+                      request timing middleware), clients (/actuator/clients), openapi (the document)
 
 The wire model (Environment, PropertySource), the key grammar and the merge live in the client
 distribution (``config_client.wire``, ``keys``, ``merge``), which this package depends on.

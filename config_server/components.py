@@ -13,6 +13,7 @@ opens it in a ``cleanup_ctx`` of its own, in dependency order; aiohttp closes th
                                    extra checks come from LAST_GOOD_CHECKS, set before start-up
     LIVE      LiveUpdates          long polls, woken by the sources' change signals and polls
     QUOTA     WatchQuota           how many long polls are held, in all and per principal
+    FLEET     Fleet                which client instances hold which ETag and commit (/actuator/clients)
     AUDITOR   AuditLog             the tamper-evident audit log (None without --audit-log)
     GATE      Gate                 authentication methods and the access policy, files watched
     LOOP      LoopMonitor          the event loop's heartbeat (liveness, ``probes``)
@@ -54,6 +55,7 @@ from config_server.crypto.keyring import KeyRing
 from config_server.errors import ConfigServerError, InvalidConfiguration, KeyFormatError
 from config_server.filewatch import FileWatch
 from config_server.healthchecks import EnvironmentChecks
+from config_server.live.fleet import Fleet
 from config_server.live.quota import WatchQuota
 from config_server.live.updates import LiveUpdates
 from config_server.metrics.server import ServerMetrics
@@ -75,6 +77,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUDITOR",
+    "FLEET",
     "GATE",
     "GIT",
     "KEYRING",
@@ -114,6 +117,7 @@ LAST_GOOD_CHECKS: web.AppKey[Sequence[Check]] = web.AppKey("last_good_checks")
 """Extra checks for --serve-last-good (e.g. JSON Schema), set on the app before it starts."""
 LIVE = web.AppKey("live", LiveUpdates)
 QUOTA = web.AppKey("quota", WatchQuota)
+FLEET = web.AppKey("fleet", Fleet)
 TLS: web.AppKey[ServerTLS | None] = web.AppKey("tls")
 GATE = web.AppKey("gate", Gate)
 AUDITOR: web.AppKey[Auditor | None] = web.AppKey("auditor")
@@ -523,6 +527,7 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
 async def _live(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     app[QUOTA] = WatchQuota(total=settings.max_watchers, per_holder=settings.max_watchers_per_principal)
+    app[FLEET] = Fleet()
     live = LiveUpdates(app[SERVICE])
     try:
         await live.start()

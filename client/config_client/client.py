@@ -40,7 +40,15 @@ from config_client.retry import Backoff, is_testing
 from config_client.snapshot import ChangeEvent, Origin, Snapshot, diff
 from config_client.tls import client_ssl_context
 from config_client.tokenfile import FileToken
-from config_client.transport import Credentials, Fetched, Transport, environment_url, split_userinfo
+from config_client.transport import (
+    DEFAULT_CLIENT_ID,
+    Credentials,
+    Fetched,
+    Transport,
+    environment_url,
+    split_userinfo,
+)
+from config_client.transport import client_id as client_id_of
 from config_client.wire import Environment, PropertySource, Scalar
 
 __all__ = ["AsyncConfigClient", "ChangeCallback"]
@@ -73,8 +81,12 @@ class AsyncConfigClient:
     ``token`` (fixed bearer), ``token_file`` (bearer re-read when the file changes), ``oauth2``
     (client-credentials grant, refreshed before expiry). With ``token_file`` or ``oauth2`` a 401
     renews the token and retries once. TLS: ``ca`` (PEM CAs to trust instead of the system's;
-    ``ca_file`` is its older name), ``cert`` and ``key`` (a client certificate). The constructor
-    raises ``ValueError`` for conflicting options or unreadable TLS files; it does no network I/O.
+    ``ca_file`` is its older name), ``cert`` and ``key`` (a client certificate). ``client_id`` is
+    sent as ``X-Config-Client-Id`` so the server's fleet view (``/actuator/clients``) can tell
+    instances apart: by default ``"{hostname}:{pid}"`` (both placeholders are replaced); None or
+    ``""`` sends none. The constructor raises ``ValueError`` for conflicting options, an invalid
+    ``client_id`` (over 256 characters or not printable ASCII) or unreadable TLS files; it does no
+    network I/O.
     """
 
     def __init__(
@@ -107,6 +119,7 @@ class AsyncConfigClient:
         key: str | os.PathLike[str] | None = None,
         ca_file: str | os.PathLike[str] | None = None,
         headers: Mapping[str, str] | None = None,
+        client_id: str | None = DEFAULT_CLIENT_ID,
         long_poll_wait: float = 60.0,
         poll_interval: float = 30.0,
         connect_timeout: float = 10.0,
@@ -133,6 +146,9 @@ class AsyncConfigClient:
                 f"give only one of password, token, token_file or oauth2 (got {' and '.join(given)})"
             )
         extra = dict(headers or {})
+        instance = client_id_of(client_id)
+        if instance is not None:  # the server's fleet view (GET /actuator/clients) lists it
+            extra.setdefault("X-Config-Client-Id", instance)
         if any(k.lower() == "authorization" for k in extra) and given:
             raise ValueError(f"an Authorization header cannot be combined with {given[0]}")
         if ca is not None and ca_file is not None:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from config_client.client import AsyncConfigClient, ChangeCallback
 from config_client.oauth2 import OAuth2
 from config_client.snapshot import Snapshot
+from config_client.transport import DEFAULT_CLIENT_ID
 from config_client.wire import Scalar
 
 __all__ = ["ConfigClient"]
@@ -63,6 +64,7 @@ class ConfigClient:
         key: str | os.PathLike[str] | None = None,
         ca_file: str | os.PathLike[str] | None = None,
         headers: Mapping[str, str] | None = None,
+        client_id: str | None = DEFAULT_CLIENT_ID,
         long_poll_wait: float = 60.0,
         poll_interval: float = 30.0,
         connect_timeout: float = 10.0,
@@ -97,6 +99,7 @@ class ConfigClient:
             key=key,
             ca_file=ca_file,
             headers=headers,
+            client_id=client_id,
             long_poll_wait=long_poll_wait,
             poll_interval=poll_interval,
             connect_timeout=connect_timeout,

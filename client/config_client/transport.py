@@ -17,6 +17,8 @@ import hashlib
 import json
 import logging
 import math
+import os
+import socket
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,12 +38,24 @@ from config_client.errors import (
 )
 from config_client.wire import Environment
 
-__all__ = ["Credentials", "Fetched", "Transport", "describe_error", "environment_url", "split_userinfo"]
+__all__ = [
+    "DEFAULT_CLIENT_ID",
+    "Credentials",
+    "Fetched",
+    "Transport",
+    "client_id",
+    "describe_error",
+    "environment_url",
+    "split_userinfo",
+]
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "config-client/0.1 (python)"
 _SAFE = "(),_-.~@+"  # kept literal in path segments: (_) and comma lists must reach the server as is
+DEFAULT_CLIENT_ID = "{hostname}:{pid}"
+"""The ``client_id`` a client sends unless told otherwise: this host's name and process id."""
+_MAX_CLIENT_ID = 256  # the server ignores longer ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +108,25 @@ def split_userinfo(url: str) -> tuple[str, str | None, str | None]:
     user, sep, password = userinfo.partition(":")
     clean = urlunsplit((parts.scheme, hostport, parts.path, parts.query, parts.fragment)).rstrip("/")
     return clean, unquote(user) or None, unquote(password) if sep else None
+
+
+def client_id(template: str | None) -> str | None:
+    """The ``X-Config-Client-Id`` to send for ``template`` (None or empty: none).
+
+    ``{hostname}`` and ``{pid}`` in it are replaced by ``socket.gethostname()`` and
+    ``os.getpid()``. Raises ``ValueError`` when the result is longer than 256 characters or not
+    printable ASCII (the server would ignore it); a host name that makes the default so is cut
+    or left out instead.
+    """
+    if not template:
+        return None
+    host = socket.gethostname()
+    if template == DEFAULT_CLIENT_ID:
+        host = "".join(ch for ch in host if " " < ch <= "~")[:240] or "unknown-host"
+    value = template.replace("{hostname}", host).replace("{pid}", str(os.getpid()))
+    if len(value) > _MAX_CLIENT_ID or not all(" " <= ch <= "~" for ch in value):
+        raise ValueError("client_id must be printable ASCII of at most 256 characters")
+    return value
 
 
 def environment_url(base: str, application: str, profiles: Sequence[str], label: str | None) -> str:

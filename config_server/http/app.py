@@ -18,7 +18,7 @@ from aiohttp import web
 
 from config_server import components
 from config_server.errortracking import ErrorTracker
-from config_server.http import encryption, environment, monitor, openapi
+from config_server.http import clients, encryption, environment, monitor, openapi
 from config_server.http.errors import ERROR_TRACKER, error_middleware, quiet_raw_requests
 from config_server.http.health import health
 from config_server.http.metrics import metrics_middleware, prometheus
@@ -91,6 +91,7 @@ HANDLERS: Mapping[EndpointKind, EndpointHandler] = {
     EndpointKind.LIVENESS: liveness,
     EndpointKind.READINESS: readiness_probe,
     EndpointKind.PROMETHEUS: prometheus,
+    EndpointKind.CLIENTS: clients.clients,
     EndpointKind.OPENAPI: openapi.openapi,
 }
 """The handler of each endpoint kind: the route table (``routes``) decides which kind a request is."""

@@ -8,10 +8,20 @@ the handler calls the service and serialises, with ETags and ``304 Not Modified`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from aiohttp import web
 
-from config_server.components import KEYRING, LIVE, PEER_VERIFIER, QUOTA, REPOSITORIES, SERVICE, SETTINGS
+from config_server.components import (
+    FLEET,
+    KEYRING,
+    LIVE,
+    PEER_VERIFIER,
+    QUOTA,
+    REPOSITORIES,
+    SERVICE,
+    SETTINGS,
+)
 from config_server.crypto.keyring import NO_KEY_INSTALLED
 from config_server.crypto.resources import decrypt_resource
 from config_server.errors import NoKey
@@ -20,6 +30,8 @@ from config_server.formats.representations import Kind, Rendered, Representation
 from config_server.http.headers import accepted_charset, etag_matches, parse_prefer_wait, wants_v2
 from config_server.http.routes import Endpoint
 from config_server.http.security import AUDIT_FIELDS, PRINCIPAL
+from config_server.live.fleet import Sighting
+from config_server.names import EnvRequest
 
 __all__ = ["environment", "rendering", "resource"]
 
@@ -50,13 +62,20 @@ async def environment(request: web.Request, endpoint: Endpoint) -> web.StreamRes
     reps = await service.environment(req, token=token)
     rendered = reps.get(kind)
     headers: dict[str, str] = {}
+    sighting = _sighting(request, req, if_none_match, wait)
+    fleet = request.app[FLEET]
     if wait is not None:
         headers["Preference-Applied"] = f"wait={wait:g}"
         if etag_matches(if_none_match, rendered.etag):
-            with request.app[QUOTA].hold(_holder(request)):
+            with contextlib.ExitStack() as held:
+                held.enter_context(request.app[QUOTA].hold(_holder(request)))
+                if sighting is not None:
+                    held.enter_context(fleet.polling(sighting, rendered.etag, reps.environment.version))
                 newer = await live.wait(req, kind, token, rendered.etag, wait)
             if newer is not None:
                 reps, rendered = newer, newer.get(kind)
+    if sighting is not None:  # what it is answered is what it holds next
+        fleet.seen(sighting, rendered.etag, reps.environment.version)
     _warn(headers, reps)
     _audit_details(request, reps)
     return _respond(request, rendered, headers)
@@ -67,6 +86,25 @@ def _warn(headers: dict[str, str], reps: Representations) -> None:
     warnings = ((STALE_WARNING,) if reps.stale else ()) + reps.warnings
     if warnings:
         headers["Warning"] = ", ".join(warnings)
+
+
+def _sighting(
+    request: web.Request, req: EnvRequest, if_none_match: str | None, wait: float | None
+) -> Sighting | None:
+    """The fleet view's record of this request: a client that polls (a conditional request or a
+    long poll) or names itself (``X-Config-Client-Id``); None for a one-off read."""
+    client_id = request.headers.get("X-Config-Client-Id")
+    if if_none_match is None and wait is None and client_id is None:
+        return None
+    return Sighting.of(
+        application=req.name,
+        profiles=req.profiles_raw,
+        label=req.label,
+        client_id=client_id,
+        principal=request[PRINCIPAL].id,
+        address=request.remote,
+        user_agent=request.headers.get("User-Agent"),
+    )
 
 
 def _holder(request: web.Request) -> str | None:

@@ -197,6 +197,16 @@ OPERATIONS: tuple[Operation, ...] = (
         "server",
         responses={"200": "Metrics"},
     ),
+    Operation(
+        "/actuator/clients",
+        "get",
+        EndpointKind.CLIENTS,
+        "clients",
+        "The fleet view: instances polling now or in the last 5 minutes, and the commit each holds; "
+        "needs admin",
+        "server",
+        responses={"200": "Clients"},
+    ),
     _transform("/encrypt", EndpointKind.ENCRYPT, "encrypt", "Encrypt the body with the primary key"),
     _transform(
         "/encrypt/{application}/{profiles}",
@@ -501,6 +511,70 @@ _SCHEMAS: Json = {
             },
         },
     },
+    "Fleet": {
+        "type": "object",
+        "description": "Instances holding a long poll or seen polling within `windowSeconds`, "
+        "per application, profiles and label.",
+        "required": ["windowSeconds", "tracked", "dropped", "environments"],
+        "properties": {
+            "windowSeconds": {"type": "integer"},
+            "tracked": {"type": "integer", "description": "Instances listed."},
+            "dropped": {
+                "type": "integer",
+                "description": "Instances ever dropped at the cap of 10,000 (least recently seen first).",
+            },
+            "environments": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["application", "profiles", "label", "versions", "instances"],
+                    "properties": {
+                        "application": {"type": "string"},
+                        "profiles": {"type": "string"},
+                        "label": {"type": ["string", "null"], "description": "null: the default label."},
+                        "versions": {
+                            "type": "object",
+                            "description": 'Instances per commit (`""`: a commit unknown).',
+                            "additionalProperties": {"type": "integer"},
+                        },
+                        "instances": {"type": "array", "items": _schema("FleetInstance")},
+                    },
+                },
+            },
+        },
+    },
+    "FleetInstance": {
+        "type": "object",
+        "required": [
+            "id",
+            "principal",
+            "address",
+            "userAgent",
+            "etag",
+            "version",
+            "polling",
+            "since",
+            "lastSeen",
+        ],
+        "properties": {
+            "id": {
+                "type": ["string", "null"],
+                "description": "Its X-Config-Client-Id (null: none, or an invalid one).",
+            },
+            "principal": {"type": "string"},
+            "address": {"type": ["string", "null"]},
+            "userAgent": {"type": ["string", "null"], "description": "Truncated to 200 characters."},
+            "etag": {"type": ["string", "null"], "description": "The ETag it holds."},
+            "version": {"type": ["string", "null"], "description": "The commit it holds."},
+            "polling": {"type": "boolean", "description": "It holds a long poll now."},
+            "since": {
+                "type": "string",
+                "format": "date-time",
+                "description": "First seen holding this ETag.",
+            },
+            "lastSeen": {"type": "string", "format": "date-time"},
+        },
+    },
     "Health": {
         "type": "object",
         "required": ["status"],
@@ -601,6 +675,7 @@ _RESPONSES: Json = {
             "application/openmetrics-text": {"schema": {"type": "string"}},
         },
     },
+    "Clients": _answer("The fleet view.", _json(_schema("Fleet"))),
     "HealthDown": _answer("DOWN: an essential source has nothing to serve.", _json(_schema("Health"))),
     "CipherText": _answer("The ciphertext (without the `{cipher}` prefix).", _text("Ciphertext")),
     "PlainText": _answer("The plain text.", _text("Plain text")),

@@ -12,6 +12,7 @@ route template                                        kind            methods
 ``/actuator/health/liveness``                         liveness        GET
 ``/actuator/health/readiness``                        readiness       GET
 ``/actuator/prometheus``                              prometheus      GET
+``/actuator/clients``                                 clients         GET
 ``/encrypt``, ``/encrypt/{application}/{profiles}``   encrypt         POST
 ``/decrypt``, ``/decrypt/{application}/{profiles}``   decrypt         POST
 ``/encrypt/status``                                   encrypt-status  GET
@@ -76,6 +77,7 @@ class EndpointKind(StrEnum):
     LIVENESS = "liveness"
     READINESS = "readiness"
     PROMETHEUS = "prometheus"
+    CLIENTS = "clients"
     OPENAPI = "openapi"
 
 
@@ -88,7 +90,7 @@ class Action(StrEnum):
     KEY = "key"  # the RSA public key
     MONITOR = "monitor"  # a push webhook not signed with --monitor-secret: fetch now, wake watchers
     HEALTH_DETAILS = "health-details"  # the components of /actuator/health (its status is public)
-    ADMIN = "admin"  # the /actuator endpoints beyond health: /actuator/prometheus (a scraper's)
+    ADMIN = "admin"  # the /actuator endpoints beyond health: /actuator/prometheus (a scraper's), clients
 
 
 _ACTIONS: Mapping[EndpointKind, Action] = {
@@ -104,6 +106,7 @@ _ACTIONS: Mapping[EndpointKind, Action] = {
     EndpointKind.LIVENESS: Action.HEALTH_DETAILS,  # public, as health's status: named for audit only
     EndpointKind.READINESS: Action.HEALTH_DETAILS,
     EndpointKind.PROMETHEUS: Action.ADMIN,
+    EndpointKind.CLIENTS: Action.ADMIN,
     EndpointKind.OPENAPI: Action.READ,  # public (the API's shape, no configuration): named for audit only
 }
 
@@ -176,6 +179,7 @@ _FIXED: tuple[_Fixed, ...] = (
     _fixed("/actuator/health/liveness", _READ, EndpointKind.LIVENESS),
     _fixed("/actuator/health/readiness", _READ, EndpointKind.READINESS),
     _fixed("/actuator/prometheus", _READ, EndpointKind.PROMETHEUS),
+    _fixed("/actuator/clients", _READ, EndpointKind.CLIENTS),
     _fixed("/encrypt", _POST, EndpointKind.ENCRYPT),
     _fixed("/encrypt/{application}/{profiles}", _POST, EndpointKind.ENCRYPT),
     _fixed("/decrypt", _POST, EndpointKind.DECRYPT),

@@ -19,6 +19,8 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
+from config_server.auth.principal import Principal
+from config_server.http.routes import Action
 from config_server.policy import parse_policy
 from config_server.settings import OPTIONS
 from tests.deploy.conftest import DOCKERFILE, Manifest, manifests, one
@@ -197,3 +199,16 @@ def test_the_access_policy_of_the_config_map_parses() -> None:
     """The policy.yml the pods mount is one the server accepts."""
     text = one("ConfigMap", "config-server-policy")["data"]["policy.yml"]
     parse_policy(text, source="policy.yml")
+
+
+def test_the_scraper_of_the_service_monitor_may_scrape_and_nothing_more() -> None:
+    """The policy gives the Secret's scraper user (``prometheus``, as the README creates it) the
+    ``admin`` action that /actuator/prometheus needs, and no configuration or keys."""
+    policy = parse_policy(one("ConfigMap", "config-server-policy")["data"]["policy.yml"], source="policy.yml")
+    scraper = Principal.user("prometheus")
+    assert policy.decide(scraper, Action.ADMIN).allowed
+    for action in (Action.READ, Action.DECRYPT, Action.KEY):
+        assert not policy.decide(scraper, action, applications=["prometheus"]).allowed
+    monitor = one("ServiceMonitor", "config-server")["spec"]["endpoints"][0]
+    assert monitor["path"] == "/actuator/prometheus"
+    assert monitor["basicAuth"]["username"]["name"] == "config-server-scraper"

@@ -253,7 +253,7 @@ def test_every_route_of_the_route_table_is_documented() -> None:
     words = ["orders", "dev", "main", "orders-dev.yml", "encrypt", "decrypt", "key", "status"]
     words += ["actuator", "health", "monitor", "openapi.json", "a.txt"]
     # The server's own endpoints below /actuator, in a smaller product of their own (speed).
-    actuator = ["actuator", "health", "liveness", "readiness", "prometheus", "orders"]
+    actuator = ["actuator", "health", "liveness", "readiness", "prometheus", "clients", "orders"]
     products = [itertools.product(words, repeat=n) for n in range(1, 5)]
     products += [itertools.product(actuator, repeat=n) for n in range(1, 4)]
     reached = set()
@@ -350,6 +350,7 @@ WITNESSES = [
     Witness("readiness", 200, "keyed", "GET", "/actuator/health/readiness"),
     Witness("readiness", 503, "empty", "GET", "/actuator/health/readiness"),
     Witness("prometheus", 200, "keyed", "GET", "/actuator/prometheus"),
+    Witness("clients", 200, "keyed", "GET", "/actuator/clients"),
     *_config(
         "rendering", "/orders-dev.yml", "/orders-d%7Cev.yml", ("empty", "/orders-dev.yml"), "/broken-dev.yml"
     ),
@@ -387,7 +388,7 @@ def _security_witness(operation: str, method: str, path: str, status: int) -> Wi
             operation, 401, "authed", method, path, {**headers, **(BAD_PASSWORD if public else {})}, body
         )
     server = {403: "authed", 429: "throttled", 503: "unaudited"}[status]
-    if operation == "prometheus" and status == 503:  # a scrape is not audited, its denial is
+    if operation in ("prometheus", "clients") and status == 503:  # not audited; a denial is
         server = "unaudited_authed"
     return Witness(operation, status, server, method, path, {**headers, **NOBODY}, body)
 
