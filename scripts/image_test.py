@@ -12,7 +12,8 @@
    SIGTERM as stop signal.
 4. ``buildah run`` (the host's network) serves a sample repository (``config-repo/`` as a bare
    repository, mounted read-only) on 127.0.0.1; from the host, ``/actuator/health`` and its
-   liveness and readiness probes are UP and ``/orders/dev`` is served. Then SIGTERM to the server: it exits 0 with "stopping" logged.
+   liveness and readiness probes are UP and ``/orders/dev`` is served. Then SIGTERM to the
+   server: it exits 0 with "stopping" logged.
 5. The container and the built image are removed (the base image stays cached).
 
 Needs root (debootstrap, chroot), ``buildah`` and ``debootstrap`` (Debian packages; ``.ci/run``
