@@ -127,7 +127,7 @@ class ErrorTracker:
         return Incident(error_id, print_, logged, count)
 
     def counts(self) -> dict[str, int]:
-        """Every occurrence so far, per fingerprint (a copy)."""
+        """Every occurrence so far, per fingerprint, in the order first seen (a copy)."""
         with self._lock:
             return dict(self._counts)
 

@@ -5,9 +5,13 @@ resolves to, re-resolved every :data:`RESOLVE_SECONDS` (in Kubernetes, a headles
 name resolves to every ready pod). When this replica accepts a webhook, :meth:`Peers.forward`
 posts what to fetch to every peer at once, in the background (the webhook's answer does not
 wait), signed with ``--cluster-secret`` (``signing``). A peer that does not answer within
-:data:`TIMEOUT_SECONDS` is skipped, and logged once until it answers again. A forwarded call is
-never forwarded again, and a replica that receives its own call (a DNS name that includes it)
-ignores it: the body names its ``origin``.
+:data:`TIMEOUT_SECONDS` is skipped, and logged once until it answers again. A replica that
+receives its own call (a DNS name that includes it) ignores it: the body names its ``origin``.
+
+A forwarded call goes one hop, except into a host's ``--workers``: a call to another replica has
+the scope ``cluster``, and the worker that receives it passes it on to its own siblings (the
+plain loopback peers) with the scope ``host``, which no one passes on. So every worker of every
+replica fetches, and each exactly once.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ import aiohttp
 from config_server.cluster.signing import PEER_SIGNATURE_HEADER, sign
 
 __all__ = [
+    "CLUSTER_SCOPE",
+    "HOST_SCOPE",
     "RESOLVE_SECONDS",
     "TIMEOUT_SECONDS",
     "PeerPush",
@@ -82,16 +88,25 @@ def parse_peers(text: str) -> tuple[PeerSpec, ...]:
     return tuple(parse_peer(part) for part in text.split(",") if part.strip())
 
 
+CLUSTER_SCOPE = "cluster"
+"""A call to another replica: its receiver passes it on to its sibling workers."""
+HOST_SCOPE = "host"
+"""A call to a sibling worker on this host: passed on to no one."""
+
+
 @dataclass(frozen=True, slots=True)
 class PeerPush:
-    """What a forwarded call says: fetch these repositories (all when empty); sent by ``origin``."""
+    """What a forwarded call says: fetch these repositories (all when empty); sent by ``origin``;
+    ``scope`` says whether its receiver tells its sibling workers (see the module)."""
 
     repositories: tuple[str, ...]
     origin: str
+    scope: str = CLUSTER_SCOPE
 
     def encode(self) -> bytes:
         """The body of the forwarded call (JSON)."""
-        return json.dumps({"repositories": list(self.repositories), "origin": self.origin}).encode()
+        body = {"repositories": list(self.repositories), "origin": self.origin, "scope": self.scope}
+        return json.dumps(body).encode()
 
     @classmethod
     def decode(cls, body: bytes) -> PeerPush:
@@ -102,7 +117,10 @@ class PeerPush:
             raise ValueError("repositories must be a list of strings")
         if not isinstance(origin, str):
             raise ValueError("origin must be a string")
-        return cls(tuple(repos), origin)
+        scope = data.get("scope", CLUSTER_SCOPE)  # a replica from before scopes: a cluster call
+        if scope not in (CLUSTER_SCOPE, HOST_SCOPE):
+            raise ValueError("scope must be cluster or host")
+        return cls(tuple(repos), origin, scope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,19 +197,25 @@ class Peers:
         if self._session is not None:
             await self._session.close()
 
-    def forward(self, repositories: Collection[str]) -> asyncio.Task[None]:
-        """Tell every peer to fetch ``repositories`` (all when empty), in the background.
+    def forward(self, repositories: Collection[str], *, siblings_only: bool = False) -> asyncio.Task[None]:
+        """Tell every peer (only the sibling workers with ``siblings_only``) to fetch
+        ``repositories`` (all when empty), in the background.
 
         Returns the task (callers need not await it: ``close`` does); never raises.
         """
-        push = PeerPush(tuple(repositories), self.origin)
-        task = asyncio.create_task(self._forward(push.encode()), name="peers-forward")
+        names = tuple(repositories)
+        bodies = {
+            plain: PeerPush(names, self.origin, HOST_SCOPE if plain else CLUSTER_SCOPE).encode()
+            for plain in (False, True)
+        }
+        targets = [t for t in self.targets if t.plain or not siblings_only]
+        task = asyncio.create_task(self._forward(targets, bodies), name="peers-forward")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _forward(self, body: bytes) -> None:
-        await asyncio.gather(*(self._send(target, body) for target in self.targets))
+    async def _forward(self, targets: Sequence[_Target], bodies: dict[bool, bytes]) -> None:
+        await asyncio.gather(*(self._send(target, bodies[target.plain]) for target in targets))
 
     async def _send(self, target: _Target, body: bytes) -> None:
         assert self._session is not None, "Peers.start() was not awaited"

@@ -22,7 +22,8 @@ from config_server.errors import WebhookSignatureInvalid
 __all__ = ["MAX_AGE_SECONDS", "PEER_SIGNATURE_HEADER", "PeerVerifier", "sign"]
 
 PEER_SIGNATURE_HEADER = "X-Config-Peer-Signature"
-"""The header that marks a ``POST /monitor`` as forwarded by a peer (and is never forwarded again)."""
+"""The header that marks a ``POST /monitor`` as forwarded by a peer (passed on only to the
+receiver's own ``--workers`` siblings: ``cluster.peers``)."""
 MAX_AGE_SECONDS = 60.0
 """How far a signature's timestamp may be from this replica's clock (either way)."""
 MAX_NONCES = 100_000

@@ -13,7 +13,8 @@ configuration the push changed.
 With ``--peers``, an accepted webhook is forwarded at once (in the background) to every other
 replica, which fetches too (``cluster.peers``). A forwarded call carries the peer signature header
 (``cluster.signing``) instead of the forge's: it is checked against ``--cluster-secret``, fetches
-the repositories it names, and is not forwarded again.
+the repositories it names, and is forwarded again only to this host's ``--workers`` siblings,
+when it came from another replica (its scope, ``cluster.peers``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import logging
 
 from aiohttp import web
 
-from config_server.cluster.peers import PeerPush
+from config_server.cluster.peers import CLUSTER_SCOPE, PeerPush
 from config_server.cluster.signing import PEER_SIGNATURE_HEADER
 from config_server.components import PEER_VERIFIER, PEERS, REPOSITORIES, SETTINGS
 from config_server.errors import InvalidRequest, WebhookSignatureInvalid
@@ -56,7 +57,7 @@ async def monitor(request: web.Request, endpoint: Endpoint) -> web.Response:
 
 
 async def _from_peer(request: web.Request, body: bytes, signature: str) -> web.Response:
-    """A webhook another replica accepted and forwarded: verify, fetch, never forward again."""
+    """A webhook another replica accepted and forwarded: verify, fetch, tell only our siblings."""
     verifier = request.app[PEER_VERIFIER]
     if verifier is None:
         raise WebhookSignatureInvalid("This server takes no forwarded webhooks (no --cluster-secret)")
@@ -68,6 +69,8 @@ async def _from_peer(request: web.Request, body: bytes, signature: str) -> web.R
     peers = request.app[PEERS]
     if peers is not None and push.origin == peers.origin:  # our own call, through a DNS name
         return web.Response(body=b"[]", content_type="application/json")
+    if peers is not None and push.scope == CLUSTER_SCOPE:  # our --workers siblings fetch too
+        peers.forward(push.repositories, siblings_only=True)
     fetched = await request.app[REPOSITORIES].refresh(push.repositories or None)
     log.info("webhook forwarded by a peer: fetched %s", ", ".join(fetched))
     return web.Response(body=json.dumps(["*"]).encode(), content_type="application/json")

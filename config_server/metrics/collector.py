@@ -7,7 +7,10 @@ not started yet (or without a configuration: no Vault) is simply left out.
 
 ``config_served_info`` has one series per watched environment (application, profile, label, and
 the version its watchers hold), at most ``MAX_SERVED_SERIES``; what the cap leaves out is added to
-``config_served_info_dropped_total``.
+``config_served_info_dropped_total``. ``config_unhandled_errors_total`` has one series per
+fingerprint (``errortracking``), for the first ``MAX_ERROR_FINGERPRINTS`` seen; the others add
+up under ``_other``. The fleet view's size and drops are ``config_fleet_instances`` and
+``config_fleet_dropped_total``.
 """
 
 from __future__ import annotations
@@ -27,18 +30,29 @@ from config_server import components
 from config_server.metrics.timings import TimingsSnapshot
 from config_server.names import EnvRequest
 
-__all__ = ["MAX_SERVED_SERIES", "StateCollector"]
+__all__ = ["MAX_ERROR_FINGERPRINTS", "MAX_SERVED_SERIES", "OTHER_FINGERPRINT", "StateCollector"]
 
 MAX_SERVED_SERIES = 10_000
 """The most ``config_served_info`` series one scrape returns."""
+MAX_ERROR_FINGERPRINTS = 100
+"""The most ``config_unhandled_errors_total`` series (the fingerprints seen first)."""
+OTHER_FINGERPRINT = "_other"
+"""The fingerprint label under which the errors past ``MAX_ERROR_FINGERPRINTS`` add up."""
 
 
 class StateCollector:
     """A ``prometheus_client`` collector over one application's state (event loop only)."""
 
-    def __init__(self, app: web.Application, *, max_served: int = MAX_SERVED_SERIES) -> None:
+    def __init__(
+        self,
+        app: web.Application,
+        *,
+        max_served: int = MAX_SERVED_SERIES,
+        max_fingerprints: int = MAX_ERROR_FINGERPRINTS,
+    ) -> None:
         self._app = app
         self._max_served = max_served
+        self._max_fingerprints = max_fingerprints
 
     def collect(self) -> Iterator[Metric]:
         """Every family this collector knows, from the state now."""
@@ -46,6 +60,7 @@ class StateCollector:
         yield from self._vault()
         yield from self._service()
         yield from self._live()
+        yield self._errors()
         monitor = self._app.get(components.LOOP)
         if monitor is not None:
             lag = GaugeMetricFamily(
@@ -149,6 +164,37 @@ class StateCollector:
         sent.add_metric([], live.hub.notified)
         yield from (open_polls, sent)
         yield self._served(live.served())
+        fleet = self._app.get(components.FLEET)
+        if fleet is not None:
+            instances = GaugeMetricFamily(
+                "config_fleet_instances", "Client instances the fleet view (/actuator/clients) tracks now."
+            )
+            instances.add_metric([], len(fleet))
+            dropped = CounterMetricFamily(
+                "config_fleet_dropped", "Client instances the fleet view forgot because its cap was reached."
+            )
+            dropped.add_metric([], fleet.dropped)
+            yield from (instances, dropped)
+
+    def _errors(self) -> Metric:
+        from config_server.http.errors import ERROR_TRACKER  # the http layer owns the tracker's key
+
+        family = CounterMetricFamily(
+            "config_unhandled_errors",
+            "Unhandled errors (answered 500 with an error id), by fingerprint: the exception type "
+            "and the project's innermost frame; repeats not logged again are counted too.",
+            labels=["fingerprint"],
+        )
+        tracker = self._app.get(ERROR_TRACKER)
+        # First seen, first kept: a fingerprint never moves between its series and _other, so
+        # every series only grows (a counter).
+        counts = list(tracker.counts().items()) if tracker is not None else []
+        for fingerprint, count in counts[: self._max_fingerprints]:
+            family.add_metric([fingerprint], count)
+        rest = sum(count for _, count in counts[self._max_fingerprints :])
+        if rest:
+            family.add_metric([OTHER_FINGERPRINT], rest)
+        return family
 
     def _served(self, served: Iterable[tuple[EnvRequest, str | None]]) -> Metric:
         info = GaugeMetricFamily(

@@ -212,3 +212,30 @@ async def test_a_long_poll_during_a_webhook_fetch_is_answered_after_it(
         assert body["propertySources"][0]["source"]["greeting"] == "two"
     finally:
         await a.stop()
+
+
+async def test_a_forwarded_webhook_reaches_the_receivers_sibling_workers(
+    git_remote: GitRemote, daemon_uri: str, tmp_path: Path
+) -> None:
+    """--peers with --workers: a replica's worker told by a peer tells its own siblings (once),
+    so every worker of every replica fetches; a sibling tells no one."""
+    b_port, sibling_port = free_port(), free_port()
+    a = _replica(daemon_uri, tmp_path, "a", peers=f"127.0.0.1:{b_port}")
+    b = _replica(daemon_uri, tmp_path, "b", port=b_port)
+    b.settings = replace(b.settings, peers=(PeerSpec("127.0.0.1", sibling_port, plain=True),))
+    sibling = _replica(daemon_uri, tmp_path, "sibling", port=sibling_port)
+    sibling.settings = replace(sibling.settings, peers=(PeerSpec("127.0.0.1", b_port, plain=True),))
+    for replica in (a, b, sibling):
+        await replica.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            git_remote.write({"orders.yml": "greeting: two\n"})
+            async with session.post(f"{a.url}/monitor", data={"path": "orders.yml"}) as response:
+                assert response.status == 200
+            await wait_until(lambda: len(sibling.answers("/monitor", 200)) == 1, 2.0)
+            assert await _greeting(session, sibling) == "two"
+            await asyncio.sleep(0.3)
+            assert [len(r.answers("/monitor")) for r in (a, b, sibling)] == [1, 1, 1]
+    finally:
+        for replica in (a, b, sibling):
+            await replica.stop()
