@@ -49,8 +49,10 @@ ENV PATH=/opt/venv/bin:$PATH \
 VOLUME ["/home/config/clone"]
 EXPOSE 8888
 # Liveness only (the process and its event loop work): readiness is the orchestrator's business.
+# Liveness over HTTPS when CONFIG_SERVER_TLS_CERT is set (loopback, so the certificate is not
+# checked; nothing secret is sent). With --tls-client-auth required, probe from outside instead.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
-    CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/actuator/health/liveness' % os.environ.get('CONFIG_SERVER_PORT', '8888'), timeout=2)"]
+    CMD ["python3", "-c", "import os, ssl, urllib.request; tls = bool(os.environ.get('CONFIG_SERVER_TLS_CERT')); urllib.request.urlopen(('https' if tls else 'http') + '://127.0.0.1:%s/actuator/health/liveness' % os.environ.get('CONFIG_SERVER_PORT', '8888'), timeout=2, context=ssl._create_unverified_context() if tls else None)"]
 # SIGTERM: stop accepting, answer held long polls (304), finish requests, flush the audit log,
 # exit within --shutdown-timeout (default 20 s; give the orchestrator's grace period more).
 STOPSIGNAL SIGTERM

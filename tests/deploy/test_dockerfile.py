@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import trustme
 
 from config_server.settings import OPTIONS
 from tests.deploy.conftest import DOCKERFILE
+from tests.support.gitrepo import GitRemote
+from tests.support.server_process import server_process
 
 TEXT = DOCKERFILE.read_text()
 # Instructions with their continuation lines joined, comments dropped.
@@ -52,3 +62,34 @@ def test_no_secret_setting_is_baked_in() -> None:
     secrets = {option.env for option in OPTIONS if option.secret}
     baked = " ".join(_all("ENV") + _all("ARG"))
     assert not {name for name in secrets if name in baked}
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_the_healthcheck_command_passes_against_a_live_server(tmp_path: Path, tls: bool) -> None:
+    """The HEALTHCHECK's own Python, run with the image's variables, passes against a real server:
+    over HTTP, and over HTTPS when CONFIG_SERVER_TLS_CERT is set (and fails when nothing listens)."""
+    [health] = _all("HEALTHCHECK")
+    code = json.loads(health.split("CMD", 1)[1])[-1]
+    remote = GitRemote(tmp_path / "remote")
+    remote.write({"a.yml": "a: 1\n"})
+    env: dict[str, str] = {}
+    if tls:
+        ca = trustme.CA()
+        cert = ca.issue_cert("127.0.0.1")
+        cert.private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))
+        env = {
+            "CONFIG_SERVER_TLS_CERT": str(tmp_path / "server.pem"),
+            "CONFIG_SERVER_TLS_KEY": str(tmp_path / "server.pem"),
+        }
+    with server_process(
+        ["--repo", remote.path, "--basedir", str(tmp_path / "clone"), "--port", "0"], env=env
+    ) as server:
+        port = server.url.rsplit(":", 1)[1]
+        probe = {**os.environ, **env, "CONFIG_SERVER_PORT": port}
+        assert server.url.startswith("https" if tls else "http:")
+        assert subprocess.run([sys.executable, "-c", code], env=probe, timeout=10).returncode == 0
+    closed = {**os.environ, **env, "CONFIG_SERVER_PORT": port}
+    assert (
+        subprocess.run([sys.executable, "-c", code], env=closed, capture_output=True, timeout=10).returncode
+        != 0
+    )
