@@ -205,6 +205,8 @@ async def serve(settings: Settings, *, private: socket.socket | None = None) -> 
     for signum in _STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
     app = create_app(settings)
+    if private is not None:
+        app[components.WORKER_PORT] = private.getsockname()
     runner = HardenedAppRunner(
         app,
         limits=ConnectionLimits.from_settings(settings),

@@ -95,6 +95,7 @@ __all__ = [
     "STOPPING",
     "TLS",
     "VAULT",
+    "WORKER_PORT",
     "Repositories",
     "build_keyring",
     "git_access",
@@ -125,6 +126,8 @@ HEALTH_ENVIRONMENTS = web.AppKey("health_environments", EnvironmentChecks)
 STOPPING = web.AppKey("stopping", asyncio.Event)
 PEERS: web.AppKey[Peers | None] = web.AppKey("peers")
 PEER_VERIFIER: web.AppKey[PeerVerifier | None] = web.AppKey("peer_verifier")
+WORKER_PORT: web.AppKey[tuple[Any, ...]] = web.AppKey("worker_port")
+"""A ``--workers`` worker's private (host, port), set by ``cli.serve``: only peer webhooks there."""
 """Set when the server begins to stop (``on_shutdown``): it accepts no more connections."""
 LOOP = web.AppKey("loop", LoopMonitor)
 METRICS = web.AppKey("metrics", ServerMetrics)

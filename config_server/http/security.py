@@ -19,7 +19,7 @@ from aiohttp import web
 
 from config_server.auth.principal import ANONYMOUS, Principal
 from config_server.cluster.signing import PEER_SIGNATURE_HEADER
-from config_server.components import AUDITOR, GATE
+from config_server.components import AUDITOR, GATE, WORKER_PORT
 from config_server.errors import (
     ConfigServerError,
     Forbidden,
@@ -87,7 +87,13 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     """Authenticate the caller and authorise the endpoint (``Gate``); the principal goes on the request."""
     gate = request.app[GATE]
     request[PRINCIPAL] = ANONYMOUS
-    if request[ENDPOINT].kind is EndpointKind.MONITOR and PEER_SIGNATURE_HEADER in request.headers:
+    peer_call = request[ENDPOINT].kind is EndpointKind.MONITOR and PEER_SIGNATURE_HEADER in request.headers
+    if not peer_call and _on_worker_port(request):
+        # A --workers worker's private port is plain HTTP on loopback: it would let a local
+        # process skip TLS (and client certificates). It takes only its siblings' signed webhooks.
+        request[REFUSAL] = ("denied", WORKER_PORT_ONLY)
+        raise Forbidden(WORKER_PORT_ONLY)
+    if peer_call:
         # A peer's forwarded webhook proves itself with --cluster-secret; the handler checks it.
         return await handler(request)
     try:
@@ -108,6 +114,18 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         log.info("denied from %s: %s", request.remote, exc.message)
         raise
     return await handler(request)
+
+
+WORKER_PORT_ONLY = "this worker port takes only webhooks forwarded by its sibling workers"
+"""The refusal of anything but a signed peer webhook on a ``--workers`` worker's private port."""
+
+
+def _on_worker_port(request: web.Request) -> bool:
+    private = request.app.get(WORKER_PORT)
+    if private is None or request.transport is None:
+        return False
+    local = request.transport.get_extra_info("sockname")
+    return bool(local) and tuple(local[:2]) == tuple(private[:2])
 
 
 THROTTLED = "too many failed attempts"

@@ -6,6 +6,7 @@ import json
 import re
 import signal
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +51,18 @@ def test_workers_share_one_port_and_forward_webhooks_to_each_other(
         server.wait_for("webhook forwarded by a peer: fetched", timeout=5)
         # Fresh connections land on both workers (the kernel hashes their source ports).
         assert {_greeting(server.url) for _ in range(20)} == {"two"}
+        # A worker's private port (plain HTTP on loopback) takes only its siblings' signed
+        # webhooks: a local process must not reach the API there, around TLS and client certs.
+        private = re.findall(r"its siblings forward webhooks to (http://[^\s\"]+)", server.output)
+        assert len(private) == 2
+        for url in private:
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                _greeting(url)
+            assert refused.value.code == 403
+            unsigned = urllib.request.Request(url + "/monitor", data=b"path=orders.yml", method="POST")
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(unsigned, timeout=5)
+            assert refused.value.code == 403
         server.process.send_signal(signal.SIGTERM)
         assert server.process.wait(timeout=15) == 0
     assert server.output.count("stopping: answering held long polls") == 2
