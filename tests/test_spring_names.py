@@ -10,6 +10,7 @@ import pytest
 
 from config_server.settings import Settings, SettingsError, load_settings
 from config_server.spring_names import SPRING_NAMES, Fixed, Setting, Unsupported, kebab, target
+from tests.support.paths import REPO_ROOT
 
 S = "spring.cloud.config.server."
 FIELDS = {f.name for f in fields(Settings)}
@@ -192,7 +193,7 @@ def test_spring_proxy_non_proxy_hosts_is_refused(tmp_path: Path) -> None:
 
 def test_the_readme_example_loads(tmp_path: Path) -> None:
     """The README's Spring-named --config example is read as it says."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     block = readme.split("**Spring's names in the file.**", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     s = _load(tmp_path, block)
     assert s.repo == "https://git.example.com/org/config.git" and s.git_try_master_branch is False
@@ -202,7 +203,7 @@ def test_the_readme_example_loads(tmp_path: Path) -> None:
 def test_the_compatibility_sections_example_loads(tmp_path: Path) -> None:
     """The example atop the README's compatibility table (Spring's nested names, a Spring
     keystore) is read as it says."""
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Spring Cloud Config compatibility", 1)[1]
     block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
     s = _load(tmp_path, block)

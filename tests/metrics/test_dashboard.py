@@ -14,9 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.http.conftest import Serve
 from tests.support.gitrepo import GitRemote
+from tests.support.paths import REPO_ROOT
 from tests.support.prometheus import Prometheus, prometheus_binary
 
-DASHBOARD = Path(__file__).parents[2] / "deploy" / "grafana" / "config-server.json"
+DASHBOARD = REPO_ROOT / "deploy" / "grafana" / "config-server.json"
 SUFFIXES = {
     "counter": ("_total", "_created"),
     "histogram": ("_bucket", "_count", "_sum", "_created"),

@@ -3,8 +3,6 @@ fingerprint (bounded), and the fleet view's size and drops."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
@@ -17,9 +15,10 @@ from config_server.metrics.collector import StateCollector
 from tests.http.conftest import Serve, app_of
 from tests.metrics.scrape import scrape, value
 from tests.support.gitrepo import GitRemote
+from tests.support.paths import REPO_ROOT
 
 ERRORS = "config_unhandled_errors_total"
-README = Path(__file__).parents[2] / "README.md"
+README = REPO_ROOT / "README.md"
 
 
 def _report(tracker: ErrorTracker, kind: type[Exception]) -> str:

@@ -29,8 +29,8 @@ from config_server import components
 from config_server.http.app import RUNNER_OPTIONS, create_app
 from config_server.settings import Settings
 from tests.support.gitrepo import GitRemote
+from tests.support.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 HTPASSWD = "/usr/bin/htpasswd"
 
 SECRETS = {"orders": "orders-db-secret", "payments": "payments-db-secret", "catalog": "catalog-db-secret"}
