@@ -20,7 +20,6 @@ text; ``{cipher}`` values are decrypted first (in the cached part).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -106,14 +105,11 @@ class EnvironmentService:
         (404), ``EnvironmentNotFound`` (404), ``InvalidConfiguration`` (500), ``Unavailable`` (503)
         or ``Forbidden`` (403, a Vault token refused).
         """
-        started = time.monotonic()
-        try:
-            with tracing.span("resolve", attributes={"config.application": req.name}):
-                reps = await self._environment(req, token)
-        except ConfigServerError:
-            self.resolutions.observe(time.monotonic() - started, failed=True)
-            raise
-        self.resolutions.observe(time.monotonic() - started)
+        with (
+            self.resolutions.timed(ConfigServerError),
+            tracing.span("resolve", attributes={"config.application": req.name}),
+        ):
+            reps = await self._environment(req, token)
         if not (allow_empty or self.accept_empty or reps.environment.property_sources):
             raise EnvironmentNotFound()
         return reps

@@ -99,10 +99,9 @@ class StateCollector:
             for repo in group.repositories():
                 if not repo.started:
                     continue
-                name = [repo.name]
-                _add(duration, name, repo.git.fetches.snapshot())
-                failures.add_metric(name, repo.git.fetches.snapshot().failures)
-                status = repo.git.status
+                name, fetches, status = [repo.name], repo.git.fetches.snapshot(), repo.git.status
+                _add(duration, name, fetches)
+                failures.add_metric(name, fetches.failures)
                 if status.last_success is not None:
                     last.add_metric(name, status.last_success.timestamp())
                     age.add_metric(name, max(0.0, (now - status.last_success).total_seconds()))

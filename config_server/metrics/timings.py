@@ -8,7 +8,10 @@ through their constructors); ``metrics.collector`` renders each snapshot as a hi
 from __future__ import annotations
 
 import bisect
+import contextlib
 import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 __all__ = ["DEFAULT_BUCKETS", "Timings", "TimingsSnapshot"]
@@ -49,6 +52,20 @@ class Timings:
             self._sum += seconds
             if failed:
                 self._failures += 1
+
+    @contextlib.contextmanager
+    def timed(
+        self, failing: type[BaseException] | tuple[type[BaseException], ...] = Exception
+    ) -> Iterator[None]:
+        """Observe how long the block takes: failed when it raises one of ``failing`` (which goes
+        on); another exception (a cancellation) goes on unobserved."""
+        started = time.monotonic()
+        try:
+            yield
+        except failing:
+            self.observe(time.monotonic() - started, failed=True)
+            raise
+        self.observe(time.monotonic() - started)
 
     def snapshot(self) -> TimingsSnapshot:
         """The state now, with cumulative bucket counts as Prometheus wants them."""

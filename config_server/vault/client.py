@@ -219,15 +219,11 @@ class VaultClientManager:
         operation = getattr(fn, "__qualname__", None) or getattr(
             getattr(fn, "func", None), "__qualname__", ""
         )
-        started = time.monotonic()
-        try:
-            with tracing.span("vault", attributes={"code.function": operation or "call"}):
-                result = await loop.run_in_executor(self._executor, functools.partial(call_translated, fn))
-        except ConfigServerError:
-            self.calls.observe(time.monotonic() - started, failed=True)
-            raise
-        self.calls.observe(time.monotonic() - started)
-        return result
+        with (
+            self.calls.timed(ConfigServerError),
+            tracing.span("vault", attributes={"code.function": operation or "call"}),
+        ):
+            return await loop.run_in_executor(self._executor, functools.partial(call_translated, fn))
 
     # -- status ------------------------------------------------------------------------------
 

@@ -231,21 +231,18 @@ class GitSource:
     async def _fetch_in_span(self) -> Moved:
         assert self._fetcher is not None
         failing = self.status.last_error
-        started = time.monotonic()
         try:
-            moved = await asyncio.get_running_loop().run_in_executor(self._fetcher, self.repository.fetch)
+            with self.fetches.timed():
+                moved = await asyncio.get_running_loop().run_in_executor(self._fetcher, self.repository.fetch)
         except ConfigServerError as exc:
-            self.fetches.observe(time.monotonic() - started, failed=True)
             if exc.message != failing:  # once per distinct error, not every refresh_rate seconds
                 _log.warning(
                     "fetch from %s failed; serving the last fetched state: %s", self.display_uri, exc
                 )
             return {}
         except Exception:
-            self.fetches.observe(time.monotonic() - started, failed=True)
             _log.exception("fetch from %s failed unexpectedly", self.display_uri)
             return {}
-        self.fetches.observe(time.monotonic() - started)
         if failing is not None:
             _log.info("fetch from %s works again", self.display_uri)
         self._forget_rewritten()
