@@ -39,8 +39,8 @@ _IMPORT_ITEM = re.compile(re.escape(IMPORT_KEY) + r"\[\d+\]\Z")
 _OPTIONAL = "optional:"
 _RESOURCE = "resource:"
 _URL_PREFIX = re.compile(r"[a-zA-Z][a-zA-Z0-9*]*?:")  # Boot's test for a fixed (non-relative) location
-# Highest precedence first, as resolve.EXTENSIONS (not imported: resolve imports this module).
 _USERINFO = re.compile(r"//[^/@]*@")
+# Highest precedence first, as resolve.EXTENSIONS (not imported: resolve imports this module).
 _EXTENSIONS: tuple[str, ...] = ("properties", "yml", "yaml", "json")
 
 
