@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from config_server.errors import InvalidConfiguration
-from config_server.formats.documents import Document
+from config_server.formats.documents import Document, origin_line
 from config_server.formats.flatten import scalar_text
 
 __all__ = ["IMPORT_KEY", "ImportLocation", "import_locations"]
@@ -39,8 +39,8 @@ _IMPORT_ITEM = re.compile(re.escape(IMPORT_KEY) + r"\[\d+\]\Z")
 _OPTIONAL = "optional:"
 _RESOURCE = "resource:"
 _URL_PREFIX = re.compile(r"[a-zA-Z][a-zA-Z0-9*]*?:")  # Boot's test for a fixed (non-relative) location
-# Highest precedence first, as resolve.EXTENSIONS (not imported: resolve imports this module).
 _USERINFO = re.compile(r"//[^/@]*@")
+# Highest precedence first, as resolve.EXTENSIONS (not imported: resolve imports this module).
 _EXTENSIONS: tuple[str, ...] = ("properties", "yml", "yaml", "json")
 
 
@@ -83,7 +83,7 @@ def import_locations(path: str, document: Document) -> list[ImportLocation]:
     for key, value in document.properties.items():
         if key != IMPORT_KEY and not _IMPORT_ITEM.match(key):
             continue
-        line = _line(value.origin)
+        line = origin_line(value.origin)
         for entry in scalar_text(value.value).split(","):
             location = _location(path, entry.strip(), line)
             if location is not None:
@@ -135,8 +135,3 @@ def _outside(text: str) -> str:
         f"{IMPORT_KEY} '{text}' is outside the repository; "
         "only paths relative to the importing file are served"
     )
-
-
-def _line(origin: str | None) -> int | None:
-    head = (origin or "").split(":", 1)[0]
-    return int(head) if head.isdigit() else None

@@ -28,6 +28,7 @@ from config_client.wire import Environment, PropertySource, PropertyValue
 
 from config_server import tracing
 from config_server.caching import LRU, SingleFlight
+from config_server.crypto.environment import CIPHER
 from config_server.errors import ConfigServerError, EnvironmentNotFound, ResourceNotFound
 from config_server.formats.representations import Representations
 from config_server.metrics.timings import Timings
@@ -203,8 +204,7 @@ class EnvironmentService:
         raise ResourceNotFound(f"No such resource: {path}")
 
 
-CIPHER = "{cipher}"
-VAULT_REFERENCE = "{vault}"
+VAULT_REFERENCE = "{vault}"  # config_server.vault.references.VAULT_PREFIX, without importing hvac
 
 
 def _has_prefix(sources: Sequence[PropertySource], prefix: str) -> bool:

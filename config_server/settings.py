@@ -66,18 +66,18 @@ def _port(value: str) -> int:
     return port
 
 
-def _count(value: str) -> int:
-    count = int(value)
-    if count < 0:
-        raise ValueError(f"must be 0 or more, not {count}")
-    return count
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def conv(value: str) -> int:
+        count = int(value)
+        if count < minimum:
+            raise ValueError(f"must be {minimum} or more, not {count}")
+        return count
+
+    return conv
 
 
-def _positive_int(value: str) -> int:
-    count = int(value)
-    if count < 1:
-        raise ValueError(f"must be 1 or more, not {count}")
-    return count
+_count = _at_least(0)
+_positive_int = _at_least(1)
 
 
 def _positive(value: str) -> float:

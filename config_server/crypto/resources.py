@@ -19,6 +19,7 @@ from config_client.wire import PropertyValue
 
 from config_server.crypto.environment import CIPHER
 from config_server.errors import CryptoError, InvalidConfiguration
+from config_server.formats.documents import origin_line
 from config_server.formats.json_loader import load_json
 from config_server.formats.properties import load_properties
 from config_server.formats.yaml_loader import load_yaml
@@ -73,9 +74,8 @@ def decrypt_resource(path: str, text: str, decrypt: Callable[[str], str]) -> str
         try:
             plain = decrypt(cipher[len(CIPHER) :])
         except CryptoError:
-            line = (found[cipher] or "").split(":", 1)[0]
             raise InvalidConfiguration(
-                path, "a {cipher} value does not decrypt", line=int(line) if line.isdigit() else None
+                path, "a {cipher} value does not decrypt", line=origin_line(found[cipher])
             ) from None
         if extension == "json":
             text = text.replace(_json_body(cipher), _json_body(plain))

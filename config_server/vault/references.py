@@ -45,6 +45,7 @@ from typing import Any
 
 from config_client.wire import PropertySource, PropertyValue
 
+from config_server.crypto.environment import INVALID_VALUE
 from config_server.errors import ConfigServerError, Unavailable
 
 __all__ = [
@@ -52,7 +53,6 @@ __all__ = [
     "VAULT_PREFIX",
     "ReferenceScope",
     "VaultReference",
-    "has_references",
     "parse_reference",
     "resolve_references",
 ]
@@ -63,7 +63,6 @@ VAULT_PREFIX = "{vault}"
 MAX_REFERENCE_PATHS = 64
 """Distinct secret paths one environment's references may read; the rest (by path) are invalid:
 a pushed file of thousands of references must not occupy the Vault workers every request."""
-INVALID_VALUE = "<n/a>"
 
 SecretReader = Callable[[str], Awaitable[Mapping[str, Any] | None]]
 """Reads the secret at a path (None when it does not exist); raises ``ConfigServerError``."""
@@ -120,15 +119,6 @@ def parse_reference(value: str) -> VaultReference | None:
     if len(parts) < 2 or not parts[0] or not parts[1]:
         return None
     return VaultReference(parts[0], parts[1])
-
-
-def has_references(sources: Sequence[PropertySource]) -> bool:
-    """Whether any value of ``sources`` starts with ``{vault}``."""
-    return any(
-        isinstance(v.value, str) and v.value.startswith(VAULT_PREFIX)
-        for ps in sources
-        for v in ps.source.values()
-    )
 
 
 async def resolve_references(

@@ -6,8 +6,9 @@ timestamped directory, then an atomic swap of the ``..data`` symlink that ``toke
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -66,8 +67,10 @@ class ProjectedVolume:
         os.replace(self.root / "..data_tmp", self.root / "..data")
 
 
-def client(server: SpringServer, token_file: Path) -> AsyncConfigClient:
-    return AsyncConfigClient(
+@contextlib.asynccontextmanager
+async def client(server: SpringServer, token_file: Path) -> AsyncIterator[AsyncConfigClient]:
+    """A client of ``server`` reading its token from ``token_file``, closed on exit (not started)."""
+    config = AsyncConfigClient(
         server.url,
         application="orders",
         profiles="prod",
@@ -75,6 +78,10 @@ def client(server: SpringServer, token_file: Path) -> AsyncConfigClient:
         fail_fast=True,
         retry_max_attempts=1,
     )
+    try:
+        yield config
+    finally:
+        await config.aclose()
 
 
 async def test_the_file_token_is_sent_stripped(
@@ -83,11 +90,8 @@ async def test_the_file_token_is_sent_stripped(
     """The file's content, without its trailing newline, is sent as Authorization: Bearer."""
     path = tmp_path / "token"
     path.write_text("  token-one\n")
-    config = client(protected, path)
-    try:
+    async with client(protected, path) as config:
         assert (await config.load())["db.url"] == "jdbc:prod"
-    finally:
-        await config.aclose()
     assert allowed.seen == ["token-one"]
 
 
@@ -97,13 +101,10 @@ async def test_a_symlink_swap_rotation_is_picked_up_by_the_next_request(
     """After the kubelet-style ..data swap, the next request carries the new token."""
     volume = ProjectedVolume(tmp_path / "serviceaccount")
     volume.publish("token-one\n")
-    config = client(protected, volume.token_path)
-    try:
+    async with client(protected, volume.token_path) as config:
         await config.load()
         volume.publish("token-two\n")
         await config.load()
-    finally:
-        await config.aclose()
     assert allowed.seen == ["token-one", "token-two"]
 
 
@@ -113,13 +114,10 @@ async def test_a_file_rewritten_in_place_is_read_again(
     """A plain rewrite of the same file (new size and mtime) is noticed too."""
     path = tmp_path / "token"
     path.write_text("token-one")
-    config = client(protected, path)
-    try:
+    async with client(protected, path) as config:
         await config.load()
         path.write_text("token-two\n")
         await config.load()
-    finally:
-        await config.aclose()
     assert allowed.seen == ["token-one", "token-two"]
 
 
@@ -129,12 +127,9 @@ async def test_a_refused_token_that_the_file_still_holds_is_not_retried(
     """A 401 re-reads the file; the same token again means AuthenticationFailed after one request."""
     path = tmp_path / "token"
     path.write_text("token-revoked\n")
-    config = client(protected, path)
-    try:
+    async with client(protected, path) as config:
         with pytest.raises(AuthenticationFailed):
             await config.load()
-    finally:
-        await config.aclose()
     assert allowed.seen == ["token-revoked"]
 
 
@@ -143,12 +138,9 @@ async def test_a_missing_token_file_is_a_token_file_error_naming_it(
 ) -> None:
     """load() raises TokenFileError with the path and the reason; no request is sent."""
     path = tmp_path / "absent"
-    config = client(protected, path)
-    try:
+    async with client(protected, path) as config:
         with pytest.raises(TokenFileError, match=f"{path}: No such file") as caught:
             await config.load()
-    finally:
-        await config.aclose()
     assert caught.value.path == str(path)
     assert protected.seen == []
 
@@ -166,12 +158,9 @@ async def test_an_unusable_token_file_is_a_token_file_error(
         path.write_bytes(content)
     else:
         path.write_text(content)
-    config = client(protected, path)
-    try:
+    async with client(protected, path) as config:
         with pytest.raises(TokenFileError, match=problem) as caught:
             await config.load()
-    finally:
-        await config.aclose()
     assert "token-one" not in str(caught.value) and "second-line" not in str(caught.value)
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 
 from tests.support.node import NODE_DIR, node_env, require_node
+from tests.support.processes import read_log, stop_process
 
 SCRIPT = NODE_DIR / "oidc_server.mjs"
 AUDIENCE = "config-server"
@@ -85,13 +86,7 @@ class OidcProvider:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+        stop_process(proc)
         if proc.stdout is not None:
             proc.stdout.close()
 
@@ -110,10 +105,7 @@ class OidcProvider:
 
     def log(self) -> str:
         """What Node printed on stderr (warnings, crashes), for failure messages."""
-        try:
-            return self._log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+        return read_log(self._log_path)
 
     def _wait_ready(self) -> str:
         assert self._proc is not None and self._proc.stdout is not None

@@ -37,6 +37,8 @@ import hvac
 import hvac.exceptions
 import requests
 
+from tests.support.processes import read_log, stop_process
+
 ROOT_TOKEN = "root"
 _START_TIMEOUT = 20.0
 _UNSEAL_KEY = re.compile(r"^Unseal Key:\s*(\S+)\s*$", re.MULTILINE)
@@ -138,10 +140,7 @@ class OpenBao:
 
     def log(self) -> str:
         """What the server has printed so far (for failure messages)."""
-        try:
-            return self._log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+        return read_log(self._log_path)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "BAO_"))}
@@ -174,14 +173,7 @@ class OpenBao:
 
     def _terminate(self) -> None:
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc)
 
     # -- outages -----------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from typing import Any
 import requests
 
 from tests.support.openbao import free_port
+from tests.support.processes import read_log, stop_process
 
 BINARY = "/usr/bin/prometheus"
 _START_TIMEOUT = 20.0
@@ -126,22 +127,12 @@ class Prometheus:
 
     def log(self) -> str:
         """What the server printed."""
-        try:
-            return (self.root / "prometheus.log").read_text(errors="replace")
-        except OSError:
-            return ""
+        return read_log(self.root / "prometheus.log")
 
     def stop(self) -> None:
         """Terminate the server (kill after 5 s)."""
         proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc)
 
     def __enter__(self) -> Prometheus:
         return self.start()
