@@ -20,7 +20,7 @@ already reported, and a schema check of the rest would only add noise).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -151,42 +151,16 @@ def _environment(
     loader: _Loader,
 ) -> list[PropertySource] | None:
     """The property sources of ``/{app}/{profile}``, as ``GitConfigSource._files`` builds them
-    (imports included, a missing non-optional import reported); None when a file it includes
-    does not parse."""
+    (``resolve.environment``: imports included, a missing non-optional import reported); None
+    when a file it includes does not parse."""
     documents = loader.documents
     names = resolve.config_names([app])
     locations = resolve.search_locations(
         options.search_paths, applications=[app], profiles=[profile], label=options.label, dirs=dirs
     )
-    ordered = [c for c in resolve.candidates(names, [profile], locations) if c.path in present]
-    if any(c.path in loader.broken for c in ordered):
-        return None
-    planned = _imports(ordered, [profile], names, present, loader)
-    if planned is None:
-        return None
-    # spring.profiles.include / group in the documents active before profiles (imports too)
-    profiles = resolve.expand_profiles([profile], [documents[path][index] for path, index in planned.base])
-    if profiles != [profile]:
-        ordered = [c for c in resolve.candidates(names, profiles, locations) if c.path in present]
-        if any(c.path in loader.broken for c in ordered):
-            return None
-        if _imports(ordered, profiles, names, present, loader) is None:
-            return None
-    return resolve.assemble(ordered, documents, profiles=profiles, uri=_URI, names=names, present=present)
-
-
-def _imports(
-    ordered: Sequence[resolve.Candidate],
-    profiles: Sequence[str],
-    names: Sequence[str],
-    present: Collection[str],
-    loader: _Loader,
-) -> resolve.Plan | None:
-    """Load what ``spring.config.import`` reaches, one level per round, as the git source does;
-    report missing non-optional imports. None when an imported file does not parse."""
     while True:
-        planned = resolve.plan(ordered, loader.documents, profiles=profiles, names=names, present=present)
-        for missing in planned.missing:
+        step = resolve.environment(names, [profile], locations, documents=documents, present=present)
+        for missing in step.missing:
             loader.problems.append(
                 Problem(
                     missing.importer,
@@ -195,11 +169,13 @@ def _imports(
                     "(the server skips it; mark it 'optional:' if that is meant)",
                 )
             )
-        if not planned.needed:
-            return planned
-        for path in sorted(planned.needed):
-            if not loader.load(path):
-                return None
+        if not step.needed:
+            break
+        if not all(loader.load(path) for path in step.needed):
+            return None
+    return resolve.assemble(
+        step.ordered, documents, profiles=step.profiles, uri=_URI, names=names, present=present
+    )
 
 
 class _Loader:
