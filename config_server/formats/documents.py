@@ -13,7 +13,7 @@ from config_server.errors import InvalidConfiguration
 from config_server.formats.flatten import scalar_text
 from config_server.profiles import MalformedProfileExpression, matches
 
-__all__ = ["ON_PROFILE_KEY", "Document", "build_document"]
+__all__ = ["ON_PROFILE_KEY", "Document", "build_document", "origin_line"]
 
 ON_PROFILE_KEY = "spring.config.activate.on-profile"
 # Boot 4 refuses the pre-2.4 activation key; spring.profiles.active/include/default/group.* are fine.
@@ -46,7 +46,7 @@ def build_document(path: str, properties: dict[str, PropertyValue]) -> Document:
     on_profile_line: int | None = None
     for key, value in properties.items():
         if _LEGACY_KEY.match(key):
-            line = _line(value.origin)
+            line = origin_line(value.origin)
             raise InvalidConfiguration(
                 path,
                 "'spring.profiles' is not supported to activate a document; "
@@ -56,7 +56,7 @@ def build_document(path: str, properties: dict[str, PropertyValue]) -> Document:
         if key == ON_PROFILE_KEY or _ON_PROFILE_ITEM.match(key):
             text = scalar_text(value.value)
             expressions.extend(item.strip() for item in text.split(",") if item.strip())
-            on_profile_line = on_profile_line or _line(value.origin)
+            on_profile_line = on_profile_line or origin_line(value.origin)
     if expressions:
         try:  # check the syntax now, while the line is known; evaluation comes per request
             for expression in expressions:
@@ -66,7 +66,8 @@ def build_document(path: str, properties: dict[str, PropertyValue]) -> Document:
     return Document(MappingProxyType(dict(properties)), tuple(expressions) or None)
 
 
-def _line(origin: str | None) -> int | None:
+def origin_line(origin: str | None) -> int | None:
+    """The line of a value's ``line:column`` origin (None without one)."""
     if origin is None:
         return None
     head = origin.split(":", 1)[0]

@@ -31,7 +31,7 @@ from config_server.crypto.environment import CIPHER
 from config_server.crypto.keyring import KeyRing
 from config_server.errors import CryptoError, InvalidConfiguration
 from config_server.formats import parse_document_file
-from config_server.formats.documents import Document
+from config_server.formats.documents import Document, origin_line
 from config_server.imports import IMPORT_KEY
 from config_server.validation import discover
 from config_server.validation.problems import Problem, sorted_problems
@@ -253,7 +253,7 @@ class _Decryptor:
             value = properties.pop(key)
             plain = self._decrypt(str(value.value)[len(CIPHER) :])
             if isinstance(plain, CryptoError):
-                line = _line(value.origin)
+                line = origin_line(value.origin)
                 problems.append(
                     Problem(path, line, f"{key}: the {{cipher}} value does not decrypt: {plain.message}")
                 )
@@ -272,8 +272,3 @@ class _Decryptor:
                 found = exc
             self._cache[text] = found
         return found
-
-
-def _line(origin: str | None) -> int | None:
-    head = (origin or "").split(":", 1)[0]
-    return int(head) if head.isdigit() else None
