@@ -34,7 +34,7 @@ from config_server.formats import parse_document_file
 from config_server.formats.documents import Document, origin_line
 from config_server.imports import IMPORT_KEY
 from config_server.validation import discover
-from config_server.validation.problems import Problem, sorted_problems
+from config_server.validation.problems import Problem, problem_of, sorted_problems
 from config_server.validation.schema import Schema, load_schema, schema_problems
 
 __all__ = ["Options", "Report", "check"]
@@ -120,7 +120,7 @@ def check(
             try:
                 sources = _environment(app, profile, options, dirs, present, loader)
             except InvalidConfiguration as exc:
-                problems.append(Problem(exc.path, exc.line, exc.problem))
+                problems.append(problem_of(exc))
                 continue
             schema = schemas.get(app)
             if sources is None or schema is None:
@@ -206,7 +206,7 @@ class _Loader:
         try:
             docs = parse_document_file(path, self.files[path])
         except InvalidConfiguration as exc:
-            self.problems.append(Problem(exc.path, exc.line, exc.problem))
+            self.problems.append(problem_of(exc))
             self.broken.add(path)
             return False
         self.documents[path] = [
