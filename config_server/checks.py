@@ -21,17 +21,11 @@ from dataclasses import dataclass, field
 
 from config_client.wire import PropertySource
 
-from config_server.errors import InvalidConfiguration
-from config_server.validation.problems import Problem, format_text
+from config_server.validation.problems import Problem, format_text, problem_of
 
 __all__ = ["Check", "CheckContext", "Problem", "problem_of", "warning_value"]
 
 _WARN_TEXT_LIMIT = 400  # characters of problem text in one Warning value
-
-
-def problem_of(exc: InvalidConfiguration) -> Problem:
-    """The problem an ``InvalidConfiguration`` (a file that does not parse) names."""
-    return Problem(exc.path, exc.line, exc.problem)
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,9 +53,11 @@ __all__ = [
     "Candidate",
     "MissingImport",
     "Plan",
+    "Step",
     "assemble",
     "candidates",
     "config_names",
+    "environment",
     "expand_profiles",
     "glob_to_regex",
     "plan",
@@ -370,3 +372,50 @@ def resource_candidates(path: str, profiles: Sequence[str], locations: Sequence[
             out.append(f"{loc}{stem}-{profile}" + (f".{ext}" if ext else ""))
         out.append(f"{loc}{path}")
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """Where resolving an environment stands (see :func:`environment`): ``needed`` the files to
+    parse next, in this order (empty: done); ``ordered`` and ``profiles`` what to
+    :func:`assemble` once done; ``missing`` the non-optional imports of absent files found so far."""
+
+    needed: tuple[str, ...]
+    ordered: list[Candidate]
+    profiles: list[str]
+    missing: tuple[MissingImport, ...]
+
+
+def environment(
+    names: Sequence[str],
+    profiles: Sequence[str],
+    locations: Sequence[str],
+    *,
+    documents: Mapping[str, Sequence[Document]],
+    present: Collection[str],
+) -> Step:
+    """The candidates of ``profiles`` in ``locations``, the files they import, then the same for
+    the profiles that ``spring.profiles.include`` and groups add (:func:`expand_profiles`).
+
+    The caller parses ``Step.needed`` into ``documents`` and calls again until nothing is needed:
+    the candidates first, in precedence order, then each level of imports, sorted. Raises as
+    :func:`plan`."""
+    missing: list[MissingImport] = []
+
+    def step(active: Sequence[str]) -> tuple[list[Candidate], Plan | None, tuple[str, ...]]:
+        ordered = [c for c in candidates(names, active, locations) if c.path in present]
+        unread = tuple(c.path for c in ordered if c.path not in documents)
+        if unread:
+            return ordered, None, unread
+        planned = plan(ordered, documents, profiles=active, names=names, present=present)
+        missing.extend(planned.missing)
+        return ordered, planned, tuple(sorted(planned.needed))
+
+    requested = list(profiles)
+    ordered, planned, needed = step(requested)
+    if needed or planned is None:
+        return Step(needed, ordered, requested, tuple(missing))
+    expanded = expand_profiles(requested, [documents[path][index] for path, index in planned.base])
+    if expanded != requested:
+        ordered, _, needed = step(expanded)
+    return Step(needed, ordered, expanded, tuple(missing))

@@ -20,7 +20,7 @@ already reported, and a schema check of the rest would only add noise).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -31,10 +31,10 @@ from config_server.crypto.environment import CIPHER
 from config_server.crypto.keyring import KeyRing
 from config_server.errors import CryptoError, InvalidConfiguration
 from config_server.formats import parse_document_file
-from config_server.formats.documents import Document
+from config_server.formats.documents import Document, origin_line
 from config_server.imports import IMPORT_KEY
 from config_server.validation import discover
-from config_server.validation.problems import Problem, sorted_problems
+from config_server.validation.problems import Problem, problem_of, sorted_problems
 from config_server.validation.schema import Schema, load_schema, schema_problems
 
 __all__ = ["Options", "Report", "check"]
@@ -120,7 +120,7 @@ def check(
             try:
                 sources = _environment(app, profile, options, dirs, present, loader)
             except InvalidConfiguration as exc:
-                problems.append(Problem(exc.path, exc.line, exc.problem))
+                problems.append(problem_of(exc))
                 continue
             schema = schemas.get(app)
             if sources is None or schema is None:
@@ -151,42 +151,16 @@ def _environment(
     loader: _Loader,
 ) -> list[PropertySource] | None:
     """The property sources of ``/{app}/{profile}``, as ``GitConfigSource._files`` builds them
-    (imports included, a missing non-optional import reported); None when a file it includes
-    does not parse."""
+    (``resolve.environment``: imports included, a missing non-optional import reported); None
+    when a file it includes does not parse."""
     documents = loader.documents
     names = resolve.config_names([app])
     locations = resolve.search_locations(
         options.search_paths, applications=[app], profiles=[profile], label=options.label, dirs=dirs
     )
-    ordered = [c for c in resolve.candidates(names, [profile], locations) if c.path in present]
-    if any(c.path in loader.broken for c in ordered):
-        return None
-    planned = _imports(ordered, [profile], names, present, loader)
-    if planned is None:
-        return None
-    # spring.profiles.include / group in the documents active before profiles (imports too)
-    profiles = resolve.expand_profiles([profile], [documents[path][index] for path, index in planned.base])
-    if profiles != [profile]:
-        ordered = [c for c in resolve.candidates(names, profiles, locations) if c.path in present]
-        if any(c.path in loader.broken for c in ordered):
-            return None
-        if _imports(ordered, profiles, names, present, loader) is None:
-            return None
-    return resolve.assemble(ordered, documents, profiles=profiles, uri=_URI, names=names, present=present)
-
-
-def _imports(
-    ordered: Sequence[resolve.Candidate],
-    profiles: Sequence[str],
-    names: Sequence[str],
-    present: Collection[str],
-    loader: _Loader,
-) -> resolve.Plan | None:
-    """Load what ``spring.config.import`` reaches, one level per round, as the git source does;
-    report missing non-optional imports. None when an imported file does not parse."""
     while True:
-        planned = resolve.plan(ordered, loader.documents, profiles=profiles, names=names, present=present)
-        for missing in planned.missing:
+        step = resolve.environment(names, [profile], locations, documents=documents, present=present)
+        for missing in step.missing:
             loader.problems.append(
                 Problem(
                     missing.importer,
@@ -195,11 +169,13 @@ def _imports(
                     "(the server skips it; mark it 'optional:' if that is meant)",
                 )
             )
-        if not planned.needed:
-            return planned
-        for path in sorted(planned.needed):
-            if not loader.load(path):
-                return None
+        if not step.needed:
+            break
+        if not all(loader.load(path) for path in step.needed):
+            return None
+    return resolve.assemble(
+        step.ordered, documents, profiles=step.profiles, uri=_URI, names=names, present=present
+    )
 
 
 class _Loader:
@@ -230,7 +206,7 @@ class _Loader:
         try:
             docs = parse_document_file(path, self.files[path])
         except InvalidConfiguration as exc:
-            self.problems.append(Problem(exc.path, exc.line, exc.problem))
+            self.problems.append(problem_of(exc))
             self.broken.add(path)
             return False
         self.documents[path] = [
@@ -277,7 +253,7 @@ class _Decryptor:
             value = properties.pop(key)
             plain = self._decrypt(str(value.value)[len(CIPHER) :])
             if isinstance(plain, CryptoError):
-                line = _line(value.origin)
+                line = origin_line(value.origin)
                 problems.append(
                     Problem(path, line, f"{key}: the {{cipher}} value does not decrypt: {plain.message}")
                 )
@@ -296,8 +272,3 @@ class _Decryptor:
                 found = exc
             self._cache[text] = found
         return found
-
-
-def _line(origin: str | None) -> int | None:
-    head = (origin or "").split(":", 1)[0]
-    return int(head) if head.isdigit() else None

@@ -10,7 +10,9 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["FORMATS", "Problem", "format_github", "format_text", "sorted_problems"]
+from config_server.errors import InvalidConfiguration
+
+__all__ = ["FORMATS", "Problem", "format_github", "format_text", "problem_of", "sorted_problems"]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -21,6 +23,11 @@ class Problem:
     path: str
     line: int | None
     message: str
+
+
+def problem_of(exc: InvalidConfiguration) -> Problem:
+    """The problem an ``InvalidConfiguration`` (a file that does not parse) names."""
+    return Problem(exc.path, exc.line, exc.problem)
 
 
 def sorted_problems(problems: Iterable[Problem]) -> tuple[Problem, ...]:

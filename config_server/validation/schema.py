@@ -26,6 +26,7 @@ from config_client.wire import PropertySource
 
 from config_server.errors import InvalidConfiguration
 from config_server.formats import parse_document_file
+from config_server.formats.documents import origin_line
 from config_server.validation.problems import Problem
 
 if TYPE_CHECKING:
@@ -63,9 +64,9 @@ def _lines(path: str, data: bytes) -> dict[str, int]:
     out: dict[str, int] = {}
     for doc in documents:
         for key, value in doc.properties.items():
-            head = (value.origin or "").split(":", 1)[0]
-            if head.isdigit():
-                out[key] = int(head)
+            line = origin_line(value.origin)
+            if line is not None:
+                out[key] = line
     return out
 
 
@@ -112,11 +113,6 @@ def _search(pattern: str, text: str) -> bool:
         return False
 
 
-def _origin_line(origin: str | None) -> int | None:
-    head = (origin or "").split(":", 1)[0]
-    return int(head) if head.isdigit() else None
-
-
 def schema_problems(
     schema: Schema,
     sources: Sequence[PropertySource],
@@ -141,7 +137,7 @@ def schema_problems(
         if found is None:
             return None
         name = merged[found][1]
-        return paths[name], _origin_line(by_name[name].source[found].origin)
+        return paths[name], origin_line(by_name[name].source[found].origin)
 
     def secret(key: str) -> bool:
         return any(not key or s == key or s.startswith((key + ".", key + "[")) for s in secret_keys)

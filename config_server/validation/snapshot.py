@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from config_server.errors import InvalidRequest, Unavailable
+from config_server.sources.git.listing import follow_links, parse_listing
 from config_server.sources.git.refs import display_uri, one_line
 from config_server.sources.git.remote import RemoteAccess
-from config_server.sources.git.repository import _follow  # the server's symlink rule, shared
 from config_server.validation.discover import layout
 
 __all__ = ["Snapshot", "is_git_directory", "read_git", "read_remote", "read_worktree"]
@@ -99,29 +99,11 @@ def read_git(repository: Path, revision: str, search_paths: Sequence[str]) -> Sn
         )
     except Unavailable:
         raise InvalidRequest(f"No such revision in {repository}: {revision}") from None
-    listing = _git(repository, "ls-tree", "-r", "-t", "-z", "--full-tree", commit)
-    blobs: dict[str, str] = {}
-    links: dict[str, str] = {}
-    dirs = {""}
-    for entry in listing.split(b"\0"):
-        if not entry:
-            continue
-        meta, _, raw = entry.partition(b"\t")
-        mode, kind, sha = meta.decode("ascii").split(" ")
-        try:
-            path = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-        if kind == "tree":
-            dirs.add(path)
-        elif kind == "blob":
-            (links if mode == "120000" else blobs)[path] = sha
-    if links:
-        targets = _cat(repository, set(links.values()))
-        for path, sha in links.items():
-            found = _follow(path, targets[sha], blobs, links, targets.__getitem__)
-            if found is not None:
-                blobs[path] = found
+    listing = parse_listing(_git(repository, "ls-tree", "-r", "-t", "-z", "--full-tree", commit))
+    blobs, dirs = listing.files, listing.dirs
+    if listing.links:
+        targets = _cat(repository, set(listing.links.values()))
+        follow_links(blobs, listing.links, targets.__getitem__)
     wanted = layout(blobs, dirs, search_paths).wanted
     content = _cat(repository, {blobs[path] for path in wanted})
     return Snapshot({path: content[blobs[path]] for path in wanted}, frozenset(dirs), commit)

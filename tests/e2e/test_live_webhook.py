@@ -10,8 +10,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import socket
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,7 +20,8 @@ from config_client import AsyncConfigClient, set_testing
 
 from config_server.components import GIT, LIVE
 from config_server.secret import Secret
-from tests.e2e.live_support import ChangeLog, LiveServer, free_port, local_settings, wait_until
+from tests.e2e.live_support import ChangeLog, LiveServer, local_settings, wait_until
+from tests.support.gitdaemon import git_daemon
 from tests.support.gitrepo import GitRemote
 
 SECRET = "hook-s3cret"
@@ -39,35 +38,8 @@ def _no_backoff_sleeps() -> Iterator[None]:
 @pytest.fixture
 def daemon_uri(git_remote: GitRemote) -> Iterator[str]:
     """``git://`` URL of the test's bare remote, served read-only by ``git daemon`` on loopback."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            "git",
-            "daemon",
-            "--reuseaddr",
-            "--export-all",
-            "--listen=127.0.0.1",
-            f"--port={port}",
-            f"--base-path={git_remote.root}",
-            str(git_remote.root),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("git daemon did not start") from None
-                time.sleep(0.02)
-        yield f"git://127.0.0.1:{port}/{git_remote.bare.name}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=5)
+    with git_daemon(git_remote) as uri:
+        yield uri
 
 
 @pytest.fixture

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +33,7 @@ from config_server.sources.git.remote import RemoteAccess
 from config_server.sources.git.repos import RepoSpec, parse_composite, parse_repos
 from tests.http.conftest import HardenedTestServer, app_of
 from tests.support import VECTORS as SUPPORT_VECTORS
+from tests.support.gitdaemon import serve_git
 from tests.support.gitrepo import GitRemote
 from tests.support.memory_source import MemorySource
 from tests.support.openbao import OpenBao
@@ -64,37 +62,8 @@ def remotes(tmp_path: Path) -> Iterator[Remotes]:
     default.write({"application.yml": "who: default\n", "bar.yml": "bar: 1\n"})
     payments.write({"application.yml": "who: payments\n", "payments-api.yml": "api: 1\n"})
     team.write({"application.yml": "who: team-orders\n"})
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    proc = subprocess.Popen(
-        [
-            "git",
-            "daemon",
-            "--reuseaddr",
-            "--export-all",
-            "--listen=127.0.0.1",
-            f"--port={port}",
-            f"--base-path={root}",
-            str(root),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("git daemon did not start") from None
-                time.sleep(0.02)
+    with serve_git(root) as port:
         yield Remotes(root, port, default, payments, team)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=5)
 
 
 def repos_of(remotes: Remotes) -> dict[str, Any]:

@@ -9,36 +9,16 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from config_server.errors import InvalidRequest, LabelNotFound, Unavailable
 from config_server.sources.git.remote import RemoteAccess
 from config_server.sources.git.source import GitSource, Moved
+from tests.sources.conftest import MakeSource
 from tests.support.gitrepo import GitRemote, git
-
-MakeSource = Callable[..., Awaitable[GitSource]]
-
-
-@pytest.fixture
-async def make_source(tmp_path: Path) -> AsyncIterator[MakeSource]:
-    """``await make_source(uri, **kw)``: a started GitSource, closed after the test."""
-    started: list[GitSource] = []
-
-    async def make(uri: str, **kwargs: Any) -> GitSource:
-        kwargs.setdefault("basedir", tmp_path / "clone")
-        kwargs.setdefault("refresh_rate", 3600)
-        source = GitSource(uri=uri, **kwargs)
-        await source.start()
-        started.append(source)
-        return source
-
-    yield make
-    for source in started:
-        await source.close()
 
 
 async def read(source: GitSource, label: str | None, path: str) -> str:

@@ -4,36 +4,14 @@ memory, forgotten after a rewrite, fetched on demand when shallow, and health te
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from config_server.errors import LabelNotFound, Unavailable
 from config_server.sources.git.files import GitConfigSource
-from config_server.sources.git.source import GitSource
+from tests.sources.conftest import MakeSource
 from tests.support.gitrepo import GitRemote, git
-
-MakeSource = Callable[..., Awaitable[GitSource]]
-
-
-@pytest.fixture
-async def make_source(tmp_path: Path) -> AsyncIterator[MakeSource]:
-    """``await make_source(uri, **kw)``: a started GitSource, closed after the test."""
-    started: list[GitSource] = []
-
-    async def make(uri: str, **kwargs: Any) -> GitSource:
-        kwargs.setdefault("basedir", tmp_path / "clone")
-        kwargs.setdefault("refresh_rate", 3600)
-        source = GitSource(uri=uri, **kwargs)
-        await source.start()
-        started.append(source)
-        return source
-
-    yield make
-    for source in started:
-        await source.close()
 
 
 async def test_resolved_commit_id_needs_no_git(git_remote: GitRemote, make_source: MakeSource) -> None:

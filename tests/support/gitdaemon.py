@@ -7,10 +7,11 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from tests.support.gitrepo import GitRemote
 
-__all__ = ["git_daemon"]
+__all__ = ["git_daemon", "serve_git"]
 
 
 def _free_port() -> int:
@@ -22,6 +23,14 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def git_daemon(remote: GitRemote) -> Iterator[str]:
     """Serve ``remote`` read-only with ``git daemon``; yields its ``git://127.0.0.1:PORT/...`` URL."""
+    with serve_git(remote.root) as port:
+        yield f"git://127.0.0.1:{port}/{remote.bare.name}"
+
+
+@contextlib.contextmanager
+def serve_git(root: Path) -> Iterator[int]:
+    """Serve every repository under ``root`` read-only with ``git daemon`` (``root`` its base
+    path); yields the port."""
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -31,8 +40,8 @@ def git_daemon(remote: GitRemote) -> Iterator[str]:
             "--export-all",
             "--listen=127.0.0.1",
             f"--port={port}",
-            f"--base-path={remote.root}",
-            str(remote.root),
+            f"--base-path={root}",
+            str(root),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -47,7 +56,7 @@ def git_daemon(remote: GitRemote) -> Iterator[str]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError("git daemon did not start") from None
                 time.sleep(0.02)
-        yield f"git://127.0.0.1:{port}/{remote.bare.name}"
+        yield port
     finally:
         proc.terminate()
         proc.wait(timeout=5)

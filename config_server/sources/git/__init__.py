@@ -4,6 +4,7 @@
 - ``source``: ``GitSource``, the async seam (one worker thread, background fetch, change signal).
 - ``repository``: ``GitRepository``, the blocking clone (GitPython), used only through ``source``.
 - ``layout``: basedir on disk (0700): clone generations, the ``current`` pointer, temporaries, disk.
+- ``listing``: a commit's tree listing and the symlink rule, shared with ``validate`` (pure).
 - ``refs``: label validation, ref snapshots, URI display and redaction (pure).
 - ``repos``: Spring's ``repos:`` and ``composite:`` entries as specs, pattern rules, URL keys (pure).
 - ``patterns``: ``GitRepositories``, the ``Source`` over a default and pattern repositories

@@ -189,40 +189,22 @@ class GitConfigSource:
         present = tree.files.keys()
         names = resolve.config_names(query.applications)
         locations = self._locations(query, label, tree)
-        ordered = [c for c in resolve.candidates(names, query.profiles, locations) if c.path in present]
-        documents = {c.path: await self._documents(tree, c.path) for c in ordered}
-        planned = await self._imports(tree, ordered, documents, query.profiles, names)
-        # spring.profiles.include / group in the documents active before profiles (imports too)
-        base = [documents[path][index] for path, index in planned.base]
-        profiles = resolve.expand_profiles(query.profiles, base)
-        if profiles != list(query.profiles):
-            ordered = [c for c in resolve.candidates(names, profiles, locations) if c.path in present]
-            for c in ordered:
-                if c.path not in documents:
-                    documents[c.path] = await self._documents(tree, c.path)
-            await self._imports(tree, ordered, documents, profiles, names)
-        return resolve.assemble(
-            ordered, documents, profiles=profiles, uri=self.git.display_uri, names=names, present=present
-        )
-
-    async def _imports(
-        self,
-        tree: Tree,
-        ordered: Sequence[resolve.Candidate],
-        documents: dict[str, list[Document]],
-        profiles: Sequence[str],
-        names: Sequence[str],
-    ) -> resolve.Plan:
-        """Parse the files that ``spring.config.import`` reaches (into ``documents``), one level of
-        imports per round; the final plan."""
-        while True:
-            planned = resolve.plan(
-                ordered, documents, profiles=profiles, names=names, present=tree.files.keys()
+        documents: dict[str, list[Document]] = {}
+        while (
+            step := resolve.environment(
+                names, query.profiles, locations, documents=documents, present=present
             )
-            if not planned.needed:
-                return planned
-            for path in sorted(planned.needed):
+        ).needed:
+            for path in step.needed:
                 documents[path] = await self._documents(tree, path)
+        return resolve.assemble(
+            step.ordered,
+            documents,
+            profiles=step.profiles,
+            uri=self.git.display_uri,
+            names=names,
+            present=present,
+        )
 
     def _locations(self, query: Query, label: str | None, tree: Tree) -> list[str]:
         return resolve.search_locations(

@@ -36,6 +36,7 @@ from config_server.caching import LRU, SingleFlight
 from config_server.checks import Check, CheckContext, Problem, problem_of, warning_value
 from config_server.crypto.environment import CIPHER
 from config_server.errors import ConfigServerError, InvalidConfiguration, LabelNotFound
+from config_server.formats.documents import origin_line
 from config_server.sources.base import ChangeListener, Contribution, Query, SourceHealth
 from config_server.sources.git.files import GitConfigSource
 from config_server.validation.problems import format_text
@@ -363,7 +364,7 @@ def _cipher_problem(
             if str(value.value).startswith(CIPHER) and key not in after:
                 return Problem(
                     _path(before.name, uri),
-                    _line(value.origin),
+                    origin_line(value.origin),
                     f"the {{cipher}} value of {key} does not decrypt",
                 )
     return None
@@ -371,11 +372,6 @@ def _cipher_problem(
 
 def _path(name: str, uri: str) -> str:
     return _DOCUMENT.sub("", name).removeprefix(uri.rstrip("/") + "/")
-
-
-def _line(origin: str | None) -> int | None:
-    head = (origin or "").split(":", 1)[0]
-    return int(head) if head.isdigit() else None
 
 
 def _with_origins(decrypted: PropertySource, raw: PropertySource) -> PropertySource:

@@ -12,10 +12,9 @@ import contextlib
 import dataclasses
 import logging
 import os
-import posixpath
 import shutil
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +44,7 @@ from config_server.sources.git.layout import (
     remove_stale_locks,
     set_current,
 )
+from config_server.sources.git.listing import follow_links, parse_listing
 from config_server.sources.git.refs import (
     RefSnapshot,
     check_label,
@@ -64,7 +64,6 @@ _log = logging.getLogger(__name__)
 _REFSPECS = ("+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*")
 _REF_FORMAT = "%(objectname)\t%(objecttype)\t%(*objectname)\t%(*objecttype)\t%(refname)"
 _REF_ROOTS = ("refs/remotes/origin/", "refs/tags/")
-_SYMLINK_HOPS = 8
 _NETWORK = frozenset({"fetch", "ls-remote", "clone"})  # commands that get the credentials
 # How git reports a commit the host will not send: asked for an object that is not (or not
 # reachably) there, or a host that allows no request of unadvertised objects at all.
@@ -484,30 +483,11 @@ class GitRepository:
             commit,
             stdout_as_string=False,
         )
-        files: dict[str, str] = {}
-        links: dict[str, str] = {}
-        dirs = {""}
-        for entry in raw.split(b"\0"):
-            if not entry:
-                continue
-            meta, _, raw_path = entry.partition(b"\t")
-            mode, kind, sha = meta.decode("ascii").split(" ")
-            try:
-                path = raw_path.decode("utf-8")
-            except UnicodeDecodeError:
-                _log.warning("skipping a path that is not UTF-8 in %s at %s", self.display_uri, commit)
-                continue
-            if kind == "tree":
-                dirs.add(path)
-            elif kind == "blob" and mode == "120000":
-                links[path] = sha
-            elif kind == "blob":
-                files[path] = sha
-        for path, sha in links.items():
-            target = _follow(path, self.read_blob(sha), files, links, self.read_blob)
-            if target is not None:
-                files[path] = target
-        return Tree(commit=commit, files=dict(sorted(files.items())), dirs=frozenset(dirs))
+        listing = parse_listing(raw)
+        for _ in listing.skipped:
+            _log.warning("skipping a path that is not UTF-8 in %s at %s", self.display_uri, commit)
+        follow_links(listing.files, listing.links, self.read_blob)
+        return Tree(commit=commit, files=dict(sorted(listing.files.items())), dirs=frozenset(listing.dirs))
 
     def read_blob(self, blob: str) -> bytes:
         """The bytes of a blob. Raises ``InvalidRequest`` for a malformed id, ``ResourceNotFound``
@@ -758,29 +738,3 @@ def _refused(commit: str, uri: str) -> LabelNotFound:
     )
     err.args = (err.message,)
     return err
-
-
-def _follow(
-    path: str,
-    target: bytes,
-    files: Mapping[str, str],
-    links: Mapping[str, str],
-    read: Callable[[str], bytes],
-) -> str | None:
-    """The blob a symlink ends at, if it is a file inside the repository (bounded hops)."""
-    for _ in range(_SYMLINK_HOPS):
-        try:
-            text = target.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        if text.startswith("/"):
-            return None
-        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), text))
-        if resolved == ".." or resolved.startswith("../") or resolved == ".":
-            return None
-        if resolved in files:
-            return files[resolved]
-        if resolved not in links:
-            return None
-        path, target = resolved, read(links[resolved])
-    return None

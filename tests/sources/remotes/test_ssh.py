@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,7 @@ import pytest
 from config_server.errors import InvalidConfiguration, Unavailable
 from config_server.secret import Secret
 from config_server.sources.git.remote import RemoteAccess
-from config_server.sources.git.source import GitSource
-from tests.sources.conftest import OpenRepo
+from tests.sources.conftest import MakeSource, OpenRepo
 from tests.support.gitrepo import GitRemote
 from tests.support.sshd import PASSPHRASE, Sshd
 
@@ -141,25 +139,6 @@ def test_a_missing_key_file_is_a_configuration_error(open_repo: OpenRepo, sshd: 
     """A key file that does not exist fails open() with InvalidConfiguration naming it."""
     with pytest.raises(InvalidConfiguration, match=r"no-such-key.*cannot read the git SSH key"):
         open_repo(sshd.uri(tmp_path), access=keyed(sshd, tmp_path / "no-such-key"))
-
-
-MakeSource = Callable[..., Awaitable[GitSource]]
-
-
-@pytest.fixture
-async def make_source(tmp_path: Path) -> AsyncIterator[MakeSource]:
-    """``await make_source(uri, access=...)``: a started GitSource, closed after the test."""
-    started: list[GitSource] = []
-
-    async def make(uri: str, **kwargs: Any) -> GitSource:
-        source = GitSource(uri=uri, basedir=tmp_path / "clone", refresh_rate=3600, **kwargs)
-        await source.start()
-        started.append(source)
-        return source
-
-    yield make
-    for source in started:
-        await source.close()
 
 
 async def test_a_hung_ssh_remote_times_out_while_reads_go_on(
