@@ -3,13 +3,13 @@ memory, forgotten after a rewrite, fetched on demand when shallow, and health te
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from config_server.errors import LabelNotFound, Unavailable
 from config_server.sources.git.files import GitConfigSource
+from config_server.sources.git.source import GitSource
 from tests.sources.conftest import MakeSource
 from tests.support.gitrepo import GitRemote, git
 
@@ -20,7 +20,7 @@ async def test_resolved_commit_id_needs_no_git(git_remote: GitRemote, make_sourc
     git_remote.write({"a.yml": "a: 2\n"})
     source = await make_source(git_remote.uri)
     assert await source.resolve(old) == old
-    shutil.rmtree(source.repository.gitdir)
+    await _delete_clone(source)
     assert await source.resolve(old) == old
 
 
@@ -62,7 +62,7 @@ async def test_health_reports_a_broken_clone_and_the_disk(
     health = await files.health()
     assert health.status == "UP" and health.details["clone"] == "ok"
     assert isinstance(health.details["disk_free_bytes"], int) and health.details["low_disk"] is False
-    shutil.rmtree(source.repository.gitdir)
+    await _delete_clone(source)
     away = git_remote.bare.rename(tmp_path / "away.git")
     await source.refresh()
     health = await files.health()
@@ -73,3 +73,11 @@ async def test_health_reports_a_broken_clone_and_the_disk(
     away.rename(git_remote.bare)
     await source.refresh()
     assert (await files.health()).status == "UP"
+
+
+async def _delete_clone(source: GitSource) -> None:
+    """Take the clone away as a tmp cleaner would. Moved out in one rename, not rmtree'd: the fetch
+    start()'s catch-up queued may still be writing objects, and rmtree would race with it."""
+    await source.refresh()
+    gitdir = source.repository.gitdir
+    gitdir.rename(gitdir.parent.parent / f"deleted-{gitdir.name}")
