@@ -101,7 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args)
     except SettingsError as exc:
         parser.exit(2, f"config-server: {exc}\n")
-    logs.configure(settings.log_level, settings.log_format)
+    logs.configure(
+        settings.log_level, settings.log_format, exception_messages=settings.log_exception_messages
+    )
     logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every change at INFO
     for flag in secret_flags(args):
         log.warning(

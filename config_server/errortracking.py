@@ -16,14 +16,17 @@ With ``SENTRY_DSN`` set and ``sentry-sdk`` installed (the ``sentry`` extra), ``c
 sends each logged error to Sentry under its fingerprint, scrubbed by ``scrub``: request headers
 that authenticate (``Authorization``, ``X-Config-Token``, ``Cookie``, ``Set-Cookie``,
 ``Proxy-Authorization``) and any of the server's ``Secret`` settings wherever they appear; no
-local variables and no request bodies are sent at all.
+local variables and no request bodies are sent at all. An exception's message is withheld as in
+the log (``logs.exception_message``) unless ``--log-exception-messages``.
 """
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 import secrets
+import sys
 import threading
 import time
 import traceback
@@ -49,6 +52,7 @@ __all__ = [
     "configure_sentry",
     "fingerprint",
     "scrub",
+    "withhold_messages",
 ]
 
 log = logging.getLogger(__name__)
@@ -156,6 +160,12 @@ def configure_sentry(settings: Settings | None, environ: Mapping[str, str] | Non
         log.warning("SENTRY_DSN is set but sentry-sdk is not installed (pip install 'config-server[sentry]')")
         return False
     hidden = _secret_values(settings)
+    messages = settings is not None and settings.log_exception_messages
+
+    def before_send(event: Any, hint: Any) -> Any:
+        scrubbed = scrub(event, hidden)
+        return scrubbed if messages else withhold_messages(scrubbed)
+
     sentry_sdk.init(
         dsn=dsn,
         include_local_variables=False,
@@ -164,7 +174,7 @@ def configure_sentry(settings: Settings | None, environ: Mapping[str, str] | Non
         default_integrations=True,
         auto_enabling_integrations=False,  # no framework patching: errortracking reports what it logs
         integrations=[LoggingIntegration(level=None, event_level=None)],
-        before_send=lambda event, hint: scrub(event, hidden),
+        before_send=before_send,
         before_breadcrumb=lambda crumb, hint: scrub(crumb, hidden),
     )
     _sentry_on = True
@@ -190,6 +200,27 @@ def scrub(event: Any, hidden: frozenset[str] = frozenset()) -> Any:
     and cookies become ``FILTERED``; any string holding one of ``hidden`` has it replaced.
     """
     return _scrub(event, hidden)
+
+
+def withhold_messages(event: Any) -> Any:
+    """``event`` (a Sentry event, modified in place) with each exception's message withheld as
+    the log withholds it (``logs.exception_message``): only the project's errors and OS errors
+    keep theirs. An exception type that cannot be found is withheld."""
+    exception = event.get("exception") if isinstance(event, dict) else None
+    values = exception.get("values") if isinstance(exception, dict) else None
+    for value in values if isinstance(values, list) else ():
+        if not isinstance(value, dict) or not value.get("value"):
+            continue
+        kind = _exception_class(value.get("module"), value.get("type"))
+        if kind is None or not logs.message_is_safe(kind):
+            value["value"] = f"[message withheld: {len(str(value['value']))} characters]"
+    return event
+
+
+def _exception_class(module: object, name: object) -> type[BaseException] | None:
+    owner = sys.modules.get(module) if isinstance(module, str) and module else builtins
+    found = getattr(owner, name, None) if isinstance(name, str) else None
+    return found if isinstance(found, type) and issubclass(found, BaseException) else None
 
 
 def _scrub(node: Any, hidden: frozenset[str]) -> Any:

@@ -295,6 +295,14 @@ class Settings:
         _choice("json", "text"),
         metavar="FORMAT",
     )
+    log_exception_messages: bool = _option(
+        "write every exception's message to the log and to Sentry; by default a message that may"
+        " quote a configuration value (anything but the server's own errors and OS errors) is"
+        " withheld, with its length",
+        _bool,
+        False,
+        metavar="BOOL",
+    )
     # --- vault (secrets) ---
     vault_url: str | None = _option(
         "Vault (or OpenBao) address, e.g. http://127.0.0.1:8200; enables the Vault source", metavar="URL"

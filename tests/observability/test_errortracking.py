@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from config_server.errortracking import FILTERED, ErrorTracker, fingerprint, scrub
+from config_server.errortracking import FILTERED, ErrorTracker, fingerprint, scrub, withhold_messages
 
 
 def _bug(message: str) -> BaseException:
@@ -66,4 +66,26 @@ def test_scrub_filters_credentials_headers_and_secret_values() -> None:
     assert scrub({"headers": [["authorization", "x"], ["a", "b"]]})["headers"] == [
         ["authorization", FILTERED],
         ["a", "b"],
+    ]
+
+
+def test_sentry_events_keep_only_the_messages_the_log_keeps() -> None:
+    """A library's or a bug's message is withheld with its length; the project's errors and OS
+    errors keep theirs; a type that cannot be found is withheld."""
+    event = {
+        "exception": {
+            "values": [
+                {"module": "yaml.scanner", "type": "ScannerError", "value": "found 'hunter2'"},
+                {"module": None, "type": "KeyError", "value": "'db.password'"},
+                {"module": "config_server.errors", "type": "LabelNotFound", "value": "No such label: v9"},
+                {"module": None, "type": "FileNotFoundError", "value": "[Errno 2] gone: '/x'"},
+            ]
+        }
+    }
+    values = withhold_messages(event)["exception"]["values"]
+    assert [v["value"] for v in values] == [
+        "[message withheld: 15 characters]",
+        "[message withheld: 13 characters]",
+        "No such label: v9",
+        "[Errno 2] gone: '/x'",
     ]

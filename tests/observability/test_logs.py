@@ -5,13 +5,16 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 from collections.abc import Iterator
 
 import pytest
 
 from config_server import logs, tracing
+from config_server.errors import LabelNotFound
 from config_server.tracing import TraceParent
 
+SEEDED = "hunter2-secret"  # a configuration value an exception quotes
 TRACE, PARENT = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 
 
@@ -59,6 +62,60 @@ def test_an_exception_is_one_line_with_its_type_and_stacktrace(
     record = json.loads(line)
     assert record["exception.type"] == "ValueError" and "Traceback" in record["exception.stacktrace"]
     assert "trace_id" not in record
+
+
+def _raise_chained(value: str) -> None:
+    try:
+        {"port": 1}[value]
+    except KeyError as exc:
+        raise ValueError(f"cannot convert {value!r}") from exc
+
+
+@pytest.mark.parametrize("formatter", [logs.JsonFormatter(), logs.TextFormatter()], ids=["json", "text"])
+def test_a_message_that_may_quote_a_value_is_withheld(formatter: logging.Formatter) -> None:
+    """A library's or a bug's exception message (and its cause's) is written as its length only;
+    the type and the frames stay."""
+    try:
+        _raise_chained(SEEDED)
+    except ValueError:
+        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    written = formatter.format(record)
+    assert "hunter2" not in written
+    assert "ValueError: [message withheld: 31 characters]" in written
+    assert "KeyError: [message withheld: 16 characters]" in written
+    assert "direct cause" in written and "_raise_chained" in written
+
+
+def test_the_servers_own_errors_and_os_errors_keep_their_messages() -> None:
+    """ConfigServerError messages are written from names to be shown, OSError is an errno and a
+    path: both are written as they are."""
+    formatter = logs.JsonFormatter()
+    for exc in (LabelNotFound("No such label: v9"), FileNotFoundError(2, "No such file", "/srv/x")):
+        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", None, (type(exc), exc, None))
+        line = json.loads(formatter.format(record))
+        assert line["exception.message"] == str(exc) and str(exc) in line["exception.stacktrace"]
+
+
+def test_exception_messages_on_writes_every_message() -> None:
+    """--log-exception-messages: the message is written as it is, in both formats."""
+    try:
+        _raise_chained(SEEDED)
+    except ValueError:
+        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    line = json.loads(logs.JsonFormatter(exception_messages=True).format(record))
+    assert line["exception.message"] == "cannot convert 'hunter2-secret'"
+    assert "KeyError: 'hunter2-secret'" in logs.TextFormatter(exception_messages=True).format(record)
+
+
+def test_a_traceback_another_handler_cached_is_not_reused() -> None:
+    """A record another handler already formatted (logging caches its traceback text) is still
+    written with the message withheld."""
+    try:
+        _raise_chained(SEEDED)
+    except ValueError:
+        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "failed", None, sys.exc_info())
+    assert "hunter2" in logging.Formatter().format(record)  # caches record.exc_text
+    assert "hunter2" not in logs.TextFormatter().format(record)
 
 
 def test_the_default_format_is_text_on_a_terminal_and_json_otherwise() -> None:

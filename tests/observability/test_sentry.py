@@ -54,13 +54,14 @@ async def receiver() -> AsyncIterator[Receiver]:
 async def test_an_unhandled_error_reaches_sentry_without_any_secret(
     receiver: Receiver, aiohttp_client: Any
 ) -> None:
-    """The envelope names the error's type, id and fingerprint; no seeded key, token or password."""
-    key, token, password = (secrets.token_hex(12) for _ in range(3))
+    """The envelope names the error's type, id and fingerprint; no seeded key, token or password,
+    and not the message, which may quote a configuration value (it is withheld, with its length)."""
+    key, token, password, value = (secrets.token_hex(12) for _ in range(4))
     settings = Settings(repo="https://example.invalid/repo.git", encrypt_key=Secret(key))
     assert errortracking.configure_sentry(settings, {"SENTRY_DSN": receiver.dsn})
 
     async def buggy(request: web.Request) -> web.Response:
-        raise ZeroDivisionError(f"a bug that quotes the key {key}")
+        raise ZeroDivisionError(f"a bug that quotes the key {key} and a value {value}")
 
     app = web.Application(middlewares=[telemetry_middleware, error_middleware])
     app[ERROR_TRACKER] = ErrorTracker()
@@ -78,8 +79,9 @@ async def test_an_unhandled_error_reaches_sentry_without_any_secret(
     items = [json.loads(line) for line in sent.splitlines() if line.startswith("{")]
     (event,) = [item for item in items if "exception" in item]
     assert event["exception"]["values"][-1]["type"] == "ZeroDivisionError"
+    assert event["exception"]["values"][-1]["value"].startswith("[message withheld: ")
     assert event["tags"]["error_id"] == error_id
     # The bug is in the test's handler: the project's innermost frame is the middleware's.
     assert event["fingerprint"] == ["ZeroDivisionError@config_server/http/errors.py:error_middleware"]
-    for seeded in (key, token, password):
+    for seeded in (key, token, password, value):
         assert seeded not in sent
