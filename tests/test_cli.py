@@ -11,6 +11,7 @@ import pytest
 
 from config_server import __version__
 from tests.support.gitrepo import GitRemote
+from tests.support.server_process import server_process
 
 
 def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -86,26 +87,10 @@ def test_sigterm_stops_the_server_at_once_and_cleanly(git_remote: GitRemote, tmp
     import urllib.request
 
     git_remote.write({"application.yml": "a: 1\n"})
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "config_server", "serve", "--repo", git_remote.uri,
-         "--basedir", str(tmp_path / "c"), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/application/default", timeout=2) as r:
-                    assert r.status == 200
-                break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "the server did not start"
-                time.sleep(0.1)
-        url = f"http://127.0.0.1:{port}/application/default"
-        with urllib.request.urlopen(url, timeout=5) as r:
+    argv = ["--repo", git_remote.uri, "--basedir", str(tmp_path / "c"), "--port", "0"]
+    with server_process(argv) as server:  # port 0: no free port to pick and lose to another process
+        url = f"{server.url}/application/default"
+        with urllib.request.urlopen(url, timeout=10) as r:
             etag = r.headers["ETag"]
         held: list[int] = []
 
@@ -118,16 +103,25 @@ def test_sigterm_stops_the_server_at_once_and_cleanly(git_remote: GitRemote, tmp
 
         poller = threading.Thread(target=long_poll)
         poller.start()
-        time.sleep(1)  # the poll is held
+        deadline = time.monotonic() + 10
+        while "config_long_polls_open 1.0" not in _get(f"{server.url}/actuator/prometheus"):
+            assert time.monotonic() < deadline, "the long poll was not held"
+            time.sleep(0.05)
         started = time.monotonic()
-        server.send_signal(signal.SIGTERM)
-        output, _ = server.communicate(timeout=15)
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(timeout=15)
+        stopped = time.monotonic() - started
         poller.join(5)
-    finally:
-        server.kill()
-    assert server.returncode == 0 and time.monotonic() - started < 10
+    assert server.process.returncode == 0 and stopped < 10
     assert held == [304]
-    assert "Traceback" not in output and "stopping" in output
+    assert "Traceback" not in server.output and "stopping" in server.output
+
+
+def _get(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return str(r.read().decode())
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,10 @@ from tests.support.server_process import ServerProcess, server_process
 HAPROXY = "/usr/sbin/haproxy"  # Debian's haproxy (.ci/run installs it)
 WATCHERS = 300
 LONG_POLL_WAIT = 20.0
+# Seconds from the webhook to the last of the watchers seeing the push: 0.2-0.6 s on a loaded 2-core
+# machine (printed below), so a CI machine 2-3x slower still passes; the same bound as the e2e
+# push-to-callback tests (tests/e2e/test_live_push.py).
+WEBHOOK_TO_ALL_BOUND = 3.0
 CLUSTER_SECRET = "cluster-s3cret"
 
 
@@ -228,21 +232,22 @@ async def test_replicas_behind_a_load_balancer_act_as_one(
     balancer: str,
     fleet: tuple[Fleet, list[AsyncConfigClient], _Errors],
 ) -> None:
-    """A webhook to haproxy reaches all 300 watchers in under 1 s; a rolling restart surfaces no
-    error and no spurious change, and a push made during the roll still reaches everyone."""
+    """A webhook to haproxy reaches all 300 watchers within WEBHOOK_TO_ALL_BOUND (usually well under
+    1 s); a rolling restart surfaces no error and no spurious change, and a push made during the
+    roll still reaches everyone."""
     watchers, clients, errors = fleet
 
     sent = await _push(git_remote, balancer, 1)
-    await wait_until(lambda: watchers.all_at(1), 5.0)
+    await wait_until(lambda: watchers.all_at(1), 10.0)
     slowest = max(watchers.arrived[1]) - sent
     print(f"webhook to the last of {len(watchers.arrived[1])} watchers: {slowest:.3f} s")
-    assert slowest < 1.0, f"the last watcher saw the push after {slowest:.2f} s"
+    assert slowest < WEBHOOK_TO_ALL_BOUND, f"the last watcher saw the push after {slowest:.2f} s"
 
     for n, replica in enumerate(replicas):
         await asyncio.to_thread(replica.stop)
         if n == 1:  # a push while one replica is down and another just came back
             await _push(git_remote, balancer, 2)
-            await wait_until(lambda: watchers.all_at(2), 5.0)
+            await wait_until(lambda: watchers.all_at(2), 10.0)
         await asyncio.to_thread(replica.start)
         await asyncio.sleep(0.6)  # haproxy sees it up again (rise 2 x 200 ms)
     await asyncio.sleep(1.0)  # watchers re-polled through the roll's last step

@@ -72,6 +72,9 @@ async def test_damaged_clone_under_load_is_rebuilt_without_errors(
     workers = [asyncio.create_task(load(server.url, paths, stop, statuses)) for _ in range(8)]
     try:
         await wait_until(lambda: statuses[200] >= 40, 5)
+        # The fetch start() queued (the file watch's catch-up) may still be writing into the clone:
+        # rmtree or the garbage writes would race with it. Wait for it; the load goes on meanwhile.
+        await server.app[GIT].refresh()
         old = server.app[GIT].repository.gitdir
         damage(old)
         await asyncio.sleep(0.2)

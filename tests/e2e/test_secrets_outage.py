@@ -11,6 +11,7 @@ and answers 503, unless a last-known answer younger than ``--vault-stale-ttl`` e
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -19,6 +20,11 @@ from config_server.secret import Secret
 from tests.http.conftest import Serve
 from tests.support.gitrepo import GitRemote
 from tests.support.openbao import OpenBao
+
+# The stale window of test_last_known_secrets_are_served_stale_for_a_bounded_time: the seal and
+# four stale reads must all fit in it (0.35 s on a loaded 2-core machine: 1 s was too close for a
+# CI machine 2-3x slower).
+STALE_TTL = 2.5
 
 KEY = "e2e-outage-key"
 STALE_WARNING = '110 - "Response is Stale: Vault unavailable, last known secrets served"'
@@ -142,8 +148,9 @@ async def test_last_known_secrets_are_served_stale_for_a_bounded_time(
     serve: Serve, repo: GitRemote, outage: OpenBao
 ) -> None:
     """Within --vault-stale-ttl of a good read, an outage serves the last secrets with a Warning header."""
-    client = await serve(repo, **settings(outage, vault_stale_ttl=1.0))
+    client = await serve(repo, **settings(outage, vault_stale_ttl=STALE_TTL))
     fresh = await client.get("/orders/default")
+    good_read_done = time.monotonic()
     for path in ("/orders-default.yml", "/orders-default.properties", "/orders/default/main/nginx.conf"):
         assert "Warning" not in (await client.get(path)).headers
     assert "Warning" not in fresh.headers
@@ -155,7 +162,7 @@ async def test_last_known_secrets_are_served_stale_for_a_bounded_time(
     for path in ("/orders-default.yml", "/orders-default.properties", "/orders/default/main/nginx.conf"):
         rendered = await client.get(path)
         assert (rendered.status, rendered.headers.get("Warning")) == (200, STALE_WARNING), path
-    await asyncio.sleep(1.1)
+    await asyncio.sleep(good_read_done + STALE_TTL + 0.1 - time.monotonic())
     assert (await client.get("/orders/default")).status == 503
 
 

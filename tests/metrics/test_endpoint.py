@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
+from aiohttp.test_utils import TestClient
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 
@@ -93,6 +95,15 @@ async def test_decryption_failures_are_counted(git_remote: GitRemote, serve: Ser
     assert value(samples, "config_decryption_failures_total", kind="cipher") == 1
 
 
+async def holding(client: TestClient[Any, Any], count: int) -> None:
+    """Wait until the server holds ``count`` long polls (up to 10 s: a busy machine is slow)."""
+    live = app_of(client)[LIVE]
+    assert live is not None
+    async with asyncio.timeout(10):
+        while live.hub.watcher_count() < count:
+            await asyncio.sleep(0.01)
+
+
 async def test_long_polls_notifications_and_served_info(git_remote: GitRemote, serve: Serve) -> None:
     """A held long poll is open and listed in config_served_info with its commit; the push that
     wakes it is one notification."""
@@ -102,7 +113,7 @@ async def test_long_polls_notifications_and_served_info(git_remote: GitRemote, s
     version = (await first.json())["version"]
     wait = {"If-None-Match": first.headers["ETag"], "Prefer": "wait=20"}
     held = asyncio.ensure_future(client.get("/orders/dev", headers=wait))
-    await asyncio.sleep(0.3)
+    await holding(client, 1)
     samples = await scrape(client)
     assert value(samples, "config_long_polls_open") == 1
     info = {"application": "orders", "profile": "dev", "label": "", "version": version}
@@ -126,7 +137,7 @@ async def test_served_info_is_capped_and_the_drop_counted(git_remote: GitRemote,
                 client.get(f"/{app}/default", headers={"If-None-Match": etag, "Prefer": "wait=20"})
             )
         )
-    await asyncio.sleep(0.3)
+    await holding(client, 3)
     app_: web.Application = app_of(client)
     registry = CollectorRegistry()
     registry.register(StateCollector(app_, max_served=2))

@@ -135,8 +135,11 @@ def config_server_command(
     )
 
 
-def eventually(check: Callable[[], bool], *, timeout: float = 3.0, step: float = 0.05) -> bool:
-    """Poll ``check`` until it is true or ``timeout`` seconds passed; its last answer."""
+def eventually(check: Callable[[], bool], *, timeout: float = 10.0, step: float = 0.05) -> bool:
+    """Poll ``check`` until it is true or ``timeout`` seconds passed; its last answer.
+
+    The default bound is generous: a reload goes through a file watch (debounced) and a re-read,
+    which a slow, busy CI machine can take seconds for. A passing check returns at once."""
     deadline = time.monotonic() + timeout
     while True:
         if check():

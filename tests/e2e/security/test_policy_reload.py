@@ -53,10 +53,10 @@ def running(config_repo: GitRemote, tmp_path: Path) -> Iterator[Running]:
 
 
 def test_a_new_policy_takes_effect_without_a_restart(running: Running) -> None:
-    """A policy that lets orders read payments too: payments turns from 403 to 200 within 2 s."""
+    """A policy that lets orders read payments too: payments turns from 403 to 200 without a restart."""
     assert running.status("payments") == 403
     write_atomically(running.policy, WIDER)
-    assert eventually(lambda: running.status("payments") == 200, timeout=2.5)
+    assert eventually(lambda: running.status("payments") == 200)
 
 
 def test_an_invalid_policy_is_refused_and_the_old_one_kept(
@@ -69,7 +69,7 @@ def test_an_invalid_policy_is_refused_and_the_old_one_kept(
     def refusal() -> str | None:
         return next((r.getMessage() for r in caplog.records if "policy not reloaded" in r.getMessage()), None)
 
-    assert eventually(lambda: refusal() is not None, timeout=2.5)
+    assert eventually(lambda: refusal() is not None)
     message = refusal()
     assert (
         message is not None and "unknown key(s) application" in message and "keeping the previous" in message
