@@ -24,9 +24,7 @@ async def test_returns_at_once_when_etag_already_differs() -> None:
     """A client holding an old etag gets the current one without waiting."""
     hub = WatchHub()
     hub.publish(KEY, "v2")
-    started = time.monotonic()
-    assert await asyncio.wait_for(hub.wait(KEY, "v1", timeout=30), 0.5) == "v2"
-    assert time.monotonic() - started < 0.1
+    assert await asyncio.wait_for(hub.wait(KEY, "v1", timeout=30), 0.5) == "v2"  # not the 30 s
     assert hub.watcher_count() == 0
 
 

@@ -144,11 +144,11 @@ def test_a_missing_key_file_is_a_configuration_error(open_repo: OpenRepo, sshd: 
 async def test_a_hung_ssh_remote_times_out_while_reads_go_on(
     make_source: MakeSource, sshd: Sshd, served: GitRemote
 ) -> None:
-    """An sshd that accepts but never answers ends the fetch with "timed out after 1s", in about
-    a second, while reads keep being answered at once."""
-    for attempt in range(3):  # the first clone must also finish within 1 s: a loaded machine may not
+    """An sshd that accepts but never answers ends the fetch with "timed out after 3s", in about
+    three seconds, while reads keep being answered at once."""
+    for attempt in range(3):  # the first clone must also finish within 3 s: a loaded machine may not
         try:
-            source = await make_source(sshd.uri(served.bare), access=keyed(sshd, timeout=1.0))
+            source = await make_source(sshd.uri(served.bare), access=keyed(sshd, timeout=3.0))
             break
         except Unavailable:
             if attempt == 2:
@@ -160,10 +160,10 @@ async def test_a_hung_ssh_remote_times_out_while_reads_go_on(
         await asyncio.sleep(0.1)
         commit = await source.resolve("main")
         assert (await source.tree(commit)).files and not fetch.done()
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 2.0  # well inside the fetch's 3 s
         assert await fetch == {}
         took = time.monotonic() - started
     finally:
         sshd.process.send_signal(signal.SIGCONT)
-    assert 0.9 < took < 3.0, took
-    assert "timed out after 1s" in (source.status.last_error or "")
+    assert 2.9 < took < 8.0, took
+    assert "timed out after 3s" in (source.status.last_error or "")
