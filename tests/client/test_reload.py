@@ -171,4 +171,4 @@ async def test_close_returns_promptly_in_the_middle_of_a_long_poll(long_poll_spr
     await asyncio.sleep(0.3)
     started = time.monotonic()
     await client.aclose()
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5.0  # the server would hold it 30 s

@@ -137,7 +137,7 @@ async def test_second_request_head_must_arrive_in_time(git_remote: GitRemote, se
         raw = await read_to_end(reader)
         took = time.monotonic() - start
         feeder.cancel()
-        assert 0.9 < took < 1.5
+        assert 0.9 < took < 3.0  # the whole head would take over 10 s to drip
         assert error_of(raw)[0] == 408
     finally:
         close(writer)
