@@ -30,9 +30,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @web.middleware
 async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Record the request's duration by method, route template and status; count refusals."""
+    """Record the request's duration by method, route template and status; count refusals; keep
+    the count of requests being handled."""
     started = time.monotonic()
     status = 500
+    active = request.app[METRICS].active_requests
+    active.inc()
     try:
         response = await handler(request)
         status = response.status
@@ -44,6 +47,7 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         status = exc.status
         raise
     finally:
+        active.dec()
         if status:
             metrics = request.app[METRICS]
             endpoint: Endpoint | None = request.get(ENDPOINT)

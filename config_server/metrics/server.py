@@ -12,7 +12,7 @@ few fixed words.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 
 __all__ = ["HTTP_BUCKETS", "KNOWN_METHODS", "ServerMetrics", "exposition"]
@@ -56,6 +56,12 @@ class ServerMetrics:
             "Duration of HTTP server requests (OpenTelemetry http.server.request.duration).",
             ["http_request_method", "http_route", "http_response_status_code"],
             buckets=HTTP_BUCKETS,
+            registry=self.registry,
+        )
+        self.active_requests = Gauge(
+            "http_server_active_requests",
+            "HTTP requests being handled now, held long polls and this scrape included "
+            "(OpenTelemetry http.server.active_requests).",
             registry=self.registry,
         )
         self.auth_failures = Counter(

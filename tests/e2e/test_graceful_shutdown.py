@@ -74,6 +74,22 @@ class HalfSentRequest:
         return b"".join(chunks)
 
 
+def _until_handling(url: str, *, long_polls: int, requests: int, within: float = 10.0) -> None:
+    """Wait until the server holds ``long_polls`` long polls and handles ``requests`` requests
+    besides the scrape asking (its /actuator/prometheus)."""
+    wanted = (f"config_long_polls_open {long_polls:.1f}", f"http_server_active_requests {requests + 1:.1f}")
+    deadline = time.monotonic() + within
+    while True:
+        with urllib.request.urlopen(f"{url}/actuator/prometheus", timeout=10) as answer:
+            lines = answer.read().decode().splitlines()
+        if all(line in lines for line in wanted):
+            return
+        assert time.monotonic() < deadline, [
+            line for line in lines if line.startswith(("config_long", "http_server_a"))
+        ]
+        time.sleep(0.05)
+
+
 def _argv(remote: GitRemote, tmp: Path, *more: str) -> list[str]:
     return ["--repo", remote.uri, "--basedir", str(tmp / "clone"), "--port", "0", *more]
 
@@ -104,7 +120,7 @@ def stopped(tmp_path_factory: pytest.TempPathFactory) -> Stopped:
         poller.start()
         in_flight = HalfSentRequest(server.url)
         in_flight.start()
-        time.sleep(0.5)  # the poll is held and the handler reads the body
+        _until_handling(server.url, long_polls=1, requests=2)  # the poll, the half-sent body
         signalled = time.monotonic()
         server.process.send_signal(signal.SIGTERM)
         server.wait_for("stopping")
@@ -172,7 +188,7 @@ def test_a_request_that_never_finishes_is_cut_at_the_shutdown_timeout(
     with server_process(_argv(git_remote, tmp_path, "--shutdown-timeout", "4"), env=env) as server:
         stalled = HalfSentRequest(server.url)
         stalled.start()
-        time.sleep(0.3)
+        _until_handling(server.url, long_polls=0, requests=1)
         signalled = time.monotonic()
         server.process.send_signal(signal.SIGTERM)
         server.process.wait(10)

@@ -125,6 +125,22 @@ async def test_long_polls_notifications_and_served_info(git_remote: GitRemote, s
     assert value(samples, "config_long_polls_open") == 0
 
 
+async def test_active_requests_count_held_polls_and_the_scrape(git_remote: GitRemote, serve: Serve) -> None:
+    """http_server_active_requests is what is being handled now: a held long poll and the scrape
+    itself; once the poll is answered, only the scrape."""
+    git_remote.write({"orders.yml": "a: 1\n"})
+    client = await serve(git_remote)
+    first = await client.get("/orders/dev")
+    assert value(await scrape(client), "http_server_active_requests") == 1
+    wait = {"If-None-Match": first.headers["ETag"], "Prefer": "wait=20"}
+    held = asyncio.ensure_future(client.get("/orders/dev", headers=wait))
+    await holding(client, 1)
+    assert value(await scrape(client), "http_server_active_requests") == 2
+    await asyncio.to_thread(git_remote.write, {"orders.yml": "a: 2\n"})
+    assert (await asyncio.wait_for(held, 10)).status == 200
+    assert value(await scrape(client), "http_server_active_requests") == 1
+
+
 async def test_served_info_is_capped_and_the_drop_counted(git_remote: GitRemote, serve: Serve) -> None:
     """Past the cap, config_served_info leaves series out and counts them."""
     git_remote.write({"a.yml": "a: 1\n"})
