@@ -29,10 +29,9 @@ from tests.support.server_process import ServerProcess, server_process
 HAPROXY = "/usr/sbin/haproxy"  # Debian's haproxy (.ci/run installs it)
 WATCHERS = 300
 LONG_POLL_WAIT = 20.0
-# Seconds from the webhook to the last of the watchers seeing the push: 0.2-0.6 s on a loaded 2-core
-# machine (printed below), so a CI machine 2-3x slower still passes; the same bound as the e2e
-# push-to-callback tests (tests/e2e/test_live_push.py).
-WEBHOOK_TO_ALL_BOUND = 3.0
+# Seconds from the webhook to the last of the watchers seeing the push, as the issue asks: measured
+# (printed below) 0.2-0.6 s on this 2-core machine with a busy loop on one core.
+WEBHOOK_TO_ALL_BOUND = 1.0
 CLUSTER_SECRET = "cluster-s3cret"
 
 
@@ -232,8 +231,7 @@ async def test_replicas_behind_a_load_balancer_act_as_one(
     balancer: str,
     fleet: tuple[Fleet, list[AsyncConfigClient], _Errors],
 ) -> None:
-    """A webhook to haproxy reaches all 300 watchers within WEBHOOK_TO_ALL_BOUND (usually well under
-    1 s); a rolling restart surfaces no error and no spurious change, and a push made during the
+    """A webhook to haproxy reaches all 300 watchers in under 1 s; a rolling restart surfaces no error and no spurious change, and a push made during the
     roll still reaches everyone."""
     watchers, clients, errors = fleet
 
