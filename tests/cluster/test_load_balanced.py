@@ -231,8 +231,8 @@ async def test_replicas_behind_a_load_balancer_act_as_one(
     balancer: str,
     fleet: tuple[Fleet, list[AsyncConfigClient], _Errors],
 ) -> None:
-    """A webhook to haproxy reaches all 300 watchers in under 1 s; a rolling restart surfaces no error and no spurious change, and a push made during the
-    roll still reaches everyone."""
+    """A webhook to haproxy reaches all 300 watchers in under 1 s; a rolling restart surfaces no
+    error and no spurious change, and a push made during the roll still reaches everyone."""
     watchers, clients, errors = fleet
 
     sent = await _push(git_remote, balancer, 1)
