@@ -30,9 +30,9 @@ from config_server.service import EnvironmentService
 from config_server.settings import Settings
 from config_server.sources.base import Query
 from config_server.sources.git.patterns import GitRepositories, Repository
-from config_server.sources.git.remote import RemoteAccess
-from config_server.sources.git.repos import RepoSpec, parse_composite, parse_repos
+from config_server.sources.git.repos import parse_composite, parse_repos
 from tests.http.conftest import HardenedTestServer, app_of
+from tests.sources.conftest import pattern_group
 from tests.support import VECTORS as SUPPORT_VECTORS
 from tests.support.gitdaemon import serve_git
 from tests.support.gitrepo import GitRemote
@@ -361,19 +361,7 @@ async def capped(remotes: Remotes, tmp_path: Path) -> AsyncIterator[GitRepositor
     (teams,) = parse_repos(
         {"teams": {"pattern": "team-*", "uri": f"git://127.0.0.1:{remotes.port}/{{application}}/remote.git"}}
     )
-    resolved = {
-        "access": RepoSpec(name="x", uri="x").access,
-        "default_label": "main",
-        "refresh_rate": 3600.0,
-        "search_paths": (),
-    }
-    group = GitRepositories(
-        default=RepoSpec(name="git", uri=remotes.url("default")).resolved(**resolved),
-        repos=[teams.resolved(**resolved)],
-        basedir=tmp_path / "clone",
-        repos_dir=tmp_path / "repos",
-        max_clones=1,
-    )
+    group = pattern_group(remotes.url("default"), teams, tmp_path, max_clones=1)
     await group.start()
     yield group
     await group.close()
@@ -388,13 +376,7 @@ async def test_a_repository_file_that_cannot_be_read_stops_the_start(
     (payments,) = parse_repos(
         {"payments": {"pattern": "payments*", "uri": remotes.url("payments"), key: str(tmp_path / "nope")}}
     )
-    resolved = {"access": RemoteAccess(), "default_label": "main", "refresh_rate": 3600.0, "search_paths": ()}
-    group = GitRepositories(
-        default=RepoSpec(name="git", uri=remotes.url("default")).resolved(**resolved),
-        repos=[payments.resolved(**resolved)],
-        basedir=tmp_path / "clone",
-        repos_dir=tmp_path / "repos",
-    )
+    group = pattern_group(remotes.url("default"), payments, tmp_path)
     try:
         with pytest.raises(InvalidConfiguration, match=r"nope: cannot read the git .*\(repos\.payments\)"):
             await group.start()
@@ -441,18 +423,7 @@ class Watched:
 @pytest.fixture
 async def watched(remotes: Remotes, tmp_path: Path) -> AsyncIterator[Watched]:
     (payments,) = parse_repos({"payments": {"pattern": "payments*", "uri": remotes.url("payments")}})
-    resolved = {
-        "access": payments.access,
-        "default_label": "main",
-        "refresh_rate": 3600.0,
-        "search_paths": (),
-    }
-    group = GitRepositories(
-        default=RepoSpec(name="git", uri=remotes.url("default")).resolved(**resolved),
-        repos=[payments.resolved(**resolved)],
-        basedir=tmp_path / "clone",
-        repos_dir=tmp_path / "repos",
-    )
+    group = pattern_group(remotes.url("default"), payments, tmp_path)
     await group.start()
     counter = MemorySource("counter", pinned=False)
     live = LiveUpdates(EnvironmentService(sources=[group, counter]))

@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+from config_server.sources.git.patterns import MAX_CLONES, GitRepositories
+from config_server.sources.git.remote import RemoteAccess
+from config_server.sources.git.repos import RepoSpec
 from config_server.sources.git.repository import GitRepository
 from config_server.sources.git.source import GitSource
 
@@ -49,3 +52,29 @@ async def make_source(tmp_path: Path) -> AsyncIterator[MakeSource]:
     yield make
     for source in started:
         await source.close()
+
+
+def pattern_group(
+    default_uri: str,
+    spec: RepoSpec,
+    tmp_path: Path,
+    *,
+    access: RemoteAccess | None = None,
+    refresh_rate: float = 3600.0,
+    max_clones: int = MAX_CLONES,
+) -> GitRepositories:
+    """A GitRepositories (not started) of a default repository and ``spec``, both resolved as the
+    server resolves them with ``access`` and ``refresh_rate`` (label ``main``, no search paths)."""
+    resolved: dict[str, Any] = {
+        "access": access or RemoteAccess(),
+        "default_label": "main",
+        "refresh_rate": refresh_rate,
+        "search_paths": (),
+    }
+    return GitRepositories(
+        default=RepoSpec(name="git", uri=default_uri).resolved(**resolved),
+        repos=[spec.resolved(**resolved)],
+        basedir=tmp_path / "clone",
+        repos_dir=tmp_path / "repos",
+        max_clones=max_clones,
+    )

@@ -15,9 +15,10 @@ from config_server.secret import Secret
 from config_server.sources.base import Contribution, Query
 from config_server.sources.git.patterns import GitRepositories
 from config_server.sources.git.remote import RemoteAccess
-from config_server.sources.git.repos import RepoSpec, expand, parse_repos
+from config_server.sources.git.repos import expand, parse_repos
 from config_server.sources.git.repository import GitRepository
 from config_server.sources.git.transport import Transport
+from tests.sources.conftest import pattern_group
 from tests.support.gitrepo import GitRemote
 
 
@@ -86,18 +87,9 @@ async def teams(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     for name in ("default", "team-a", "team-b"):
         GitRemote(root / name).write({"application.yml": f"who: {name}\n"})
     (spec,) = parse_repos({"teams": {"pattern": "team-*", "uri": f"{root}/{{application}}/remote.git"}})
-    resolved = {
-        "access": RemoteAccess(username="svc", password=Secret("tok-123")),
-        "default_label": "main",
-        "refresh_rate": 0.0,
-        "search_paths": (),
-    }
-    group = GitRepositories(
-        default=RepoSpec(name="git", uri=str(root / "default" / "remote.git")).resolved(**resolved),
-        repos=[spec.resolved(**resolved)],
-        basedir=tmp_path / "clone",
-        repos_dir=tmp_path / "repos",
-        max_clones=1,
+    login = RemoteAccess(username="svc", password=Secret("tok-123"))
+    group = pattern_group(
+        str(root / "default" / "remote.git"), spec, tmp_path, access=login, refresh_rate=0.0, max_clones=1
     )
     await group.start()
     yield group
