@@ -16,18 +16,10 @@ from config_server.metrics.collector import StateCollector
 from config_server.secret import Secret
 from tests.http.conftest import Serve, app_of
 from tests.http.test_authorization import basic, users_file
-from tests.metrics.scrape import scrape, value
+from tests.metrics.scrape import scrape, serve_scraped, value
 from tests.support.gitrepo import GitRemote
 
 REQUESTS = "http_server_request_duration_seconds_count"
-ADMIN_POLICY = """
-rules:
-  - principals: ["user:scraper"]
-    actions: [admin]
-  - principals: ["user:orders"]
-    applications: ["{name}"]
-    actions: [read]
-"""
 
 
 async def test_request_histogram_uses_route_templates(git_remote: GitRemote, serve: Serve) -> None:
@@ -67,13 +59,7 @@ async def test_scrape_needs_admin_and_refusals_are_counted(
     """With authentication on, only an ``admin`` principal scrapes; 401s and 403s are counted by
     reason and action, never by user name."""
     git_remote.write({"orders.yml": "a: 1\n"})
-    (tmp_path / "policy.yml").write_text(ADMIN_POLICY)
-    passwords = {"scraper": "scraper-pw", "orders": "orders-pw"}
-    client = await serve(
-        git_remote,
-        auth_users=users_file(tmp_path / "users", passwords),
-        access_policy=tmp_path / "policy.yml",
-    )
+    client = await serve_scraped(serve, git_remote, tmp_path)
     assert (await client.get("/actuator/prometheus")).status == 401
     assert (await client.get("/actuator/prometheus", headers=basic("orders", "orders-pw"))).status == 403
     assert (await client.get("/orders/default", headers=basic("orders", "wrong"))).status == 401

@@ -12,22 +12,14 @@ from pathlib import Path
 import pytest
 
 from tests.http.conftest import Serve
-from tests.http.test_authorization import basic, users_file
+from tests.http.test_authorization import basic
+from tests.metrics.scrape import serve_scraped
 from tests.support.gitrepo import GitRemote
 from tests.support.prometheus import Prometheus, prometheus_binary
 
 pytestmark = pytest.mark.skipif(
     prometheus_binary() is None, reason="prometheus is not installed (apt-get install prometheus)"
 )
-
-POLICY = """
-rules:
-  - principals: ["user:scraper"]
-    actions: [admin]
-  - principals: ["user:orders"]
-    applications: ["{name}"]
-    actions: [read]
-"""
 
 
 async def test_prometheus_scrapes_request_counter_and_fetch_age(
@@ -36,13 +28,7 @@ async def test_prometheus_scrapes_request_counter_and_fetch_age(
     """After real requests, Prometheus' query API returns the request counter by route template
     and the fetch-age gauge of the repository."""
     git_remote.write({"orders.yml": "limit: 10\n"})
-    (tmp_path / "policy.yml").write_text(POLICY)
-    passwords = {"scraper": "scraper-pw", "orders": "orders-pw"}
-    client = await serve(
-        git_remote,
-        auth_users=users_file(tmp_path / "users", passwords),
-        access_policy=tmp_path / "policy.yml",
-    )
+    client = await serve_scraped(serve, git_remote, tmp_path)
     for _ in range(3):
         assert (await client.get("/orders/default", headers=basic("orders", "orders-pw"))).status == 200
     prom = Prometheus(
