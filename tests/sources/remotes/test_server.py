@@ -16,6 +16,19 @@ from tests.support.gitrepo import GitRemote
 from tests.support.server_process import server_process
 
 
+def failed_start(argv: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """``config-server serve ARGV`` as a process run to its end, with only ``env`` of the
+    ``CONFIG_SERVER_*`` variables."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CONFIG_SERVER_")}
+    return subprocess.run(
+        [sys.executable, "-m", "config_server", "serve", *argv],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
 def test_the_server_serves_a_private_https_remote(
     git_https: GitHttps, served: GitRemote, tmp_path: Path
 ) -> None:
@@ -42,16 +55,10 @@ def test_the_server_serves_a_private_https_remote(
 
 def test_a_wrong_token_stops_the_start_with_the_reason(git_https: GitHttps, tmp_path: Path) -> None:
     """With a wrong token the server exits 1 saying "Cannot clone ...: ... authentication failed"."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFIG_SERVER_")}
-    env.update(CONFIG_SERVER_GIT_PASSWORD="wrong-token-321", CONFIG_SERVER_GIT_CA_FILE=str(git_https.ca_file))
     argv = ["--repo", git_https.uri("remote.git"), "--basedir", str(tmp_path / "clone"), "--port", "0"]
     argv += ["--git-username", USER, "--git-timeout", "5"]
-    done = subprocess.run(
-        [sys.executable, "-m", "config_server", "serve", *argv],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
+    done = failed_start(
+        argv, CONFIG_SERVER_GIT_PASSWORD="wrong-token-321", CONFIG_SERVER_GIT_CA_FILE=str(git_https.ca_file)
     )
     assert done.returncode == 1, done.stderr
     assert "Cannot clone https://127.0.0.1:" in done.stderr and "authentication failed" in done.stderr
@@ -60,16 +67,9 @@ def test_a_wrong_token_stops_the_start_with_the_reason(git_https: GitHttps, tmp_
 
 def test_a_missing_known_hosts_file_stops_the_start_naming_it(tmp_path: Path) -> None:
     """A --git-known-hosts file that does not exist is a setting to fix: exit 2, naming the file."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFIG_SERVER_")}
     missing = tmp_path / "known_hosts"
     argv = ["--repo", "ssh://git@127.0.0.1:1/r.git", "--basedir", str(tmp_path / "clone"), "--port", "0"]
     argv += ["--git-known-hosts", str(missing)]
-    done = subprocess.run(
-        [sys.executable, "-m", "config_server", "serve", *argv],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = failed_start(argv)
     assert done.returncode == 2, done.stderr
     assert f"{missing}" in done.stderr and "known_hosts" in done.stderr
