@@ -19,6 +19,7 @@ import requests
 
 from config_server.secret import Secret
 from tests.http.conftest import Serve, threaded_server
+from tests.http.test_monitor_endpoint import sign
 from tests.http.test_openapi import rsa_pem
 from tests.support.gitrepo import GitRemote
 
@@ -247,9 +248,6 @@ async def test_a_signed_webhook_needs_no_principal_with_a_monitor_secret(
     git_remote: GitRemote, serve: Serve, tmp_path: Path
 ) -> None:
     """With --monitor-secret, /monitor is judged by its signature alone: unsigned 401, signed 200."""
-    import hashlib
-    import hmac
-
     git_remote.write(FILES)
     client = await serve(
         git_remote,
@@ -261,7 +259,7 @@ async def test_a_signed_webhook_needs_no_principal_with_a_monitor_secret(
         "/monitor", data=body, headers={"Content-Type": "application/json", "X-GitHub-Event": "push"}
     )
     assert unsigned.status == 401
-    signature = "sha256=" + hmac.new(b"hook-key", body, hashlib.sha256).hexdigest()
+    signature = sign("hook-key", body)
     signed = await client.post(
         "/monitor",
         data=body,
