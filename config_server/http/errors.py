@@ -238,9 +238,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             return web.Response(
                 status=status, body=json.dumps(body).encode(), content_type="application/json"
             )
-        if status_of(exc) >= 500:
-            log.warning("%s %s -> %d: %s", request.method, path, status_of(exc), exc.message)
-        return answer_error(exc, request)
+        status = status_of(exc)
+        if status >= 500:
+            log.warning("%s %s -> %d: %s", request.method, path, status, exc.message)
+        return _error_response(status, exc.message, path, headers=exc.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
