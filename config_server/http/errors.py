@@ -106,6 +106,7 @@ __all__ = [
     "error_middleware",
     "quiet_raw_requests",
     "status_of",
+    "status_phrase",
 ]
 
 log = logging.getLogger(__name__)
@@ -192,16 +193,20 @@ def encryption_body(exc: CryptoError) -> tuple[int, dict[str, str]]:
     return row.status, {"status": row.code, "description": row.description or exc.message}
 
 
+def status_phrase(status: int) -> str:
+    """The reason phrase of ``status`` (``Error`` for a status without one)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def error_body(status: int, message: str, path: str) -> bytes:
     """The UTF-8 JSON error body in Spring Boot's shape (also written by ``http.protocol``)."""
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Error"
     body = {
         "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "status": status,
-        "error": reason,
+        "error": status_phrase(status),
         "message": message,
         "path": path,
     }
