@@ -116,8 +116,10 @@ def _holder(request: web.Request) -> str | None:
 
 def _audit_details(request: web.Request, reps: Representations) -> None:
     """The commit served and the Vault paths read (``mount/key``), for the request's audit line."""
+    fields = request.get(AUDIT_FIELDS)
+    if fields is None:  # no audit log: nothing to gather
+        return
     env = reps.environment
-    fields = request[AUDIT_FIELDS]
     if env.version:
         fields["commit"] = env.version
     settings = request.app[SETTINGS]

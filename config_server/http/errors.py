@@ -106,6 +106,7 @@ __all__ = [
     "error_middleware",
     "quiet_raw_requests",
     "status_of",
+    "status_phrase",
 ]
 
 log = logging.getLogger(__name__)
@@ -192,16 +193,20 @@ def encryption_body(exc: CryptoError) -> tuple[int, dict[str, str]]:
     return row.status, {"status": row.code, "description": row.description or exc.message}
 
 
+def status_phrase(status: int) -> str:
+    """The reason phrase of ``status`` (``Error`` for a status without one)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def error_body(status: int, message: str, path: str) -> bytes:
     """The UTF-8 JSON error body in Spring Boot's shape (also written by ``http.protocol``)."""
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Error"
     body = {
         "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "status": status,
-        "error": reason,
+        "error": status_phrase(status),
         "message": message,
         "path": path,
     }
@@ -238,9 +243,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             return web.Response(
                 status=status, body=json.dumps(body).encode(), content_type="application/json"
             )
-        if status_of(exc) >= 500:
-            log.warning("%s %s -> %d: %s", request.method, path, status_of(exc), exc.message)
-        return answer_error(exc, request)
+        status = status_of(exc)
+        if status >= 500:
+            log.warning("%s %s -> %d: %s", request.method, path, status, exc.message)
+        return _error_response(status, exc.message, path, headers=exc.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

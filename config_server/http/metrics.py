@@ -34,7 +34,8 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
     the count of requests being handled."""
     started = time.monotonic()
     status = 500
-    active = request.app[METRICS].active_requests
+    metrics = request.app[METRICS]
+    active = metrics.active_requests
     active.inc()
     try:
         response = await handler(request)
@@ -49,7 +50,6 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
     finally:
         active.dec()
         if status:
-            metrics = request.app[METRICS]
             endpoint: Endpoint | None = request.get(ENDPOINT)
             metrics.observe_request(
                 request.method, "" if endpoint is None else endpoint.route, status, time.monotonic() - started

@@ -36,7 +36,6 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
@@ -53,7 +52,7 @@ from aiohttp.streams import EMPTY_PAYLOAD, StreamReader
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
-from config_server.http.errors import error_body
+from config_server.http.errors import error_body, status_phrase
 from config_server.settings import Settings
 
 __all__ = [
@@ -139,18 +138,11 @@ def parse_error_answer(exc: HttpProcessingError) -> tuple[int, str]:
     return 400, "Bad Request: malformed request"
 
 
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
-
-
 def _raw_answer(status: int, message: str, headers: Mapping[str, str]) -> bytes:
     """A whole ``Connection: close`` HTTP/1.1 response with the JSON error body."""
     body = error_body(status, message, "")
     lines = [
-        f"HTTP/1.1 {status} {_phrase(status)}",
+        f"HTTP/1.1 {status} {status_phrase(status)}",
         "Content-Type: application/json",
         f"Content-Length: {len(body)}",
         "Connection: close",
@@ -341,7 +333,7 @@ class HardenedRequestHandler(RequestHandler):
             # The exception's message quotes the request: log its kind only.
             log.info("rejected a request from %s: %s (%s)", request.remote, text, type(exc).__name__)
         else:
-            text = "Internal error" if status == 500 else _phrase(status)
+            text = "Internal error" if status == 500 else status_phrase(status)
             path = request.rel_url.raw_path
             if status == 500:
                 self.log_exception("Error handling request from %s", request.remote, exc_info=exc)

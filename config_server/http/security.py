@@ -53,7 +53,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PRINCIPAL = web.RequestKey("principal", Principal)
 """The caller, once authenticated (``ANONYMOUS`` without credentials)."""
 AUDIT_FIELDS: web.RequestKey[dict[str, Any]] = web.RequestKey("audit_fields")
-"""What a handler adds to its request's audit line (``commit``, ``vault``)."""
+"""What a handler adds to its request's audit line (``commit``, ``vault``); absent without an audit log."""
 
 _EVENTS: Mapping[EndpointKind, str] = {
     EndpointKind.ENVIRONMENT: "read",
@@ -138,10 +138,10 @@ REFUSAL = web.RequestKey("security_refusal", tuple)
 async def audit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Write the request's audit line once it is answered; a line that cannot be written is a 503."""
     auditor = request.app[AUDITOR]
+    if auditor is None:
+        return await handler(request)
     request[AUDIT_FIELDS] = {}
     response = await handler(request)
-    if auditor is None:
-        return response
     refusal = request.get(REFUSAL)
     endpoint: Endpoint | None = request.get(ENDPOINT)
     event = refusal[0] if refusal else None if endpoint is None else _EVENTS.get(endpoint.kind)

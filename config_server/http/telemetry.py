@@ -79,11 +79,12 @@ def _finish(
         "user.id": principal.id if principal is not None else None,
         "error.type": failure,
     }
-    if route is not None:
-        span.rename(f"{request.method} {route}")
-    for name, value in fields.items():
-        if value is not None and name != "duration_ms":
-            span.set(name, value)
+    if tracing.enabled():  # a light span (no SDK) records nothing
+        if route is not None:
+            span.rename(f"{request.method} {route}")
+        for name, value in fields.items():
+            if value is not None and name != "duration_ms":
+                span.set(name, value)
     level = logging.WARNING if status is None or status >= 500 else logging.INFO
     outcome = status if status is not None else failure
     log.log(level, "%s %s %s", request.method, route or "-", outcome, extra=logs.fields(fields))

@@ -170,17 +170,20 @@ class Fleet:
 
     def seen(self, sighting: Sighting, etag: str, version: str | None) -> None:
         """Record that the instance of ``sighting`` now holds ``etag`` (commit ``version``)."""
+        self._seen(sighting, etag, version)
+
+    def _seen(self, sighting: Sighting, etag: str, version: str | None) -> _Tracked:
         tracked = self._touch(sighting)
         if tracked.etag != etag:
             tracked.etag, tracked.since = etag, tracked.last_seen
         tracked.version = version
+        return tracked
 
     @contextlib.contextmanager
     def polling(self, sighting: Sighting, etag: str, version: str | None) -> Iterator[None]:
         """Mark the instance as holding a long poll on ``etag`` while the block runs; it is seen
         again when the block ends, however it ends (a client gone cancels it)."""
-        self.seen(sighting, etag, version)
-        tracked = self._touch(sighting)
+        tracked = self._seen(sighting, etag, version)
         tracked.polls += 1
         try:
             yield
