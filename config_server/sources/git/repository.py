@@ -420,11 +420,10 @@ class GitRepository:
             raise
         commits = [sha for sha in out.split() if self._object_type(sha) == "commit"]
         if len(commits) > 1:
-            err = LabelNotFound(name)
             # The plain "No such label" would mislead: the id exists, it is just too short.
-            err.message = f"Ambiguous label {name!r}: it abbreviates {len(commits)} commits; use more digits"
-            err.args = (err.message,)
-            raise err
+            raise _label_not_found(
+                name, f"Ambiguous label {name!r}: it abbreviates {len(commits)} commits; use more digits"
+            )
         if not commits:
             lost = None if self.serve_unreachable else self._forgotten_match(prefix)
             raise LabelNotFound(name) if lost is None else _unreachable(name, lost)
@@ -720,21 +719,25 @@ def _empty(base: Path, keep: str | None = None) -> None:
             child.unlink()
 
 
-def _unreachable(label: str, commit: str) -> LabelNotFound:
+def _label_not_found(label: str, message: str) -> LabelNotFound:
+    """A ``LabelNotFound`` for ``label`` that says why in ``message``."""
     err = LabelNotFound(label)
-    err.message = (
-        f"No such label: {label}: commit {commit} is not reachable from any branch or tag of the "
-        "remote (its history was rewritten)"
-    )
-    err.args = (err.message,)
+    err.message = message
+    err.args = (message,)
     return err
+
+
+def _unreachable(label: str, commit: str) -> LabelNotFound:
+    return _label_not_found(
+        label,
+        f"No such label: {label}: commit {commit} is not reachable from any branch or tag of the "
+        "remote (its history was rewritten)",
+    )
 
 
 def _refused(commit: str, uri: str) -> LabelNotFound:
-    err = LabelNotFound(commit)
-    err.message = (
+    return _label_not_found(
+        commit,
         f"No such label: {commit}: it is outside the shallow clone and {uri} refuses to send it "
-        "(the host allows no fetch of unadvertised commits, or no branch or tag reaches it)"
+        "(the host allows no fetch of unadvertised commits, or no branch or tag reaches it)",
     )
-    err.args = (err.message,)
-    return err
