@@ -595,12 +595,10 @@ class GitRepository:
         return {**self._transport.environment(), "GIT_DIR": str(self.gitdir), "GIT_TERMINAL_PROMPT": "0"}
 
     def _new_git(self) -> git.Git:
-        cmd = git.Git(self.gitdir)
-        cmd.update_environment(**self._environment())
-        return cmd
+        return self._admin_for(self.gitdir)
 
     def _admin_for(self, gitdir: Path) -> git.Git:
-        """Git commands on another generation than the current one (a rebuild)."""
+        """Git commands on ``gitdir`` (another generation than the current one for a rebuild)."""
         cmd = git.Git(gitdir)
         cmd.update_environment(**{**self._environment(), "GIT_DIR": str(gitdir)})
         return cmd
