@@ -319,12 +319,8 @@ class GitRepository:
         _log.warning("rebuilding the clone of %s in %s: %s", self.display_uri, fresh, self._broken)
         cmd = self._admin_for(fresh)
         try:
-            make_private(self.basedir)
-            marker = self.basedir / MARKER
-            if not marker.is_file():
-                marker.write_text(self.display_uri + "\n", encoding="utf-8")
-            make_private(fresh)
-            git.Repo.init(fresh, bare=True, mkdir=False, quiet=True)
+            self._claim_basedir()
+            _init_bare(fresh)
             self._configure_remote(cmd)
             self._git(cmd, "fetch", *self._fetch_args())
             after = self._read_refs(cmd)
@@ -652,9 +648,7 @@ class GitRepository:
                     f"the git basedir is not empty and has no {MARKER} file, so it was not made by "
                     "this server; refusing to overwrite it (point basedir at an empty or new directory)",
                 )
-            make_private(base)
-            if not marker.is_file():
-                marker.write_text(self.display_uri + "\n", encoding="utf-8")
+            self._claim_basedir()
             current = current_generation(base)
             if current is None and _is_bare_repository(base):
                 current = self._migrate()
@@ -664,8 +658,7 @@ class GitRepository:
             else:  # nothing sound to reuse (a damaged old-layout clone): start from scratch
                 _empty(base, keep=MARKER)
                 fresh = next_generation(base)
-                make_private(fresh)
-                git.Repo.init(fresh, bare=True, mkdir=False, quiet=True)
+                _init_bare(fresh)
                 set_current(base, fresh)
                 self.gitdir = fresh
             for old in generations(base):  # left by a rebuild that a stop interrupted
@@ -675,6 +668,13 @@ class GitRepository:
             raise Unavailable(f"Cannot prepare the git basedir {base}: {exc.strerror or exc}") from exc
         except git.GitError as exc:
             raise Unavailable(f"Cannot create a bare repository in {base}: {redact(str(exc))}") from exc
+
+    def _claim_basedir(self) -> None:
+        """Make ``basedir`` 0700 and name this remote in its ``MARKER`` (if no marker is there)."""
+        make_private(self.basedir)
+        marker = self.basedir / MARKER
+        if not marker.is_file():
+            marker.write_text(self.display_uri + "\n", encoding="utf-8")
 
     def _migrate(self) -> Path:
         """Move an old-layout clone (basedir itself) into a first generation, by renames only."""
@@ -705,6 +705,12 @@ def _is_bare_repository(path: Path) -> bool:
         return git.Repo(path).bare
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return False
+
+
+def _init_bare(gitdir: Path) -> None:
+    """An empty bare repository in ``gitdir`` (0700), a new generation."""
+    make_private(gitdir)
+    git.Repo.init(gitdir, bare=True, mkdir=False, quiet=True)
 
 
 def _empty(base: Path, keep: str | None = None) -> None:
