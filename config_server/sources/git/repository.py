@@ -223,12 +223,9 @@ class GitRepository:
             raise RuntimeError("GitRepository.open() has not been called")
         attempt = datetime.now(UTC)
         try:
-            missing = missing_parts(self.gitdir)
-            if missing and self._broken is None:
-                self._broken = f"the clone in {self.gitdir} lacks {', '.join(missing)}"
-            if self._broken is None and self._suspect:
+            if self._broken is None and (self._suspect or missing_parts(self.gitdir)):
                 self._suspect = False
-                self._broken = self._damage(admin)
+                self._broken = self._damage(admin)  # names the missing parts, else asks git
             after = self._rebuild() if self._broken is not None else self._fetch_into(admin)
         except ConfigServerError as exc:
             self.status = GitStatus(
