@@ -73,6 +73,7 @@ from config_server.vault.client import VaultClientManager
 
 if TYPE_CHECKING:
     from config_server.policy import PolicyFile
+    from config_server.vault.kv import VaultSource
     from config_server.vault.settings import VaultSettings
 
 __all__ = [
@@ -479,13 +480,13 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
         last_good.decrypt = _decryptor(ring, prefix_invalid=True) if settings.encrypt_enabled else _as_served
     manager = app[VAULT]
     vault: Source | None = None
+    kv: VaultSource | None = None
     if manager is not None:
         from config_server.sources.vault import VaultConfigSource
         from config_server.vault.kv import VaultSource
 
-        vault = VaultConfigSource(
-            kv=VaultSource(manager, manager.settings), manager=manager, poll_interval=settings.vault_poll
-        )
+        kv = VaultSource(manager, manager.settings)
+        vault = VaultConfigSource(kv=kv, manager=manager, poll_interval=settings.vault_poll)
     sources: list[Source] = list(groups)
     if settings.composite:
         # List order is precedence (Spring's composite); vault only where an entry names it.
@@ -505,12 +506,12 @@ async def _service(app: web.Application) -> AsyncIterator[None]:
         decrypt=decrypt if settings.encrypt_enabled else None,
         references=(
             _vault_references(
-                manager,
+                kv,
                 patterns=settings.vault_reference_paths,
                 prefix_invalid=settings.encrypt_prefix_invalid_properties,
                 failed=failures.labels("vault-reference").inc,
             )
-            if manager is not None
+            if kv is not None
             else None
         ),
         cache_size=settings.cache_size,
@@ -547,7 +548,7 @@ def _default_checks() -> tuple[Check, ...]:
 
 
 def _vault_references(
-    manager: VaultClientManager,
+    kv: VaultSource,
     *,
     patterns: Sequence[str] = (),
     prefix_invalid: bool = True,
@@ -556,10 +557,7 @@ def _vault_references(
     """Resolves ``{vault}:path#key`` values with the server's own Vault login (per request), only
     for paths the request's own Vault keys or ``patterns`` (``--vault-reference-paths``) cover;
     ``failed()`` is called once per value that cannot be resolved (metrics)."""
-    from config_server.vault.kv import VaultSource
     from config_server.vault.references import ReferenceScope, resolve_references
-
-    kv = VaultSource(manager, manager.settings)
 
     def on_failure(source: str, key: str) -> None:
         failed()

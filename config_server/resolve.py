@@ -63,6 +63,8 @@ __all__ = [
     "plan",
     "resource_candidates",
     "search_locations",
+    "source_name",
+    "source_path",
 ]
 
 EXTENSIONS: tuple[str, ...] = ("properties", "yml", "yaml", "json")
@@ -352,9 +354,22 @@ def assemble(
     out: list[PropertySource] = []
     for path, index in plan(ordered, documents, profiles=profiles, names=names, present=present).placed:
         docs = documents[path]
-        name = f"{uri}/{path}" + (f" (document #{index})" if len(docs) > 1 else "")
-        out.append(PropertySource(name, docs[index].properties))
+        out.append(PropertySource(source_name(uri, path, index, len(docs)), docs[index].properties))
     return out
+
+
+_DOCUMENT = re.compile(r" \(document #\d+\)$")
+
+
+def source_name(uri: str, path: str, index: int, count: int) -> str:
+    """The property-source name of document ``index`` of the ``count`` in the file ``path``:
+    ``<uri>/<path>``, with `` (document #<index>)`` when the file holds more than one."""
+    return f"{uri}/{path}" + (f" (document #{index})" if count > 1 else "")
+
+
+def source_path(name: str, uri: str) -> str:
+    """The file path in a property-source name that :func:`source_name` made with ``uri``."""
+    return _DOCUMENT.sub("", name).removeprefix(uri.rstrip("/") + "/")
 
 
 def resource_candidates(path: str, profiles: Sequence[str], locations: Sequence[str]) -> list[str]:

@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import weakref
 from collections.abc import Awaitable, Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass, replace
 
 from config_client.wire import PropertySource, PropertyValue
 
+from config_server import resolve
 from config_server.caching import LRU, SingleFlight
 from config_server.checks import Check, CheckContext, Problem, problem_of, warning_value
 from config_server.crypto.environment import CIPHER
@@ -49,7 +49,6 @@ DEFAULT_DEPTH = 50
 """How many commits of a label's history are searched for a good one (the head included)."""
 
 Decrypt = Callable[[Sequence[PropertySource]], Awaitable[tuple[PropertySource, ...]]]
-_DOCUMENT = re.compile(r" \(document #\d+\)$")
 _READ_FILE_TIMEOUT_S = 30.0
 
 
@@ -260,7 +259,7 @@ class LastGoodSource:
             files=tree.files,
             sources=tuple(sources),
             read_file=read_file,
-            paths={source.name: _path(source.name, uri) for source in sources},
+            paths={source.name: resolve.source_path(source.name, uri) for source in sources},
             secret_keys=secret_keys,
         )
         for check in self.checks:
@@ -363,15 +362,11 @@ def _cipher_problem(
         for key, value in before.source.items():
             if str(value.value).startswith(CIPHER) and key not in after:
                 return Problem(
-                    _path(before.name, uri),
+                    resolve.source_path(before.name, uri),
                     origin_line(value.origin),
                     f"the {{cipher}} value of {key} does not decrypt",
                 )
     return None
-
-
-def _path(name: str, uri: str) -> str:
-    return _DOCUMENT.sub("", name).removeprefix(uri.rstrip("/") + "/")
 
 
 def _with_origins(decrypted: PropertySource, raw: PropertySource) -> PropertySource:

@@ -223,12 +223,9 @@ class GitRepository:
             raise RuntimeError("GitRepository.open() has not been called")
         attempt = datetime.now(UTC)
         try:
-            missing = missing_parts(self.gitdir)
-            if missing and self._broken is None:
-                self._broken = f"the clone in {self.gitdir} lacks {', '.join(missing)}"
-            if self._broken is None and self._suspect:
+            if self._broken is None and (self._suspect or missing_parts(self.gitdir)):
                 self._suspect = False
-                self._broken = self._damage(admin)
+                self._broken = self._damage(admin)  # names the missing parts, else asks git
             after = self._rebuild() if self._broken is not None else self._fetch_into(admin)
         except ConfigServerError as exc:
             self.status = GitStatus(
@@ -319,12 +316,8 @@ class GitRepository:
         _log.warning("rebuilding the clone of %s in %s: %s", self.display_uri, fresh, self._broken)
         cmd = self._admin_for(fresh)
         try:
-            make_private(self.basedir)
-            marker = self.basedir / MARKER
-            if not marker.is_file():
-                marker.write_text(self.display_uri + "\n", encoding="utf-8")
-            make_private(fresh)
-            git.Repo.init(fresh, bare=True, mkdir=False, quiet=True)
+            self._claim_basedir()
+            _init_bare(fresh)
             self._configure_remote(cmd)
             self._git(cmd, "fetch", *self._fetch_args())
             after = self._read_refs(cmd)
@@ -420,11 +413,10 @@ class GitRepository:
             raise
         commits = [sha for sha in out.split() if self._object_type(sha) == "commit"]
         if len(commits) > 1:
-            err = LabelNotFound(name)
             # The plain "No such label" would mislead: the id exists, it is just too short.
-            err.message = f"Ambiguous label {name!r}: it abbreviates {len(commits)} commits; use more digits"
-            err.args = (err.message,)
-            raise err
+            raise _label_not_found(
+                name, f"Ambiguous label {name!r}: it abbreviates {len(commits)} commits; use more digits"
+            )
         if not commits:
             lost = None if self.serve_unreachable else self._forgotten_match(prefix)
             raise LabelNotFound(name) if lost is None else _unreachable(name, lost)
@@ -596,12 +588,10 @@ class GitRepository:
         return {**self._transport.environment(), "GIT_DIR": str(self.gitdir), "GIT_TERMINAL_PROMPT": "0"}
 
     def _new_git(self) -> git.Git:
-        cmd = git.Git(self.gitdir)
-        cmd.update_environment(**self._environment())
-        return cmd
+        return self._admin_for(self.gitdir)
 
     def _admin_for(self, gitdir: Path) -> git.Git:
-        """Git commands on another generation than the current one (a rebuild)."""
+        """Git commands on ``gitdir`` (another generation than the current one for a rebuild)."""
         cmd = git.Git(gitdir)
         cmd.update_environment(**{**self._environment(), "GIT_DIR": str(gitdir)})
         return cmd
@@ -655,9 +645,7 @@ class GitRepository:
                     f"the git basedir is not empty and has no {MARKER} file, so it was not made by "
                     "this server; refusing to overwrite it (point basedir at an empty or new directory)",
                 )
-            make_private(base)
-            if not marker.is_file():
-                marker.write_text(self.display_uri + "\n", encoding="utf-8")
+            self._claim_basedir()
             current = current_generation(base)
             if current is None and _is_bare_repository(base):
                 current = self._migrate()
@@ -667,8 +655,7 @@ class GitRepository:
             else:  # nothing sound to reuse (a damaged old-layout clone): start from scratch
                 _empty(base, keep=MARKER)
                 fresh = next_generation(base)
-                make_private(fresh)
-                git.Repo.init(fresh, bare=True, mkdir=False, quiet=True)
+                _init_bare(fresh)
                 set_current(base, fresh)
                 self.gitdir = fresh
             for old in generations(base):  # left by a rebuild that a stop interrupted
@@ -678,6 +665,13 @@ class GitRepository:
             raise Unavailable(f"Cannot prepare the git basedir {base}: {exc.strerror or exc}") from exc
         except git.GitError as exc:
             raise Unavailable(f"Cannot create a bare repository in {base}: {redact(str(exc))}") from exc
+
+    def _claim_basedir(self) -> None:
+        """Make ``basedir`` 0700 and name this remote in its ``MARKER`` (if no marker is there)."""
+        make_private(self.basedir)
+        marker = self.basedir / MARKER
+        if not marker.is_file():
+            marker.write_text(self.display_uri + "\n", encoding="utf-8")
 
     def _migrate(self) -> Path:
         """Move an old-layout clone (basedir itself) into a first generation, by renames only."""
@@ -710,6 +704,12 @@ def _is_bare_repository(path: Path) -> bool:
         return False
 
 
+def _init_bare(gitdir: Path) -> None:
+    """An empty bare repository in ``gitdir`` (0700), a new generation."""
+    make_private(gitdir)
+    git.Repo.init(gitdir, bare=True, mkdir=False, quiet=True)
+
+
 def _empty(base: Path, keep: str | None = None) -> None:
     for child in base.iterdir():
         if child.name == keep:
@@ -720,21 +720,25 @@ def _empty(base: Path, keep: str | None = None) -> None:
             child.unlink()
 
 
-def _unreachable(label: str, commit: str) -> LabelNotFound:
+def _label_not_found(label: str, message: str) -> LabelNotFound:
+    """A ``LabelNotFound`` for ``label`` that says why in ``message``."""
     err = LabelNotFound(label)
-    err.message = (
-        f"No such label: {label}: commit {commit} is not reachable from any branch or tag of the "
-        "remote (its history was rewritten)"
-    )
-    err.args = (err.message,)
+    err.message = message
+    err.args = (message,)
     return err
+
+
+def _unreachable(label: str, commit: str) -> LabelNotFound:
+    return _label_not_found(
+        label,
+        f"No such label: {label}: commit {commit} is not reachable from any branch or tag of the "
+        "remote (its history was rewritten)",
+    )
 
 
 def _refused(commit: str, uri: str) -> LabelNotFound:
-    err = LabelNotFound(commit)
-    err.message = (
+    return _label_not_found(
+        commit,
         f"No such label: {commit}: it is outside the shallow clone and {uri} refuses to send it "
-        "(the host allows no fetch of unadvertised commits, or no branch or tag reaches it)"
+        "(the host allows no fetch of unadvertised commits, or no branch or tag reaches it)",
     )
-    err.args = (err.message,)
-    return err
