@@ -213,7 +213,7 @@ class _Loader:
             self.decryptor.document(path, doc, self.problems, self.secret_keys) for doc in docs
         ]
         for index in range(len(docs)):
-            self.source_paths[f"{_URI}/{path}" + (f" (document #{index})" if len(docs) > 1 else "")] = path
+            self.source_paths[resolve.source_name(_URI, path, index, len(docs))] = path
         return True
 
 
