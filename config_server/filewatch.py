@@ -17,13 +17,12 @@ import contextlib
 import inspect
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from watchfiles import Change, awatch
 
-from config_server import logs, tracing
+from config_server import logs
 from config_server.errors import InvalidConfiguration
 
 __all__ = ["FileWatch", "read_text"]
@@ -100,29 +99,17 @@ class FileWatch:
             await asyncio.get_running_loop().run_in_executor(None, self._stop.wait, _RETRY_S)
 
     async def _notify(self) -> None:
-        start = time.perf_counter()
-        outcome = "failed"
-        with tracing.span("file reload", attributes={"config.file": self._name}):
+        attributes = {"config.file": self._name}
+        with logs.timed_event(
+            log, "file.reload", "file reload", attributes, "%s changed: reloaded (%s)", self._name
+        ) as timed:
             try:
                 result = self._on_change()
                 if inspect.isawaitable(result):
                     await result
-                outcome = "ok"
+                timed.outcome = "ok"
             except Exception:
                 log.exception("reloading %s failed", self._name)
-            log.info(
-                "%s changed: reloaded (%s)",
-                self._name,
-                outcome,
-                extra=logs.fields(
-                    {
-                        "event.name": "file.reload",
-                        "config.file": self._name,
-                        "outcome": outcome,
-                        "duration_ms": round((time.perf_counter() - start) * 1000, 3),
-                    }
-                ),
-            )
 
 
 def read_text(path: Path, what: str) -> str:

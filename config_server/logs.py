@@ -24,11 +24,14 @@ the type and every frame are still written. ``--log-exception-messages`` writes 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import sys
+import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, TextIO
 
@@ -40,12 +43,14 @@ __all__ = [
     "TEXT_FORMAT",
     "JsonFormatter",
     "TextFormatter",
+    "Timed",
     "configure",
     "default_format",
     "exception_message",
     "fields",
     "format_exception",
     "message_is_safe",
+    "timed_event",
 ]
 
 FIELDS_ATTR: Final = "otel_fields"
@@ -61,6 +66,49 @@ def fields(values: Mapping[str, Any]) -> dict[str, Any]:
     out. Never pass a configuration value or a secret.
     """
     return {FIELDS_ATTR: {k: v for k, v in values.items() if v is not None}}
+
+
+class Timed:
+    """What ``timed_event``'s block reports: its ``outcome`` (``failed`` until the block sets it)
+    and its ``span``, for attributes."""
+
+    __slots__ = ("outcome", "span")
+
+    def __init__(self, span: tracing.Span) -> None:
+        self.outcome = "failed"
+        self.span = span
+
+
+@contextlib.contextmanager
+def timed_event(
+    logger: logging.Logger, event: str, span: str, attributes: Mapping[str, str], message: str, *args: object
+) -> Iterator[Timed]:
+    """Run the block in the span ``span`` (with ``attributes``) and then write one INFO line:
+    ``message % (*args, outcome)`` with the fields ``event.name``, ``attributes``, ``outcome`` and
+    ``duration_ms``. The outcome is what the block set, ``cancelled`` when it was cancelled, and
+    ``failed`` when it raised or set nothing."""
+    start = time.perf_counter()
+    with tracing.span(span, attributes=attributes) as opened:
+        timed = Timed(opened)
+        try:
+            yield timed
+        except asyncio.CancelledError:
+            timed.outcome = "cancelled"
+            raise
+        finally:
+            logger.info(
+                message,
+                *args,
+                timed.outcome,
+                extra=fields(
+                    {
+                        "event.name": event,
+                        **attributes,
+                        "outcome": timed.outcome,
+                        "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                    }
+                ),
+            )
 
 
 def message_is_safe(kind: type[BaseException]) -> bool:

@@ -289,26 +289,13 @@ class VaultClientManager:
         )
 
     async def _do_login(self) -> None:
-        start = time.perf_counter()
-        outcome = "failed"
-        with tracing.span("vault login", attributes={"vault.auth_method": self.settings.auth_method}):
-            try:
-                await self._login_in_span()
-                outcome = "ok"
-            finally:
-                log.info(
-                    "Vault login with %s: %s",
-                    self.settings.auth_method,
-                    outcome,
-                    extra=logs.fields(
-                        {
-                            "event.name": "vault.login",
-                            "vault.auth_method": self.settings.auth_method,
-                            "outcome": outcome,
-                            "duration_ms": round((time.perf_counter() - start) * 1000, 3),
-                        }
-                    ),
-                )
+        method = self.settings.auth_method
+        attributes = {"vault.auth_method": method}
+        with logs.timed_event(
+            log, "vault.login", "vault login", attributes, "Vault login with %s: %s", method
+        ) as timed:
+            await self._login_in_span()
+            timed.outcome = "ok"
 
     async def _login_in_span(self) -> None:
         s = self.settings

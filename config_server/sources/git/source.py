@@ -19,7 +19,6 @@ import contextlib
 import inspect
 import logging
 import threading
-import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any, TypeVar
 
 from watchfiles import Change, awatch
 
-from config_server import logs, tracing
+from config_server import logs
 from config_server.caching import LRU, SingleFlight
 from config_server.errors import ConfigServerError, InvalidRequest, LabelNotFound, Unavailable
 from config_server.metrics.timings import Timings
@@ -202,31 +201,14 @@ class GitSource:
 
     async def _fetch_now(self) -> Moved:
         """One fetch in its span, logged as one line (the repository, what moved, how long)."""
-        start = time.perf_counter()
-        outcome = "failed"
-        with tracing.span("git fetch", attributes={"vcs.repository.url.full": self.display_uri}) as span:
-            try:
-                moved = await self._fetch_in_span()
-                outcome = "ok" if self.status.last_error is None else "failed"
-                span.set("config.refs_moved", len(moved))
-                return moved
-            except asyncio.CancelledError:  # the server stops
-                outcome = "cancelled"
-                raise
-            finally:
-                _log.info(
-                    "git fetch from %s: %s",
-                    self.display_uri,
-                    outcome,
-                    extra=logs.fields(
-                        {
-                            "event.name": "git.fetch",
-                            "vcs.repository.url.full": self.display_uri,
-                            "outcome": outcome,
-                            "duration_ms": round((time.perf_counter() - start) * 1000, 3),
-                        }
-                    ),
-                )
+        attributes = {"vcs.repository.url.full": self.display_uri}
+        with logs.timed_event(
+            _log, "git.fetch", "git fetch", attributes, "git fetch from %s: %s", self.display_uri
+        ) as timed:
+            moved = await self._fetch_in_span()
+            timed.outcome = "ok" if self.status.last_error is None else "failed"
+            timed.span.set("config.refs_moved", len(moved))
+            return moved
 
     async def _fetch_in_span(self) -> Moved:
         assert self._fetcher is not None
