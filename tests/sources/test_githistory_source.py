@@ -24,6 +24,24 @@ async def test_resolved_commit_id_needs_no_git(git_remote: GitRemote, make_sourc
     assert await source.resolve(old) == old
 
 
+async def test_an_abbreviated_commit_id_needs_no_git_until_refs_move(
+    git_remote: GitRemote, make_source: MakeSource
+) -> None:
+    """A short commit id resolved once resolves with the clone gone; after a fetch that moved refs
+    (new objects may make it ambiguous) it is asked of git again."""
+    old = git_remote.write({"a.yml": "a: 1\n"})
+    git_remote.write({"a.yml": "a: 2\n"})
+    source = await make_source(git_remote.uri)
+    assert await source.resolve(old[:7]) == old
+    await _delete_clone(source)
+    assert await source.resolve(old[:7]) == old
+    git_remote.write({"a.yml": "a: 3\n"})
+    await source.refresh()  # rebuilds the clone and moves main
+    await _delete_clone(source)
+    with pytest.raises(Unavailable):
+        await source.resolve(old[:7])  # forgotten when main moved: git is asked, the clone is gone
+
+
 async def test_rewrite_forgets_resolved_commit_ids(git_remote: GitRemote, make_source: MakeSource) -> None:
     """A commit id served from memory stops being served once a force-push removed it."""
     base = git_remote.write({"a.yml": "a: 1\n"})

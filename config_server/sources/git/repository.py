@@ -158,6 +158,9 @@ class GitRepository:
         replaced when a broken clone is rebuilt)."""
         self.rewrites = 0
         """How many fetches rewrote history (a ref deleted or moved to a non-descendant)."""
+        self.ref_moves = 0
+        """How many fetches moved a branch or tag (new objects may have come: an abbreviated
+        commit id that named one commit may now be ambiguous)."""
         self.status = GitStatus()
         self._refs = RefSnapshot()
         self._admin: git.Git | None = None  # open/fetch side
@@ -236,6 +239,8 @@ class GitRepository:
         rewrote = self._rewrote(moved)
         if rewrote:
             self.rewrites += 1  # before the new refs are published: readers forget first
+        if moved:
+            self.ref_moves += 1
         self._refs = after
         if moved:
             self._refused.clear()  # a push may have made a refused commit reachable

@@ -103,6 +103,10 @@ class GitSource:
         # rebuilt must not turn it into a 503). Emptied when a fetch rewrites history.
         self._commits: LRU[str, bool] = LRU(_KNOWN_COMMITS)
         self._rewrites = 0
+        # Abbreviated commit ids that resolved, to their full ids: valid until a fetch moves refs
+        # (new objects may make one ambiguous), so a pinned short label needs no git per request.
+        self._abbreviated: LRU[str, str] = LRU(_KNOWN_COMMITS)
+        self._ref_moves = 0
         self._listeners: list[Listener] = []
         self._reader: ThreadPoolExecutor | None = None
         self._fetcher: ThreadPoolExecutor | None = None
@@ -239,8 +243,9 @@ class GitSource:
     async def resolve(self, label: str | None) -> str:
         """The commit a label names (None: the default label), from the last fetched state.
 
-        A full commit id resolved before (and still reachable) needs no git. In a shallow clone, a
-        full commit id outside the fetched history is fetched once on demand. Raises
+        A full commit id resolved before (and still reachable) needs no git, nor does an abbreviated
+        one resolved since refs last moved. In a shallow clone, a full commit id outside the
+        fetched history is fetched once on demand. Raises
         ``InvalidRequest`` for a malformed label, ``LabelNotFound`` for an unknown one (or one the
         remote refuses to send), ``Unavailable`` when the clone cannot be read.
         """
@@ -250,16 +255,29 @@ class GitSource:
         self._forget_rewritten()  # now, not when refresh() resumes: the refs are already published
         if label is not None and is_full_sha(label) and self._commits.get(label):
             return label
-        rewrites = self._rewrites
+        if label is not None and (known := self._abbreviation(label)) is not None:
+            return known
+        rewrites, ref_moves = self._rewrites, self.repository.ref_moves
         try:
             commit = await self._run(self.repository.resolve, label)
         except LabelNotFound:
             if not (self.repository.shallow and label is not None and is_full_sha(label)):
                 raise
             commit = await self._fetch_on_demand(label)
-        if commit == label and rewrites == self.repository.rewrites:  # not if history moved meanwhile
+        if rewrites != self.repository.rewrites:  # history moved meanwhile: remember nothing
+            return commit
+        if commit == label:
             self._commits.put(commit, True)
+        elif label is not None and ref_moves == self.repository.ref_moves and _is_abbreviation(label, commit):
+            self._abbreviated.put(label, commit)
         return commit
+
+    def _abbreviation(self, label: str) -> str | None:
+        """The full id an abbreviated commit id ``label`` resolved to since refs last moved (no I/O)."""
+        if self.repository.ref_moves != self._ref_moves:
+            self._ref_moves = self.repository.ref_moves
+            self._abbreviated.clear()
+        return self._abbreviated.get(label)
 
     def _forget_rewritten(self) -> None:
         """Empty the known commit ids once a fetch rewrote history (no I/O)."""
@@ -415,6 +433,11 @@ class GitSource:
             with contextlib.suppress(RuntimeError):
                 await loop.run_in_executor(reader, self.repository.close)
             await asyncio.to_thread(reader.shutdown, True)
+
+
+def _is_abbreviation(label: str, commit: str) -> bool:
+    """Whether ``label`` is an abbreviation of the full commit id ``commit`` (not a ref name)."""
+    return 4 <= len(label) < len(commit) and commit.startswith(label.lower())
 
 
 async def _next(changes: AsyncGenerator[set[tuple[Change, str]], None]) -> bool:
