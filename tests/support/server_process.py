@@ -16,6 +16,8 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from tests.support.processes import stop_process
+
 __all__ = ["ServerProcess", "server_process"]
 
 _SERVING = re.compile(r'serving on (https?://[^\s"]+)')  # a text line or a JSON message
@@ -82,11 +84,5 @@ def server_process(
             time.sleep(0.02)
         yield ServerProcess(url, process, lines)
     finally:
-        if process.poll() is None:
-            process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=15)
         reader.join(timeout=5)
