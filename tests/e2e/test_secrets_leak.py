@@ -29,7 +29,8 @@ import requests
 from config_server.crypto.symmetric import SymmetricEncryptor
 from tests.support import VECTORS as SUPPORT_VECTORS
 from tests.support.gitrepo import GitRemote
-from tests.support.openbao import OpenBao, free_port
+from tests.support.openbao import OpenBao
+from tests.support.processes import free_port
 
 JKS = SUPPORT_VECTORS / "spring-server.jks"
 STORE_PASSWORD, KEY_PASSWORD = "letmein", "changeme"  # the Spring vector keystore's (§13)
