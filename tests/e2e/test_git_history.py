@@ -6,24 +6,19 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
-from config_client import AsyncConfigClient, set_testing
+from config_client import AsyncConfigClient
 
 from config_server.components import GIT, LIVE
 from config_server.settings import Settings
 from tests.e2e.live_support import ChangeLog, LiveServer, wait_until
 from tests.support.gitrepo import GitRemote, git
 
-
-@pytest.fixture(autouse=True)
-def _no_backoff_sleeps() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
+pytestmark = pytest.mark.usefixtures("no_backoff_sleeps")
 
 
 @pytest.fixture

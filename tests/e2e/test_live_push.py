@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from config_client import AsyncConfigClient, ChangeEvent, ConfigClient, set_testing
+from config_client import AsyncConfigClient, ChangeEvent, ConfigClient
 
 from config_server.components import GIT, LIVE
 from config_server.settings import Settings
@@ -25,11 +25,7 @@ PUSH_TO_CALLBACK_BOUND = 3.0  # seconds; a local push is normally seen in well u
 PATH = "/orders/default"
 
 
-@pytest.fixture(autouse=True)
-def _no_backoff_sleeps() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
+pytestmark = pytest.mark.usefixtures("no_backoff_sleeps")
 
 
 @pytest.fixture
