@@ -14,8 +14,7 @@ import pytest
 from config_client import AsyncConfigClient
 
 from config_server.components import GIT, LIVE
-from config_server.settings import Settings
-from tests.e2e.live_support import ChangeLog, LiveServer, wait_until
+from tests.e2e.live_support import ChangeLog, LiveServer, local_settings, wait_until
 from tests.support.gitrepo import GitRemote, git
 
 pytestmark = pytest.mark.usefixtures("no_backoff_sleeps")
@@ -25,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("no_backoff_sleeps")
 async def server(git_remote: GitRemote, tmp_path: Path) -> AsyncIterator[LiveServer]:
     """The real server for a local remote (fetching on push), orders and billing in it."""
     git_remote.write({"orders.yml": "greeting: hello\n", "billing.yml": "limit: 1\n"})
-    live = LiveServer(Settings(repo=git_remote.uri, basedir=tmp_path / "clone", refresh_rate=3600))
+    live = LiveServer(local_settings(git_remote.uri, tmp_path / "clone"))
     await live.start()
     yield live
     await live.stop()
@@ -153,12 +152,8 @@ async def test_history_settings_reach_the_clone(git_remote: GitRemote, tmp_path:
     """git_shallow and serve_unreachable_commits are wired from Settings to the clone."""
     git_remote.write({"orders.yml": "greeting: hello\n"})
     git_remote.write({"orders.yml": "greeting: hi\n"})
-    settings = Settings(
-        repo=git_remote.uri,
-        basedir=tmp_path / "clone",
-        refresh_rate=3600,
-        git_shallow=True,
-        serve_unreachable_commits=True,
+    settings = local_settings(
+        git_remote.uri, tmp_path / "clone", git_shallow=True, serve_unreachable_commits=True
     )
     live = LiveServer(settings)
     await live.start()

@@ -17,8 +17,7 @@ import pytest
 from config_client import AsyncConfigClient, ChangeEvent, ConfigClient
 
 from config_server.components import GIT, LIVE
-from config_server.settings import Settings
-from tests.e2e.live_support import ChangeLog, LiveServer, wait_until
+from tests.e2e.live_support import ChangeLog, LiveServer, local_settings, wait_until
 from tests.support.gitrepo import GitRemote
 
 PUSH_TO_CALLBACK_BOUND = 3.0  # seconds; a local push is normally seen in well under half a second
@@ -32,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("no_backoff_sleeps")
 async def server(git_remote: GitRemote, tmp_path: Path) -> AsyncIterator[LiveServer]:
     """The real server on a loopback port, serving ``orders`` (greeting: hello) from a local remote."""
     git_remote.write({"orders.yml": "greeting: hello\n", "application.yml": "shared: 1\n"})
-    live = LiveServer(Settings(repo=git_remote.uri, basedir=tmp_path / "clone", refresh_rate=3600))
+    live = LiveServer(local_settings(git_remote.uri, tmp_path / "clone"))
     await live.start()
     yield live
     await live.stop()
