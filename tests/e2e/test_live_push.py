@@ -19,6 +19,7 @@ from config_client import AsyncConfigClient, ChangeEvent, ConfigClient
 from config_server.components import GIT, LIVE
 from tests.e2e.live_support import ChangeLog, LiveServer, local_settings, wait_until
 from tests.support.gitrepo import GitRemote
+from tests.support.polling import eventually
 
 PUSH_TO_CALLBACK_BOUND = 3.0  # seconds; a local push is normally seen in well under half a second
 PATH = "/orders/default"
@@ -128,9 +129,7 @@ async def test_sync_client_in_a_with_block_sees_a_push(server: LiveServer, git_r
         with ConfigClient(server.url, application="orders", long_poll_wait=30) as config:
             config.on_change(on_change)
             assert config["greeting"] == "hello"
-            deadline = time.monotonic() + 5
-            while not watching(server) and time.monotonic() < deadline:
-                time.sleep(0.02)
+            eventually(lambda: watching(server), timeout=5, step=0.02)
             sha = git_remote.write({"orders.yml": "greeting: from-thread\n"})
             pushed = time.monotonic()
             assert seen.wait(PUSH_TO_CALLBACK_BOUND + 2), "no change reached the sync client"
