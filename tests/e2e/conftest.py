@@ -13,12 +13,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from config_client import set_testing
 
 from config_server.secret import Secret
 from tests.http.conftest import serve  # noqa: F401  (re-exported fixture)
 from tests.support.openbao import OpenBao
 
 TRANSIT_KEY = "cfg"
+
+
+@pytest.fixture
+def no_backoff_sleeps() -> Iterator[None]:
+    """The client library's retries without their sleeps, for the tests that mark themselves
+    ``usefixtures("no_backoff_sleeps")`` (the live tests)."""
+    set_testing(True)
+    yield
+    set_testing(False)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ answered with a new configuration.
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -22,17 +21,11 @@ from config_client import ChangeEvent
 
 from config_server.http.app import RUNNER_OPTIONS, create_app
 from config_server.settings import Settings
+from tests.support.processes import free_port
 
 __all__ = ["Answered", "ChangeLog", "LiveServer", "free_port", "local_settings", "wait_until"]
 
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from tests.http.test_authorization import FILES, PASSWORDS, POLICY, basic, users
 from tests.http.test_openapi import rsa_pem
 from tests.support.gitrepo import GitRemote
 from tests.support.openbao import OpenBao
+from tests.support.polling import eventually
 from tests.support.server_process import server_process
 
 AUDIT_KEY = "audit-key-4b1d9e0c-never-in-a-line"
@@ -66,10 +66,9 @@ def read_lines(path: Path) -> list[dict[str, Any]]:
 
 
 def wait_for_line(path: Path, event: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not any(line["event"] == event for line in read_lines(path)):
-        assert time.monotonic() < deadline, f"no {event} line"
-        time.sleep(0.05)
+    assert eventually(lambda: any(line["event"] == event for line in read_lines(path)), timeout=timeout), (
+        f"no {event} line"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,8 @@ from cryptography.x509.oid import NameOID
 
 from config_server.http.app import RUNNER_OPTIONS, create_app
 from config_server.settings import Settings
-from tests.e2e.live_support import free_port
 from tests.support.gitrepo import GitRemote
+from tests.support.processes import free_port
 
 
 @dataclass(frozen=True)

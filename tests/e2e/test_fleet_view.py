@@ -12,14 +12,14 @@ import asyncio
 import base64
 import os
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import bcrypt
 import pytest
-from config_client import AsyncConfigClient, ConfigClient, set_testing
+from config_client import AsyncConfigClient, ConfigClient
 from config_client.transport import DEFAULT_CLIENT_ID
 
 from config_server.components import GIT, LIVE
@@ -39,11 +39,7 @@ OPS = {"Authorization": "Basic " + base64.b64encode(f"ops:{PASSWORD}".encode()).
 ORDERS = {"Authorization": "Basic " + base64.b64encode(f"orders:{PASSWORD}".encode()).decode()}
 
 
-@pytest.fixture(autouse=True)
-def _no_backoff_sleeps() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
+pytestmark = pytest.mark.usefixtures("no_backoff_sleeps")
 
 
 @pytest.fixture

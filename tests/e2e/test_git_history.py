@@ -6,31 +6,25 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
-from config_client import AsyncConfigClient, set_testing
+from config_client import AsyncConfigClient
 
 from config_server.components import GIT, LIVE
-from config_server.settings import Settings
-from tests.e2e.live_support import ChangeLog, LiveServer, wait_until
+from tests.e2e.live_support import ChangeLog, LiveServer, local_settings, wait_until
 from tests.support.gitrepo import GitRemote, git
 
-
-@pytest.fixture(autouse=True)
-def _no_backoff_sleeps() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
+pytestmark = pytest.mark.usefixtures("no_backoff_sleeps")
 
 
 @pytest.fixture
 async def server(git_remote: GitRemote, tmp_path: Path) -> AsyncIterator[LiveServer]:
     """The real server for a local remote (fetching on push), orders and billing in it."""
     git_remote.write({"orders.yml": "greeting: hello\n", "billing.yml": "limit: 1\n"})
-    live = LiveServer(Settings(repo=git_remote.uri, basedir=tmp_path / "clone", refresh_rate=3600))
+    live = LiveServer(local_settings(git_remote.uri, tmp_path / "clone"))
     await live.start()
     yield live
     await live.stop()
@@ -158,12 +152,8 @@ async def test_history_settings_reach_the_clone(git_remote: GitRemote, tmp_path:
     """git_shallow and serve_unreachable_commits are wired from Settings to the clone."""
     git_remote.write({"orders.yml": "greeting: hello\n"})
     git_remote.write({"orders.yml": "greeting: hi\n"})
-    settings = Settings(
-        repo=git_remote.uri,
-        basedir=tmp_path / "clone",
-        refresh_rate=3600,
-        git_shallow=True,
-        serve_unreachable_commits=True,
+    settings = local_settings(
+        git_remote.uri, tmp_path / "clone", git_shallow=True, serve_unreachable_commits=True
     )
     live = LiveServer(settings)
     await live.start()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from config_client import AsyncConfigClient, ConfigUnavailable, set_testing
+from config_client import AsyncConfigClient, ConfigUnavailable
 
 from config_server.components import LIVE
 from tests.e2e.live_support import ChangeLog, LiveServer, local_settings, wait_until
@@ -17,11 +16,7 @@ from tests.support.gitrepo import GitRemote
 PUSH_TO_CALLBACK_BOUND = 3.0
 
 
-@pytest.fixture(autouse=True)
-def _no_backoff_sleeps() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
+pytestmark = pytest.mark.usefixtures("no_backoff_sleeps")
 
 
 def orders(server: LiveServer, cache: Path) -> AsyncConfigClient:

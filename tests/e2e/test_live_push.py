@@ -9,34 +9,30 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from config_client import AsyncConfigClient, ChangeEvent, ConfigClient, set_testing
+from config_client import AsyncConfigClient, ChangeEvent, ConfigClient
 
 from config_server.components import GIT, LIVE
-from config_server.settings import Settings
-from tests.e2e.live_support import ChangeLog, LiveServer, wait_until
+from tests.e2e.live_support import ChangeLog, LiveServer, local_settings, wait_until
 from tests.support.gitrepo import GitRemote
+from tests.support.polling import eventually
 
 PUSH_TO_CALLBACK_BOUND = 3.0  # seconds; a local push is normally seen in well under half a second
 PATH = "/orders/default"
 
 
-@pytest.fixture(autouse=True)
-def _no_backoff_sleeps() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
+pytestmark = pytest.mark.usefixtures("no_backoff_sleeps")
 
 
 @pytest.fixture
 async def server(git_remote: GitRemote, tmp_path: Path) -> AsyncIterator[LiveServer]:
     """The real server on a loopback port, serving ``orders`` (greeting: hello) from a local remote."""
     git_remote.write({"orders.yml": "greeting: hello\n", "application.yml": "shared: 1\n"})
-    live = LiveServer(Settings(repo=git_remote.uri, basedir=tmp_path / "clone", refresh_rate=3600))
+    live = LiveServer(local_settings(git_remote.uri, tmp_path / "clone"))
     await live.start()
     yield live
     await live.stop()
@@ -133,9 +129,7 @@ async def test_sync_client_in_a_with_block_sees_a_push(server: LiveServer, git_r
         with ConfigClient(server.url, application="orders", long_poll_wait=30) as config:
             config.on_change(on_change)
             assert config["greeting"] == "hello"
-            deadline = time.monotonic() + 5
-            while not watching(server) and time.monotonic() < deadline:
-                time.sleep(0.02)
+            eventually(lambda: watching(server), timeout=5, step=0.02)
             sha = git_remote.write({"orders.yml": "greeting: from-thread\n"})
             pushed = time.monotonic()
             assert seen.wait(PUSH_TO_CALLBACK_BOUND + 2), "no change reached the sync client"

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from config_client import AsyncConfigClient, set_testing
+from config_client import AsyncConfigClient
 
 from config_server.components import LIVE, SERVICE
 from config_server.secret import Secret
@@ -21,11 +20,7 @@ VAULT_POLL = 0.5
 WRITE_TO_CALLBACK_BOUND = 3.0  # a few Vault polls
 
 
-@pytest.fixture(autouse=True)
-def _no_backoff_sleeps() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
+pytestmark = pytest.mark.usefixtures("no_backoff_sleeps")
 
 
 @pytest.mark.vault

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from config_client import AsyncConfigClient, set_testing
+from config_client import AsyncConfigClient
 
 from config_server.components import GIT, LIVE
 from config_server.secret import Secret
@@ -28,11 +28,7 @@ SECRET = "hook-s3cret"
 WEBHOOK_TO_CALLBACK_BOUND = 3.0
 
 
-@pytest.fixture(autouse=True)
-def _no_backoff_sleeps() -> Iterator[None]:
-    set_testing(True)
-    yield
-    set_testing(False)
+pytestmark = pytest.mark.usefixtures("no_backoff_sleeps")
 
 
 @pytest.fixture

@@ -29,7 +29,8 @@ import requests
 from config_server.crypto.symmetric import SymmetricEncryptor
 from tests.support import VECTORS as SUPPORT_VECTORS
 from tests.support.gitrepo import GitRemote
-from tests.support.openbao import OpenBao, free_port
+from tests.support.openbao import OpenBao
+from tests.support.processes import answers_200, free_port, wait_started
 
 JKS = SUPPORT_VECTORS / "spring-server.jks"
 STORE_PASSWORD, KEY_PASSWORD = "letmein", "changeme"  # the Spring vector keystore's (§13)
@@ -211,17 +212,10 @@ def start_server(tmp: Path, remote: GitRemote, bao: OpenBao, seeds: Seeds, mode:
     with out.open("wb") as o, err.open("wb") as e:
         proc = subprocess.Popen(args, stdout=o, stderr=e, env=server_env(seeds, mode), cwd=tmp)
     server = Server(proc, f"http://127.0.0.1:{port}", out, err)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if requests.get(server.base + "/actuator/health", timeout=1).status_code == 200:
-                return server
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"server did not start:\n{err.read_text()}")
-        time.sleep(0.05)
+    wait_started(
+        proc, lambda: answers_200(server.base + "/actuator/health"), name="server", log=err, timeout=20
+    )
+    return server
 
 
 def drive(server: Server, bao: OpenBao, seeds: Seeds) -> None:

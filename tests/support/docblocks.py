@@ -32,7 +32,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -40,6 +39,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.support.processes import free_port
 
 RUNNABLE = {"sh": "bash", "bash": "bash", "console": "bash", "python": "python"}
 PORTS = (8888, 8889, 8890, 8200, 8080)
@@ -121,13 +122,6 @@ def check(blocks: list[Block], name: str) -> None:
             )
         elif block.directive == "background" and not block.argument.startswith("ready: "):
             raise DocumentError(f"{where}: background blocks say when they are up: (ready: URL)")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Workspace:

@@ -8,16 +8,14 @@ the current user, never as the system service.
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import bcrypt
 import trustme
 
-from tests.support.sshd import free_port
+from tests.support.processes import accepts, free_port, stop_process, wait_started
 
 __all__ = ["GitHttps", "start_git_https"]
 
@@ -53,12 +51,7 @@ class GitHttps:
 
     def stop(self) -> None:
         for process in (self.nginx, self.fcgiwrap):
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
 
 
 def start_git_https(root: Path, *, project_root: Path, password: str) -> GitHttps:
@@ -88,7 +81,7 @@ def start_git_https(root: Path, *, project_root: Path, password: str) -> GitHttp
     conf.write_text(
         _NGINX_CONF.format(root=root, port=port, cert=chain, key=key, sock=sock, projects=project_root)
     )
-    _wait(lambda: sock.exists(), fcgiwrap, "fcgiwrap", root / "logs" / "fcgiwrap.log")
+    wait_started(fcgiwrap, sock.exists, name="fcgiwrap", log=root / "logs" / "fcgiwrap.log")
     nginx_log = (root / "logs" / "nginx.out").open("wb")
     server.nginx = subprocess.Popen(
         [NGINX, "-p", str(root), "-c", str(conf), "-e", str(root / "logs" / "error.log")],
@@ -97,31 +90,14 @@ def start_git_https(root: Path, *, project_root: Path, password: str) -> GitHttp
         stderr=nginx_log,
     )
     nginx_log.close()
-
-    def listening() -> bool:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return True
-        except OSError:
-            return False
-
     try:
-        _wait(listening, server.nginx, "nginx", root / "logs" / "error.log")
+        wait_started(
+            server.nginx, lambda: accepts("127.0.0.1", port), name="nginx", log=root / "logs" / "error.log"
+        )
     except RuntimeError:
         server.stop()
         raise
     return server
-
-
-def _wait(ready: object, process: subprocess.Popen[bytes], name: str, log: Path) -> None:
-    deadline = time.monotonic() + 10
-    while not ready():  # type: ignore[operator]
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait()
-            text = log.read_text(errors="replace") if log.exists() else ""
-            raise RuntimeError(f"{name} did not start: {text}")
-        time.sleep(0.05)
 
 
 _NGINX_CONF = """

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from tests.support.gitrepo import GitRemote
+from tests.support.processes import accepts, free_port, stop_process, wait_started
 
 __all__ = ["git_daemon", "serve_git"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -31,7 +24,7 @@ def git_daemon(remote: GitRemote) -> Iterator[str]:
 def serve_git(root: Path) -> Iterator[int]:
     """Serve every repository under ``root`` read-only with ``git daemon`` (``root`` its base
     path); yields the port."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             "git",
@@ -47,16 +40,7 @@ def serve_git(root: Path) -> Iterator[int]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("git daemon did not start") from None
-                time.sleep(0.02)
+        wait_started(proc, lambda: accepts("127.0.0.1", port), name="git daemon", step=0.02)
         yield port
     finally:
-        proc.terminate()
-        proc.wait(timeout=5)
+        stop_process(proc)

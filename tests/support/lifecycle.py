@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import pytest
 
 from config_server.cli import serve
 from config_server.errors import ConfigServerError
 from config_server.settings import Settings
+from tests.support.polling import eventually
 
 
 def assert_failed_start_leaves_nothing_running(settings: Settings) -> ConfigServerError:
@@ -30,8 +30,6 @@ def assert_failed_start_leaves_nothing_running(settings: Settings) -> ConfigServ
     with pytest.raises(ConfigServerError) as caught:
         asyncio.run(run())
     assert leftover == []
-    deadline = time.monotonic() + 5
-    while set(threading.enumerate()) - before and time.monotonic() < deadline:
-        time.sleep(0.05)
+    eventually(lambda: not set(threading.enumerate()) - before, timeout=5)
     assert {t.name for t in set(threading.enumerate()) - before} == set()
     return caught.value

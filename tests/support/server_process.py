@@ -16,6 +16,9 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from tests.support.polling import eventually
+from tests.support.processes import stop_process
+
 __all__ = ["ServerProcess", "server_process"]
 
 _SERVING = re.compile(r'serving on (https?://[^\s"]+)')  # a text line or a JSON message
@@ -36,10 +39,9 @@ class ServerProcess:
 
     def wait_for(self, text: str, timeout: float = 10.0) -> None:
         """Wait until ``text`` appears in the output; raises AssertionError on timeout."""
-        deadline = time.monotonic() + timeout
-        while text not in self.output:
-            assert time.monotonic() < deadline, f"{text!r} not logged:\n{self.output}"
-            time.sleep(0.02)
+        assert eventually(lambda: text in self.output, timeout=timeout, step=0.02), (
+            f"{text!r} not logged:\n{self.output}"
+        )
 
 
 @contextlib.contextmanager
@@ -82,11 +84,5 @@ def server_process(
             time.sleep(0.02)
         yield ServerProcess(url, process, lines)
     finally:
-        if process.poll() is None:
-            process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=15)
         reader.join(timeout=5)

@@ -15,22 +15,15 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SSHD", "Sshd", "free_port", "start_sshd"]
+from tests.support.processes import free_port, stop_process, wait_started
+
+__all__ = ["SSHD", "Sshd", "start_sshd"]
 
 SSHD = "/usr/sbin/sshd"
 PASSPHRASE = "correct horse battery staple"
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _keygen(path: Path, *, kind: str = "ed25519", passphrase: str = "", pem: bool = False) -> Path:
@@ -72,12 +65,7 @@ class Sshd:
         return f"root@{self.address}:{path.resolve()}"
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 def start_sshd(root: Path, *, address: str = "127.0.0.1", port: int | None = None) -> Sshd:
@@ -130,19 +118,7 @@ def start_sshd(root: Path, *, address: str = "127.0.0.1", port: int | None = Non
         process = subprocess.Popen(
             [SSHD, "-D", "-e", "-f", str(config)], stdin=subprocess.DEVNULL, stderr=out, env=env
         )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            with socket.create_connection((address, port), timeout=0.5) as s:
-                if s.recv(4).startswith(b"SSH-"):
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            process.wait()
-            raise RuntimeError(f"sshd did not start: {log.read_text(errors='replace')}")
-        time.sleep(0.05)
+    wait_started(process, lambda: _greets(address, port), name="sshd", log=log)
     return Sshd(
         root=root,
         port=port,
@@ -156,6 +132,14 @@ def start_sshd(root: Path, *, address: str = "127.0.0.1", port: int | None = Non
         other_known_hosts=other,
         address=address,
     )
+
+
+def _greets(address: str, port: int) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=0.5) as s:
+            return s.recv(4).startswith(b"SSH-")
+    except OSError:
+        return False
 
 
 def _known_line(address: str, port: int, host_key: Path) -> str:

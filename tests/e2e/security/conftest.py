@@ -16,8 +16,7 @@ import os
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,17 +132,3 @@ def config_server_command(
         env=env,
         timeout=timeout,
     )
-
-
-def eventually(check: Callable[[], bool], *, timeout: float = 10.0, step: float = 0.05) -> bool:
-    """Poll ``check`` until it is true or ``timeout`` seconds passed; its last answer.
-
-    The default bound is generous: a reload goes through a file watch (debounced) and a re-read,
-    which a slow, busy CI machine can take seconds for. A passing check returns at once."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if check():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(step)

@@ -18,12 +18,12 @@ from tests.e2e.security.conftest import (
     SECRETS,
     Server,
     config_server_command,
-    eventually,
     htpasswd,
     running_server,
     write_atomically,
 )
 from tests.support.gitrepo import GitRemote
+from tests.support.polling import eventually
 
 ORDERS_PASSWORD = "orders-pw-1"
 

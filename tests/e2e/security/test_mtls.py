@@ -24,8 +24,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tests.e2e.security.conftest import POLICY, SECRETS, Server, eventually, running_server
+from tests.e2e.security.conftest import POLICY, SECRETS, Server, running_server
 from tests.support.gitrepo import GitRemote
+from tests.support.polling import eventually
 
 SPIFFE_ID = "spiffe://cluster.local/ns/prod/sa/orders"
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.security.conftest import POLICY, Server, eventually, htpasswd, running_server, write_atomically
+from tests.e2e.security.conftest import POLICY, Server, htpasswd, running_server, write_atomically
 from tests.support.gitrepo import GitRemote
+from tests.support.polling import eventually
 
 PASSWORD = "orders-policy-pw"
 
