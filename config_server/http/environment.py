@@ -21,6 +21,7 @@ from config_server.components import (
     REPOSITORIES,
     SERVICE,
     SETTINGS,
+    VAULT,
 )
 from config_server.crypto.keyring import NO_KEY_INSTALLED
 from config_server.crypto.resources import decrypt_resource
@@ -122,13 +123,11 @@ def _audit_details(request: web.Request, reps: Representations) -> None:
     env = reps.environment
     if env.version:
         fields["commit"] = env.version
-    settings = request.app[SETTINGS]
-    mount = settings.vault_kv_mount
-    if settings.vault_path_to_key and settings.vault_kv_version == 2:
-        mount = f"{mount}/{settings.vault_path_to_key}"  # where the keys are read (path-to-key)
-    vault = [f"{mount}/{s.name[6:]}" for s in env.property_sources if s.name.startswith("vault:")]
-    if vault:
-        fields["vault"] = vault
+    keys = [s.name[6:] for s in env.property_sources if s.name.startswith("vault:")]
+    manager = request.app[VAULT]
+    if keys and manager is not None:
+        vault = manager.settings
+        fields["vault"] = [f"{vault.kv_mount}/{vault.key_path(key)}" for key in keys]
 
 
 async def rendering(request: web.Request, endpoint: Endpoint) -> web.StreamResponse:

@@ -188,7 +188,7 @@ class VaultSource:
             keys = self.keys(applications, profiles, labels)
         except InvalidRequest:
             return frozenset()
-        return frozenset(self._path(key) for key in keys)
+        return frozenset(self._settings.key_path(key) for key in keys)
 
     async def property_sources(
         self,
@@ -301,13 +301,8 @@ class VaultSource:
         data = self._read_data(client_of(), key)
         return flatten_secret(data) if data else {}
 
-    def _path(self, key: str) -> str:
-        # Spring puts path-to-key before the key for KV v2 only.
-        folder = self._settings.path_to_key
-        return f"{folder}/{key}" if folder and self._settings.kv_version == 2 else key
-
     def _read_data(self, client: hvac.Client, key: str) -> dict[str, Any] | None:
-        return read_kv(client, self._settings, self._path(key))
+        return read_kv(client, self._settings, self._settings.key_path(key))
 
     def _read_version(self, key: str) -> int | None:
         client = self._manager.server_client()
@@ -319,7 +314,7 @@ class VaultSource:
             return int.from_bytes(digest[:8], "big") >> 1
         try:
             meta = client.secrets.kv.v2.read_secret_metadata(
-                path=self._path(key), mount_point=self._settings.kv_mount
+                path=self._settings.key_path(key), mount_point=self._settings.kv_mount
             )
         except hvac.exceptions.InvalidPath:
             return None

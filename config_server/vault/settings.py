@@ -81,6 +81,12 @@ class VaultSettings:
         if not self.stale_ttl >= 0:
             raise ValueError("vault stale_ttl must be zero or positive")
 
+    def key_path(self, key: str) -> str:
+        """Where ``key`` is read under ``kv_mount``: below ``path_to_key`` on KV v2 (Spring puts
+        it there for KV v2 only), else the key itself."""
+        folder = self.path_to_key
+        return f"{folder}/{key}" if folder and self.kv_version == 2 else key
+
     @property
     def auth_method(self) -> Literal["token", "approle", "none"]:
         """How the server authenticates itself: ``token``, ``approle``, or ``none`` (callers only)."""
